@@ -1,0 +1,148 @@
+"""The hash-chained audit log.
+
+Every event's hash covers its own fields and the previous event's hash, so editing or deleting a
+row breaks the chain at that row; `AuditChainHead` records the newest hash so deleting the newest
+rows is caught too. `record()` must run inside the action's transaction: the event commits or
+rolls back with the change it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from greenroom.core import context
+from greenroom.core.models import AuditChainHead, AuditEvent, Organization, User
+
+GENESIS = "0" * 64
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    created: datetime = event.created_at
+    payload = {
+        "id": event.pk,
+        "organization": event.organization_id,
+        "created_at": created.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": event.actor_id,
+        "actor_name": event.actor_name,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_repr": event.target_repr,
+        "before": event.before,
+        "after": event.after,
+        "ip": event.ip,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(_canonical(event)).hexdigest()
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """A JSON-safe picture of some fields, for an event's before/after."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if isinstance(value, models.Model):
+            value = value.pk
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    organization: Organization | None,
+    target: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Call inside the action's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the action's transaction")
+    ctx = context.current()
+    # Locking the head serialises writers on PostgreSQL; SQLite runs IMMEDIATE transactions.
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    event = AuditEvent(
+        organization=organization,
+        created_at=timezone.now(),
+        actor=actor,
+        actor_name=actor.name if actor is not None else "system",
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:300] if target is not None else "",
+        before=before,
+        after=after,
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        prev_hash=head.last_hash or GENESIS,
+        hash="pending:" + context.new_request_id(),
+    )
+    # The hash covers the id, so insert first, then write the real hash.
+    super(AuditEvent, event).save()
+    event.hash = compute_hash(event)
+    AuditEvent.objects.filter(pk=event.pk).update(hash=event.hash)
+    head.last_event_id = event.pk
+    head.last_hash = event.hash
+    head.save(update_fields=["last_event_id", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def verify(batch: int = 2000) -> ChainReport:
+    """Walk the whole chain in id order and name the first broken link."""
+    prev_hash = GENESIS
+    prev_id = 0
+    checked = 0
+    last_seen = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(pk__gt=last_seen).order_by("pk")[:batch])
+        if not rows:
+            break
+        for event in rows:
+            if event.prev_hash != prev_hash:
+                missing = "" if event.pk == prev_id + 1 else f" (events {prev_id + 1}..{event.pk - 1} are missing)"
+                return ChainReport(
+                    False,
+                    checked,
+                    event.pk,
+                    f"event #{event.pk} does not follow event #{prev_id}{missing}",
+                )
+            if compute_hash(event) != event.hash:
+                return ChainReport(
+                    False, checked, event.pk, f"event #{event.pk} was changed after it was written"
+                )
+            prev_hash, prev_id = event.hash, event.pk
+            checked += 1
+        last_seen = rows[-1].pk
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_event_id != prev_id or head.last_hash != prev_hash):
+        return ChainReport(
+            False,
+            checked,
+            head.last_event_id,
+            f"the newest events after #{prev_id} are missing (chain head is #{head.last_event_id})",
+        )
+    return ChainReport(True, checked)

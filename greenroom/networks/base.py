@@ -1,0 +1,163 @@
+"""The interface every network speaks, and the errors it raises.
+
+A connector is one small class per network (compare healthchecks' transports): the publishing
+engine, the inbox and the crisis room use networks only through this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from greenroom.core.models import Channel
+
+
+class ConnectorError(Exception):
+    """A network call failed.
+
+    `permanent` means retrying the same request cannot succeed (rejected content, revoked token);
+    `retry_after` (seconds) is the network's own hint, honoured by the retry logic; `code` is the
+    network's error code, kept for the post page.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        code: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.code = code
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectorError({self.message!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after}, code={self.code!r})"
+        )
+
+
+class OutcomeUnknown(ConnectorError):
+    """The request may or may not have reached the network (timeout, dropped connection).
+
+    The engine must ask `find_published` before sending again.
+    """
+
+
+class WebhookRejected(Exception):
+    """A webhook failed verification or could not be read; nothing was stored."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    path: str
+    mime_type: str
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """What a connector publishes: one variant's final text and media for one channel."""
+
+    text: str
+    idempotency_key: str
+    placement: str = "feed"
+    media: Sequence[MediaItem] = ()
+    reply_to: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishedRef:
+    external_id: str
+    url: str
+    published_at: datetime | None = None
+
+
+class InboundKind:
+    COMMENT = "comment"
+    MENTION = "mention"
+    DM = "dm"
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """A comment, mention or DM as the network delivered it (text is untrusted user content)."""
+
+    external_id: str
+    kind: str
+    text: str
+    author_handle: str
+    author_name: str
+    created_at: datetime
+    in_reply_to: str | None = None  # external id of the post or message this answers
+    thread_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[InboundItem]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    external_id: str
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    impressions: int | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+
+
+class Connector(Protocol):
+    """What every network implements. Methods that a network cannot do raise ConnectorError
+    with permanent=True and a message that says so."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, channel: Channel) -> None: ...
+
+    def publish(self, post: OutgoingPost) -> PublishedRef:
+        """Publish once. Raise OutcomeUnknown when the network may have received it."""
+
+    def find_published(self, idempotency_key: str) -> PublishedRef | None:
+        """Whether a post sent with this key exists on the network (for unknown outcomes)."""
+
+    def fetch_inbox(self, since: str | None) -> InboxPage:
+        """Comments, mentions and DMs after the cursor `since` (None: the beginning)."""
+
+    def reply(self, item: InboundItem, text: str) -> PublishedRef: ...
+
+    def hide(self, item: InboundItem) -> None: ...
+
+    def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]: ...
+
+    def refresh_token(self) -> TokenSet | None:
+        """A fresh token when the current one is near expiry (None: nothing to refresh)."""
+
+    @classmethod
+    def verify_webhook(cls, request: HttpRequest) -> list[InboundItem]:
+        """Check a webhook's signature and read its items; raise WebhookRejected otherwise."""
