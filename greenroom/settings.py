@@ -210,6 +210,7 @@ SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", f"{BASE_URL}/sandbox")
 # Celery: the database is the source of truth; the broker only carries work.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")
 CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -27,7 +27,6 @@ GENESIS = "0" * 64
 def _canonical(event: AuditEvent) -> bytes:
     created: datetime = event.created_at
     payload = {
-        "id": event.pk,
         "organization": event.organization_id,
         "created_at": created.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": event.actor_id,
@@ -76,7 +75,9 @@ def record(
         raise RuntimeError("audit.record() must run inside the action's transaction")
     ctx = context.current()
     # Locking the head serialises writers on PostgreSQL; SQLite runs IMMEDIATE transactions.
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditChainHead.objects.create(pk=1)
     event = AuditEvent(
         organization=organization,
         created_at=timezone.now(),
@@ -91,12 +92,10 @@ def record(
         ip=ctx.ip,
         request_id=ctx.request_id,
         prev_hash=head.last_hash or GENESIS,
-        hash="pending:" + context.new_request_id(),
     )
-    # The hash covers the id, so insert first, then write the real hash.
-    super(AuditEvent, event).save()
+    # The id is not hashed: order is proven by each event naming its predecessor's hash.
     event.hash = compute_hash(event)
-    AuditEvent.objects.filter(pk=event.pk).update(hash=event.hash)
+    super(AuditEvent, event).save()
     head.last_event_id = event.pk
     head.last_hash = event.hash
     head.save(update_fields=["last_event_id", "last_hash"])

@@ -83,7 +83,13 @@ def rotate(batch: int = 500) -> int:
             if not rows:
                 break
             for secret in rows:
-                secret.ciphertext = f.rotate(bytes(secret.ciphertext))
+                try:
+                    secret.ciphertext = f.rotate(bytes(secret.ciphertext))
+                except InvalidToken as exc:
+                    raise VaultError(
+                        f"Secret {secret.name!r} cannot be decrypted with the configured keys: "
+                        "keep the old key in GREENROOM_VAULT_KEYS until rotation has finished."
+                    ) from exc
                 secret.rotated_at = now
                 secret.save(update_fields=["ciphertext", "rotated_at"])
                 rotated += 1
