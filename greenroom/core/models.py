@@ -231,7 +231,7 @@ class AuditEvent(models.Model):
         return f"#{self.pk} {self.action} by {self.actor_name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        if not self._state.adding:
             raise ValueError("audit events are append-only")
         super().save(*args, **kwargs)
 

@@ -58,7 +58,7 @@ def test_record_outside_a_transaction_is_refused(db: None) -> None:
             conn.in_atomic_block = saved
 
 
-def _raw_sql(sql: str, params: list[object]) -> None:
+def _raw_sql(sql: str, params: list[str | int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -95,7 +95,11 @@ def test_no_page_or_api_response_or_log_line_contains_a_plaintext(
     for path in paths:
         for client in (browser, api):
             response = client.get(path)
-            body = b"".join(response.streaming_content) if response.streaming else response.content
+            body = (
+                b"".join(response.streaming_content)  # type: ignore[attr-defined]
+                if response.streaming
+                else response.content
+            )
             for plaintext in secrets_everywhere:
                 assert plaintext.encode() not in body, (path, response.status_code)
             seen_ok += response.status_code == 200
