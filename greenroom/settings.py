@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "greenroom.core",
     "greenroom.networks",
     "greenroom.networks.sandbox",
+    "greenroom.demo",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,20 @@ GREENROOM_NETWORKS = [k.strip() for k in env("GREENROOM_NETWORKS", "sandbox").sp
 # The sandbox network signs its webhooks with this secret.
 SANDBOX_WEBHOOK_SECRET = env("SANDBOX_WEBHOOK_SECRET") or _generated_secret("sandbox_webhook_secret")
 SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", f"{BASE_URL}/sandbox")
+# The sandbox network (docs/architecture/sandbox.md): set SANDBOX_ENABLED=0 to stop serving it.
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
+# Guards /sandbox/admin/ (accounts, failure settings); only tests, the demo and operators use it.
+SANDBOX_ADMIN_KEY = env("SANDBOX_ADMIN_KEY") or _generated_secret("sandbox_admin_key")
+# Default failure behaviour; /sandbox/admin/failures overrides it globally or per account.
+SANDBOX_LATENCY_MS = int(env("SANDBOX_LATENCY_MS", "0" if TESTING else "40"))
+SANDBOX_ERROR_RATE = float(env("SANDBOX_ERROR_RATE", "0"))
+SANDBOX_RATE_LIMIT_PER_MINUTE = int(env("SANDBOX_RATE_LIMIT_PER_MINUTE", "600"))
+SANDBOX_RETRY_AFTER_S = int(env("SANDBOX_RETRY_AFTER_S", "30"))
+SANDBOX_TIMEOUT_RATE = float(env("SANDBOX_TIMEOUT_RATE", "0"))
+SANDBOX_TIMEOUT_S = float(env("SANDBOX_TIMEOUT_S", "30"))
+# How long Greenroom waits for the sandbox, and the sandbox for a webhook receiver.
+SANDBOX_CLIENT_TIMEOUT_S = float(env("SANDBOX_CLIENT_TIMEOUT_S", "10"))
+SANDBOX_WEBHOOK_TIMEOUT_S = float(env("SANDBOX_WEBHOOK_TIMEOUT_S", "10"))
 
 # Celery: the database is the source of truth; the broker only carries work.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")

@@ -1,0 +1,1 @@
+"""The demo organisation and live demo traffic: `greenroom demo seed|traffic|crisis`."""

@@ -1,0 +1,454 @@
+"""The demo organisation: Daybreak Beverages, a coffee brand and a tea brand in Korea and abroad.
+
+Everything Greenroom-side is written through actions (so the audit log tells the story);
+posts go to the sandbox through the connector and inbound messages come back through the signed
+webhook receiver, all over HTTP served in this process (the web server is not running yet).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from greenroom.core import actions
+from greenroom.core.models import Brand, Channel, Organization, User
+from greenroom.core.permissions import ChannelPerm, Role
+from greenroom.networks.actions import do_connect_sandbox_channel
+from greenroom.networks.base import MediaItem, OutgoingPost
+from greenroom.networks.models import InboundEvent
+from greenroom.networks.sandbox import failures, traffic, webhooks
+from greenroom.networks.sandbox.connector import SandboxConnector
+from greenroom.networks.sandbox.inprocess import in_process
+from greenroom.networks.sandbox.models import SandboxAccount, SandboxItem, SandboxPost
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PASSWORD = "greenroom-demo"  # noqa: S105 - printed for every demo user
+ORG_NAME = "Daybreak Beverages"
+SEED = 20261127
+
+
+def demo_password() -> str:
+    return os.environ.get("GREENROOM_DEMO_PASSWORD") or DEFAULT_PASSWORD
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    name: str
+    role: str
+    timezone: str
+    language: str
+    # Empty: the role covers every brand.
+    brands: tuple[str, ...] = ()
+
+
+PEOPLE = (
+    Person("mina", "Mina Park", Role.OWNER, "Asia/Seoul", "ko"),
+    Person("daniel", "Daniel Reyes", Role.ADMIN, "Europe/London", "en"),
+    Person("sora", "Sora Kim", Role.BRAND_MANAGER, "Asia/Seoul", "ko", ("coffee",)),
+    Person("jake", "Jake Thompson", Role.PUBLISHER, "America/New_York", "en"),
+    Person("yuna", "Yuna Choi", Role.CONTRIBUTOR, "Asia/Seoul", "ko"),
+    Person("priya", "Priya Shah", Role.APPROVER, "Europe/London", "en"),
+    Person("minho", "Minho Lee", Role.COMMUNITY_AGENT, "Asia/Seoul", "ko"),
+    Person("ellen", "Ellen Ward", Role.AUDITOR, "Europe/London", "en"),
+)
+
+COFFEE_TOPICS = (
+    {"en": "cold brew", "ko": "콜드브루"},
+    {"en": "oat latte", "ko": "오트 라떼"},
+    {"en": "hand drip", "ko": "핸드드립"},
+    {"en": "vanilla latte", "ko": "바닐라 라떼"},
+    {"en": "seasonal blend", "ko": "시즌 블렌드"},
+)
+TEA_TOPICS = (
+    {"en": "earl grey", "ko": "얼그레이"},
+    {"en": "matcha latte", "ko": "말차 라떼"},
+    {"en": "jasmine tea", "ko": "재스민 티"},
+    {"en": "hojicha", "ko": "호지차"},
+    {"en": "yuja tea", "ko": "유자차"},
+)
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    brand: str
+    kind: str
+    handle: str
+    name: str
+    region: str
+    timezone: str
+    owner: str
+    backup: str | None
+    # Days until the access token expires (a few expire soon, for governance to flag).
+    token_days: float = 60
+
+
+CHANNELS = (
+    ChannelPlan(
+        "coffee",
+        "instagram",
+        "daybreak.coffee.kr",
+        "Daybreak Coffee Korea",
+        "KR",
+        "Asia/Seoul",
+        "minho",
+        "sora",
+    ),
+    ChannelPlan(
+        "coffee",
+        "x",
+        "@daybreakcoffee_kr",
+        "Daybreak Coffee KR",
+        "KR",
+        "Asia/Seoul",
+        "minho",
+        "yuna",
+    ),
+    ChannelPlan(
+        "coffee",
+        "threads",
+        "daybreak.coffee.kr",
+        "Daybreak Coffee Korea",
+        "KR",
+        "Asia/Seoul",
+        "yuna",
+        "minho",
+    ),
+    ChannelPlan(
+        "coffee",
+        "youtube",
+        "@DaybreakCoffeeKR",
+        "Daybreak Coffee Korea",
+        "KR",
+        "Asia/Seoul",
+        "sora",
+        None,
+        token_days=2,
+    ),
+    ChannelPlan(
+        "coffee",
+        "instagram",
+        "daybreak.coffee",
+        "Daybreak Coffee",
+        "Global",
+        "America/New_York",
+        "jake",
+        "priya",
+    ),
+    ChannelPlan(
+        "coffee",
+        "x",
+        "@daybreakcoffee",
+        "Daybreak Coffee",
+        "Global",
+        "America/New_York",
+        "jake",
+        "daniel",
+    ),
+    ChannelPlan(
+        "coffee",
+        "tiktok",
+        "@daybreakcoffee",
+        "Daybreak Coffee",
+        "Global",
+        "America/Los_Angeles",
+        "jake",
+        None,
+        token_days=5,
+    ),
+    ChannelPlan(
+        "coffee",
+        "linkedin",
+        "daybreak-beverages",
+        "Daybreak Beverages",
+        "Global",
+        "Europe/London",
+        "daniel",
+        "priya",
+    ),
+    ChannelPlan(
+        "tea", "instagram", "cloudtea.kr", "Cloud Tea Korea", "KR", "Asia/Seoul", "minho", "sora"
+    ),
+    ChannelPlan(
+        "tea",
+        "facebook",
+        "CloudTeaKorea",
+        "Cloud Tea Korea",
+        "KR",
+        "Asia/Seoul",
+        "sora",
+        "minho",
+        token_days=1,
+    ),
+    ChannelPlan(
+        "tea",
+        "bluesky",
+        "cloudtea.bsky.social",
+        "Cloud Tea",
+        "Global",
+        "Europe/London",
+        "priya",
+        "jake",
+    ),
+    ChannelPlan(
+        "tea",
+        "mastodon",
+        "@cloudtea@mastodon.social",
+        "Cloud Tea",
+        "Global",
+        "Europe/London",
+        "priya",
+        "daniel",
+    ),
+)
+
+GRANTS = (
+    ("yuna", ("threads", "daybreak.coffee.kr"), ChannelPerm.PUBLISH),
+    ("priya", ("bluesky", "cloudtea.bsky.social"), ChannelPerm.ENGAGE),
+    ("priya", ("mastodon", "@cloudtea@mastodon.social"), ChannelPerm.ENGAGE),
+    ("jake", ("tiktok", "@daybreakcoffee"), ChannelPerm.ADMINISTER),
+)
+
+TEAMS = (
+    ("Korea community", "minho", ("minho", "yuna", "sora")),
+    ("Global content", "jake", ("jake", "priya", "daniel")),
+)
+
+POSTS = {
+    ("coffee", "en"): (
+        "Cold brew season is officially open ☀️ Steeped for 18 hours, smooth all day. "
+        "#DaybreakCoffee",
+        "New in stores: the oat latte you asked for. Creamy, nutty, 100% plant-based 🌱",
+        "Meet our Seongsu roastery team, the people behind every cup. Say hi next time!",
+        "Rainy Monday? Your first hand drip is on us before 9am ☔",
+    ),
+    ("coffee", "ko"): (
+        "콜드브루 시즌이 돌아왔어요 ☀️ 18시간 동안 천천히 추출해 하루 종일 부드럽게. "
+        "#데이브레이크커피",
+        "여러분이 기다리던 오트 라떼가 드디어 나왔어요 🌱 고소하고 부드러운 100% 식물성 라떼!",
+        "성수 로스터리 팀을 소개합니다. 매일 한 잔 한 잔 정성껏 볶고 있어요 ☕",
+        "비 오는 월요일엔 오전 9시 전 핸드드립 한 잔 무료! 서울 전 매장에서 만나요 ☔",
+    ),
+    ("tea", "en"): (
+        "Slow down with a pot of jasmine tea 🍵 The new harvest just landed.",
+        "Matcha latte, but make it ceremonial grade. Available now in every store.",
+        "Autumn is for hojicha: roasty, low in caffeine, perfect after dinner 🍂",
+    ),
+    ("tea", "ko"): (
+        "재스민 티 햇차가 도착했어요 🍵 잠시 쉬어 가세요.",
+        "제대로 된 말차 라떼를 찾으셨다면, 지금 전 매장에서 만나 보세요.",
+        "가을엔 호지차죠 🍂 고소하고 카페인이 적어서 저녁에도 부담 없어요.",
+        "겨울 한정 유자차가 돌아왔습니다. 따뜻하게 한 잔 어떠세요?",
+    ),
+}
+POSTS_PER_CHANNEL = 3
+# Comments, mentions and DMs over the last three days: about 300 across the 12 channels.
+INBOUND_HOURS = 72
+INBOUND_RATE = 0.0115
+
+
+@dataclass
+class SeedReport:
+    created: bool
+    organization: Organization | None = None
+    people: list[tuple[str, str]] = field(default_factory=list)
+    password: str = ""
+    channels: int = 0
+    posts: int = 0
+    inbound: int = 0
+    delivery_failures: int = 0
+
+
+def _media_for(kind: str) -> tuple[MediaItem, ...]:
+    if kind in ("tiktok", "youtube"):
+        return (MediaItem(path="demo/clip.mp4", mime_type="video/mp4", alt_text="A pour-over"),)
+    if kind in ("instagram", "facebook", "threads"):
+        return (MediaItem(path="demo/cup.jpg", mime_type="image/jpeg", alt_text="A cup"),)
+    return ()
+
+
+def seed() -> SeedReport:
+    """Create the demo organisation if the database has none; otherwise do nothing."""
+    if Organization.objects.exists():
+        return SeedReport(created=False)
+    rng = random.Random(SEED)
+    password = demo_password()
+    with in_process(), failures.calm():
+        with transaction.atomic():
+            report, channels = _build(rng, password)
+            accounts = [SandboxAccount.objects.get(external_id=c.external_id) for c in channels]
+            report.posts = _publish_posts(rng, channels, accounts)
+            items = _plan_inbound(accounts)
+        # Delivered once the organisation is committed, through the real receiver. Its one log
+        # line per delivery would bury the logins under hundreds of lines; keep warnings only.
+        receiver_log = logging.getLogger("greenroom.webhooks")
+        level = receiver_log.level
+        receiver_log.setLevel(logging.WARNING)
+        try:
+            for item in items:
+                try:
+                    webhooks.deliver(item.pk)
+                except webhooks.DeliveryFailed as exc:
+                    report.delivery_failures += 1
+                    logger.warning("demo seed: %s", exc)
+        finally:
+            receiver_log.setLevel(level)
+    report.inbound = InboundEvent.objects.filter(organization=report.organization).count()
+    return report
+
+
+def _build(rng: random.Random, password: str) -> tuple[SeedReport, list[Channel]]:
+    people: dict[str, User] = {}
+    for person in PEOPLE:
+        people[person.username] = actions.do_create_user(
+            username=person.username,
+            email=f"{person.username}@daybreak.example",
+            password=password,
+            display_name=person.name,
+            timezone_name=person.timezone,
+            language=person.language,
+            acting_user=None,
+        )
+    owner = people["mina"]
+    org = actions.do_create_organization(
+        name=ORG_NAME,
+        owner=owner,
+        timezone_name="Asia/Seoul",
+        languages=("en", "ko"),
+        acting_user=None,
+    )
+    brands: dict[str, Brand] = {
+        "coffee": actions.do_create_brand(org, name="Daybreak Coffee", acting_user=owner),
+        "tea": actions.do_create_brand(org, name="Cloud Tea", acting_user=owner),
+    }
+    for person in PEOPLE:
+        if person.role == Role.OWNER:
+            continue
+        actions.do_add_member(
+            org,
+            people[person.username],
+            person.role,
+            brands=[brands[b] for b in person.brands],
+            acting_user=owner,
+        )
+    channels: list[Channel] = []
+    by_key: dict[tuple[str, str], Channel] = {}
+    for plan in CHANNELS:
+        channel = actions.do_create_channel(
+            org,
+            brand=brands[plan.brand],
+            kind=plan.kind,
+            handle=plan.handle,
+            name=plan.name,
+            sandboxed=True,
+            region=plan.region,
+            timezone_name=plan.timezone,
+            owner=people[plan.owner],
+            backup=people[plan.backup] if plan.backup else None,
+            acting_user=owner,
+        )
+        do_connect_sandbox_channel(
+            channel,
+            acting_user=owner,
+            token_ttl=timedelta(days=plan.token_days, hours=rng.uniform(0, 12)),
+            topics=COFFEE_TOPICS if plan.brand == "coffee" else TEA_TOPICS,
+        )
+        channels.append(channel)
+        by_key[(plan.kind, plan.handle)] = channel
+    for username, key, perm in GRANTS:
+        actions.do_grant_channel_permission(by_key[key], people[username], perm, acting_user=owner)
+    for name, lead, members in TEAMS:
+        actions.do_create_team(
+            org,
+            name=name,
+            lead=people[lead],
+            members=[people[m] for m in members],
+            acting_user=owner,
+        )
+    report = SeedReport(
+        created=True,
+        organization=org,
+        people=[(p.username, str(Role(p.role).label)) for p in PEOPLE],
+        password=password,
+        channels=len(channels),
+    )
+    return report, channels
+
+
+def _publish_posts(
+    rng: random.Random, channels: list[Channel], accounts: list[SandboxAccount]
+) -> int:
+    """A few posts per channel over the last two weeks, published through the connector."""
+    now = timezone.now()
+    count = 0
+    for plan, channel, account in zip(CHANNELS, channels, accounts, strict=True):
+        brand, korean = plan.brand, plan.region == "KR"
+        for n in range(POSTS_PER_CHANNEL):
+            language = "ko" if korean and n != 1 else "en"
+            text = rng.choice(POSTS[(brand, language)])
+            ref = SandboxConnector(channel).publish(
+                OutgoingPost(
+                    text=text,
+                    idempotency_key=f"demo-seed-{channel.pk}-{n}",
+                    media=_media_for(channel.kind),
+                )
+            )
+            # The network's own history: the posts went out over the last two weeks.
+            age = timedelta(
+                days=2 + (POSTS_PER_CHANNEL - n) * rng.uniform(2, 4), hours=rng.uniform(0, 10)
+            )
+            reach = rng.randint(800, 12000) * (3 if channel.kind in ("instagram", "tiktok") else 1)
+            SandboxPost.objects.filter(account=account, external_id=ref.external_id).update(
+                created_at=now - age,
+                impressions=reach,
+                likes=int(reach * rng.uniform(0.02, 0.08)),
+                reposts=int(reach * rng.uniform(0.001, 0.01)),
+            )
+            count += 1
+    return count
+
+
+def _plan_inbound(accounts: list[SandboxAccount]) -> list[SandboxItem]:
+    generator = traffic.TrafficGenerator(seed=SEED)
+    start = timezone.now() - timedelta(hours=INBOUND_HOURS)
+    audiences = [
+        traffic.Audience.of(account, since=start - timedelta(days=30)) for account in accounts
+    ]
+    planned = generator.plan(audiences, start, INBOUND_HOURS * 60, INBOUND_RATE)
+    return traffic.emit(planned, deliver=False)
+
+
+def print_report(report: SeedReport, base_url: str, out: Callable[[str], None]) -> None:
+    if not report.created:
+        out(_("The database already has an organisation, so the demo seed did nothing."))
+        return
+    assert report.organization is not None
+    out(
+        _(
+            "Seeded the demo organisation “%(name)s”: %(channels)s channels, %(posts)s posts, "
+            "%(inbound)s comments, mentions and DMs."
+        )
+        % {
+            "name": report.organization.name,
+            "channels": report.channels,
+            "posts": report.posts,
+            "inbound": report.inbound,
+        }
+    )
+    if report.delivery_failures:
+        out(_("%(n)s webhook deliveries failed; see the log.") % {"n": report.delivery_failures})
+    out(
+        _("Open %(url)s and sign in with one of these usernames; the password is “%(password)s”:")
+        % {"url": base_url, "password": report.password}
+    )
+    for username, role in report.people:
+        out(f"  {username:<8} {role}")

@@ -1,0 +1,149 @@
+"""Writes to the networks app's own tables (what networks send us)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from greenroom.core.actions import (
+    ActionError,
+    do_set_channel_credentials,
+    do_store_secret,
+    do_update_channel,
+)
+from greenroom.core.models import Channel, User
+from greenroom.networks.base import InboundItem, InboundKind, TokenSet
+from greenroom.networks.models import InboundEvent, InboundSource
+
+if TYPE_CHECKING:
+    from greenroom.networks.sandbox.models import SandboxAccount
+
+# Sent after commit with `channel` and `event_ids` (the rows this call created), so the inbox
+# can pick new events up without polling the table.
+inbound_stored = Signal()
+
+KINDS = frozenset({InboundKind.COMMENT, InboundKind.MENTION, InboundKind.DM})
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    created: int
+    duplicates: int
+
+
+@transaction.atomic
+def do_ingest_inbound(
+    channel: Channel,
+    items: Sequence[InboundItem],
+    *,
+    source: str,
+    delivery_id: str = "",
+) -> IngestResult:
+    """Store comments, mentions and DMs a network sent for `channel`, each exactly once.
+
+    Idempotent: an item already stored for the channel (a replayed webhook, an overlapping poll)
+    counts as a duplicate and changes nothing. Not a user action, so no audit row; the caller
+    logs one line per delivery.
+    """
+    if source not in InboundSource.values:
+        raise ValueError(f"unknown inbound source {source!r}")
+    unknown = {item.kind for item in items} - KINDS
+    if unknown:
+        raise ValueError(f"unknown inbound kind(s) {sorted(unknown)}")
+    wanted: dict[str, InboundItem] = {}
+    for item in items:
+        wanted.setdefault(item.external_id, item)
+    existing = set(
+        InboundEvent.objects.filter(channel=channel, external_id__in=list(wanted)).values_list(
+            "external_id", flat=True
+        )
+    )
+    now = timezone.now()
+    rows = [
+        InboundEvent(
+            organization_id=channel.organization_id,
+            channel=channel,
+            external_id=external_id,
+            kind=item.kind,
+            payload=item.raw,
+            source=source,
+            delivery_id=delivery_id[:64],
+            received_at=now,
+        )
+        for external_id, item in wanted.items()
+        if external_id not in existing
+    ]
+    # ignore_conflicts: a concurrent delivery of the same item may have won the race.
+    InboundEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    created_ids = list(
+        InboundEvent.objects.filter(
+            channel=channel, external_id__in=[r.external_id for r in rows], received_at=now
+        ).values_list("pk", flat=True)
+    )
+    if created_ids:
+        transaction.on_commit(
+            lambda: inbound_stored.send(sender=InboundEvent, channel=channel, event_ids=created_ids)
+        )
+    return IngestResult(created=len(created_ids), duplicates=len(items) - len(created_ids))
+
+
+@transaction.atomic
+def do_connect_sandbox_channel(
+    channel: Channel,
+    *,
+    acting_user: User | None,
+    token_ttl: timedelta = timedelta(days=60),
+    korean_share: float | None = None,
+    topics: Sequence[Any] = (),
+    webhook_secret: str = "",
+) -> SandboxAccount:
+    """Connect a sandboxed channel: open its account on the sandbox network, keep the tokens in
+    the vault and point the account's webhooks at this channel's receiver.
+
+    This stands in for a real network's OAuth consent screen. `webhook_secret` gives the account
+    its own signing secret (kept in the vault too); otherwise SANDBOX_WEBHOOK_SECRET signs.
+    """
+    from greenroom.networks.sandbox import service as sandbox
+    from greenroom.networks.sandbox.connector import encode_tokens, webhook_secret_name
+
+    if not channel.sandboxed:
+        raise ActionError(_("%(channel)s is not a sandbox channel.") % {"channel": channel})
+    if korean_share is None:
+        korean_share = 0.7 if channel.region.upper() in ("KR", "KOREA") else 0.15
+    account, issued = sandbox.create_account(
+        handle=channel.handle,
+        network=channel.kind,
+        display_name=channel.name,
+        webhook_url=settings.BASE_URL + reverse("hooks:sandbox", args=[channel.pk]),
+        webhook_secret=webhook_secret,
+        timezone_name=channel.timezone,
+        korean_share=korean_share,
+        topics=topics,
+        token_ttl=token_ttl,
+    )
+    tokens = TokenSet(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_at=issued.expires_at,
+    )
+    do_set_channel_credentials(
+        channel, token=encode_tokens(tokens), expires_at=issued.expires_at, acting_user=acting_user
+    )
+    if webhook_secret:
+        do_store_secret(
+            channel.organization,
+            name=webhook_secret_name(channel),
+            value=webhook_secret,
+            acting_user=acting_user,
+        )
+    do_update_channel(channel, external_id=account.external_id, acting_user=acting_user)
+    return account

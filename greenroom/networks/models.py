@@ -1,0 +1,57 @@
+"""Greenroom's landing table for what networks send: every comment, mention and DM arrives here
+first (by webhook or by polling), raw and exactly once per channel, before the inbox reads it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils import timezone as tz
+from django.utils.translation import gettext_lazy as _
+
+from greenroom.core.restrict import RestrictedManager
+
+
+class InboundSource(models.TextChoices):
+    WEBHOOK = "webhook", _("Webhook")
+    POLL = "poll", _("Polling")
+
+
+class InboundEvent(models.Model):
+    """One comment, mention or DM as the network delivered it (payload is untrusted content)."""
+
+    restrict_org = "organization"
+    restrict_channel: ClassVar[str | None] = "channel"
+
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="inbound_events"
+    )
+    external_id = models.CharField(_("external id"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16)
+    # The item exactly as the network sent it; the inbox parses it, nothing renders it raw.
+    payload = models.JSONField(default=dict)
+    source = models.CharField(max_length=16, choices=InboundSource.choices)
+    # The network's delivery id, when it gives one (kept to trace replays).
+    delivery_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=tz.now)
+    # Set by the inbox once it has turned the event into a message.
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager["InboundEvent"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="inbound_event_unique_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["processed_at", "id"], name="inbound_event_pending"),
+            models.Index(fields=["organization", "-received_at"], name="inbound_event_org_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id} on channel {self.channel_id}"
