@@ -8,7 +8,6 @@ settings. The ratio is what the tamper evidence costs per action.
 from __future__ import annotations
 
 import sqlite3
-import sys
 
 from bench.common import median, report, setup_django, timed
 
@@ -57,10 +56,19 @@ def main() -> None:
         "audit",
         [
             ("events per run", f"{N}"),
-            ("audit.record, median run", f"{chained_s * 1000:.0f} ms ({N / chained_s:,.0f} events/s)"),
-            ("bare SQLite insert, median run", f"{bare_s * 1000:.0f} ms ({N / bare_s:,.0f} rows/s)"),
+            (
+                "audit.record, median run",
+                f"{chained_s * 1000:.0f} ms ({N / chained_s:,.0f} events/s)",
+            ),
+            (
+                "bare SQLite insert, median run",
+                f"{bare_s * 1000:.0f} ms ({N / bare_s:,.0f} rows/s)",
+            ),
             ("ratio (audit / bare)", f"{ratio:.1f}x"),
-            (f"verify {events} events", f"{verify_s * 1000:.0f} ms ({events / verify_s:,.0f} events/s)"),
+            (
+                f"verify {events} events",
+                f"{verify_s * 1000:.0f} ms ({events / verify_s:,.0f} events/s)",
+            ),
         ],
         {
             "events_per_run": N,
@@ -73,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

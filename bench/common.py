@@ -22,7 +22,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def setup_django() -> Path:
     """Point Greenroom at a fresh data dir (never the user's database) and migrate it."""
-    data_dir = Path(os.environ.get("GREENROOM_BENCH_DIR") or tempfile.mkdtemp(prefix="greenroom-bench-"))
+    data_dir = Path(
+        os.environ.get("GREENROOM_BENCH_DIR") or tempfile.mkdtemp(prefix="greenroom-bench-")
+    )
     os.environ["GREENROOM_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenroom.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

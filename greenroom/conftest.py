@@ -52,8 +52,11 @@ ROLE_OF = {
 
 def make_user(username: str) -> User:
     return actions.do_create_user(
-        username=username, email=f"{username}@example.com", password=PASSWORD,
-        display_name=username.capitalize(), acting_user=None,
+        username=username,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        display_name=username.capitalize(),
+        acting_user=None,
     )
 
 
@@ -70,7 +73,12 @@ def build_world() -> World:
 
     def channel(org: Organization, brand: Brand, kind: str, handle: str) -> Channel:
         return actions.do_create_channel(
-            org, brand=brand, kind=kind, handle=handle, sandboxed=True, acting_user=None,
+            org,
+            brand=brand,
+            kind=kind,
+            handle=handle,
+            sandboxed=True,
+            acting_user=None,
             timezone_name="Asia/Seoul",
         )
 

@@ -56,7 +56,9 @@ def _generated_secret(filename: str, make: str = "token") -> str:
 
 SECRET_KEY = env("SECRET_KEY") or _generated_secret("secret_key")
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 BASE_URL = env("GREENROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -139,7 +141,10 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -160,7 +165,9 @@ X_FRAME_OPTIONS = "DENY"
 
 CACHE_URL = env("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -181,6 +188,7 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even when serving from the finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -203,9 +211,13 @@ VAULT_KEYS = [k.strip() for k in env("GREENROOM_VAULT_KEYS").split(",") if k.str
 ]
 
 # Networks enabled in this installation; an unknown kind stops start-up with a clear message.
-GREENROOM_NETWORKS = [k.strip() for k in env("GREENROOM_NETWORKS", "sandbox").split(",") if k.strip()]
+GREENROOM_NETWORKS = [
+    k.strip() for k in env("GREENROOM_NETWORKS", "sandbox").split(",") if k.strip()
+]
 # The sandbox network signs its webhooks with this secret.
-SANDBOX_WEBHOOK_SECRET = env("SANDBOX_WEBHOOK_SECRET") or _generated_secret("sandbox_webhook_secret")
+SANDBOX_WEBHOOK_SECRET = env("SANDBOX_WEBHOOK_SECRET") or _generated_secret(
+    "sandbox_webhook_secret"
+)
 SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", f"{BASE_URL}/sandbox")
 # The sandbox network (docs/architecture/sandbox.md): set SANDBOX_ENABLED=0 to stop serving it.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)

@@ -58,6 +58,7 @@ class AuditAction(models.TextChoices):
     LOGIN_THROTTLED = "auth.login_throttled"
     LOGOUT = "auth.logout"
     PASSWORD_CHANGED = "auth.password_changed"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 class ActionError(Exception):
@@ -65,8 +66,17 @@ class ActionError(Exception):
 
 
 CHANNEL_FIELDS = (
-    "name", "handle", "kind", "sandboxed", "external_id", "brand", "region", "timezone",
-    "owner", "backup", "status",
+    "name",
+    "handle",
+    "kind",
+    "sandboxed",
+    "external_id",
+    "brand",
+    "region",
+    "timezone",
+    "owner",
+    "backup",
+    "status",
 )
 
 
@@ -94,8 +104,11 @@ def do_create_user(
     if User.objects.filter(username__iexact=username).exists():
         raise ActionError(f"The username {username!r} is taken.")
     user = User(
-        username=username, email=email, display_name=display_name,
-        timezone=timezone_name, language=language,
+        username=username,
+        email=email,
+        display_name=display_name,
+        timezone=timezone_name,
+        language=language,
     )
     if password:
         user.set_password(password)
@@ -103,7 +116,10 @@ def do_create_user(
         user.set_unusable_password()
     user.save()
     audit.record(
-        AuditAction.USER_CREATED, actor=acting_user, organization=None, target=user,
+        AuditAction.USER_CREATED,
+        actor=acting_user,
+        organization=None,
+        target=user,
         after=audit.snapshot(user, ("username", "email", "display_name")),
     )
     return user
@@ -117,8 +133,12 @@ def do_update_preferences(
     user.language, user.timezone = language, timezone_name
     user.save(update_fields=["language", "timezone"])
     audit.record(
-        AuditAction.USER_PREFERENCES, actor=acting_user, organization=None, target=user,
-        before=before, after=audit.snapshot(user, ("language", "timezone")),
+        AuditAction.USER_PREFERENCES,
+        actor=acting_user,
+        organization=None,
+        target=user,
+        before=before,
+        after=audit.snapshot(user, ("language", "timezone")),
     )
     return user
 
@@ -134,11 +154,16 @@ def do_create_organization(
 ) -> Organization:
     """Create an organisation with `owner` as its first owner."""
     org = Organization.objects.create(
-        name=name, slug=_unique_slug(Organization, name), timezone=timezone_name,
+        name=name,
+        slug=_unique_slug(Organization, name),
+        timezone=timezone_name,
         languages=list(languages),
     )
     audit.record(
-        AuditAction.ORG_CREATED, actor=acting_user, organization=org, target=org,
+        AuditAction.ORG_CREATED,
+        actor=acting_user,
+        organization=org,
+        target=org,
         after=audit.snapshot(org, ("name", "slug", "timezone", "languages")),
     )
     do_add_member(org, owner, Role.OWNER, acting_user=acting_user)
@@ -151,7 +176,10 @@ def do_create_brand(org: Organization, *, name: str, acting_user: User | None) -
         organization=org, name=name, slug=_unique_slug(Brand, name, organization=org)
     )
     audit.record(
-        AuditAction.BRAND_CREATED, actor=acting_user, organization=org, target=brand,
+        AuditAction.BRAND_CREATED,
+        actor=acting_user,
+        organization=org,
+        target=brand,
         after=audit.snapshot(brand, ("name", "slug")),
     )
     return brand
@@ -159,9 +187,12 @@ def do_create_brand(org: Organization, *, name: str, acting_user: User | None) -
 
 def _check_channel_people(org: Organization, *people: User | None) -> None:
     for person in people:
-        if person is not None and not Membership.objects.filter(
-            organization=org, user=person, is_active=True
-        ).exists():
+        if (
+            person is not None
+            and not Membership.objects.filter(
+                organization=org, user=person, is_active=True
+            ).exists()
+        ):
             raise ActionError(f"{person} is not a member of {org}.")
 
 
@@ -193,12 +224,23 @@ def do_create_channel(
     if Channel.objects.filter(organization=org, kind=kind, handle=handle).exists():
         raise ActionError(f"{handle} on {kind} is already a channel of {org}.")
     channel = Channel.objects.create(
-        organization=org, brand=brand, kind=kind, handle=handle, name=name or handle,
-        sandboxed=sandboxed, external_id=external_id, region=region, timezone=timezone_name,
-        owner=owner, backup=backup,
+        organization=org,
+        brand=brand,
+        kind=kind,
+        handle=handle,
+        name=name or handle,
+        sandboxed=sandboxed,
+        external_id=external_id,
+        region=region,
+        timezone=timezone_name,
+        owner=owner,
+        backup=backup,
     )
     audit.record(
-        AuditAction.CHANNEL_CREATED, actor=acting_user, organization=org, target=channel,
+        AuditAction.CHANNEL_CREATED,
+        actor=acting_user,
+        organization=org,
+        target=channel,
         after=audit.snapshot(channel, CHANNEL_FIELDS),
     )
     return channel
@@ -209,7 +251,9 @@ def do_update_channel(channel: Channel, *, acting_user: User | None, **changes: 
     """Change a channel's details (owner, backup, region, status ...)."""
     unknown = set(changes) - set(CHANNEL_FIELDS) - {"external_id"}
     if unknown or "kind" in changes:
-        raise ActionError(f"These channel fields cannot be changed: {sorted(unknown | {'kind'} & set(changes))}")
+        raise ActionError(
+            f"These channel fields cannot be changed: {sorted(unknown | {'kind'} & set(changes))}"
+        )
     if "status" in changes and changes["status"] not in ChannelStatus.values:
         raise ActionError(f"Unknown channel status {changes['status']!r}.")
     org = channel.organization
@@ -224,8 +268,12 @@ def do_update_channel(channel: Channel, *, acting_user: User | None, **changes: 
         raise ActionError("A channel's backup must be someone other than its owner.")
     channel.save()
     audit.record(
-        AuditAction.CHANNEL_UPDATED, actor=acting_user, organization=org, target=channel,
-        before=before, after=audit.snapshot(channel, CHANNEL_FIELDS),
+        AuditAction.CHANNEL_UPDATED,
+        actor=acting_user,
+        organization=org,
+        target=channel,
+        before=before,
+        after=audit.snapshot(channel, CHANNEL_FIELDS),
     )
     return channel
 
@@ -250,9 +298,15 @@ def do_store_secret(
         secret.rotated_at = timezone.now()
     secret.save()
     audit.record(
-        AuditAction.SECRET_STORED, actor=acting_user, organization=org, target=secret,
-        after={"name": name, "replaced": not created,
-               "expires_at": expires_at.isoformat() if expires_at else None},
+        AuditAction.SECRET_STORED,
+        actor=acting_user,
+        organization=org,
+        target=secret,
+        after={
+            "name": name,
+            "replaced": not created,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return secret
 
@@ -262,14 +316,20 @@ def do_set_channel_credentials(
     channel: Channel, *, token: str, expires_at: datetime | None = None, acting_user: User | None
 ) -> Channel:
     secret = do_store_secret(
-        channel.organization, name=f"channel:{channel.pk}:token", value=token,
-        expires_at=expires_at, acting_user=acting_user,
+        channel.organization,
+        name=f"channel:{channel.pk}:token",
+        value=token,
+        expires_at=expires_at,
+        acting_user=acting_user,
     )
     channel.credentials = secret
     channel.save(update_fields=["credentials"])
     audit.record(
-        AuditAction.CHANNEL_CREDENTIALS_SET, actor=acting_user, organization=channel.organization,
-        target=channel, after={"secret": secret.pk},
+        AuditAction.CHANNEL_CREDENTIALS_SET,
+        actor=acting_user,
+        organization=channel.organization,
+        target=channel,
+        after={"secret": secret.pk},
     )
     return channel
 
@@ -299,7 +359,10 @@ def do_add_member(
     membership.brands.set(brand_list)
     forget_access(user)
     audit.record(
-        AuditAction.MEMBER_ADDED, actor=acting_user, organization=org, target=membership,
+        AuditAction.MEMBER_ADDED,
+        actor=acting_user,
+        organization=org,
+        target=membership,
         after={"user": user.pk, "role": role, "brands": [b.pk for b in brand_list]},
     )
     return membership
@@ -315,14 +378,19 @@ def _owners_left(org: Organization, excluding: Membership) -> bool:
 
 @transaction.atomic
 def do_change_role(
-    membership: Membership, *, role: str, brands: Iterable[Brand] | None = None,
+    membership: Membership,
+    *,
+    role: str,
+    brands: Iterable[Brand] | None = None,
     acting_user: User | None,
 ) -> Membership:
     if role not in Role.values:
         raise ActionError(f"Unknown role {role!r}.")
     org = membership.organization
     if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(org, membership):
-        raise ActionError("An organisation needs at least one owner: make someone else owner first.")
+        raise ActionError(
+            "An organisation needs at least one owner: make someone else owner first."
+        )
     before = {"role": membership.role, "brands": sorted(b.pk for b in membership.brands.all())}
     membership.role = role
     membership.save(update_fields=["role"])
@@ -333,7 +401,10 @@ def do_change_role(
         membership.brands.set(brand_list)
     forget_access(membership.user)
     audit.record(
-        AuditAction.MEMBER_ROLE_CHANGED, actor=acting_user, organization=org, target=membership,
+        AuditAction.MEMBER_ROLE_CHANGED,
+        actor=acting_user,
+        organization=org,
+        target=membership,
         before=before,
         after={"role": role, "brands": sorted(b.pk for b in membership.brands.all())},
     )
@@ -344,14 +415,22 @@ def do_change_role(
 def do_deactivate_membership(membership: Membership, *, acting_user: User | None) -> Membership:
     org = membership.organization
     if membership.role == Role.OWNER and not _owners_left(org, membership):
-        raise ActionError("An organisation needs at least one owner: make someone else owner first.")
+        raise ActionError(
+            "An organisation needs at least one owner: make someone else owner first."
+        )
     membership.is_active = False
     membership.save(update_fields=["is_active"])
-    removed = ChannelGrant.objects.filter(channel__organization=org, user=membership.user).delete()[0]
+    removed = ChannelGrant.objects.filter(channel__organization=org, user=membership.user).delete()[
+        0
+    ]
     forget_access(membership.user)
     audit.record(
-        AuditAction.MEMBER_DEACTIVATED, actor=acting_user, organization=org, target=membership,
-        before={"role": membership.role}, after={"active": False, "grants_removed": removed},
+        AuditAction.MEMBER_DEACTIVATED,
+        actor=acting_user,
+        organization=org,
+        target=membership,
+        before={"role": membership.role},
+        after={"active": False, "grants_removed": removed},
     )
     return membership
 
@@ -369,8 +448,11 @@ def do_grant_channel_permission(
     if created:
         forget_access(user)
         audit.record(
-            AuditAction.GRANT_ADDED, actor=acting_user, organization=channel.organization,
-            target=grant, after={"channel": channel.pk, "user": user.pk, "permission": permission},
+            AuditAction.GRANT_ADDED,
+            actor=acting_user,
+            organization=channel.organization,
+            target=grant,
+            after={"channel": channel.pk, "user": user.pk, "permission": permission},
         )
     return grant
 
@@ -380,8 +462,11 @@ def do_revoke_channel_permission(grant: ChannelGrant, *, acting_user: User | Non
     channel = grant.channel
     before = {"channel": channel.pk, "user": grant.user_id, "permission": grant.permission}
     audit.record(
-        AuditAction.GRANT_REMOVED, actor=acting_user, organization=channel.organization,
-        target=grant, before=before,
+        AuditAction.GRANT_REMOVED,
+        actor=acting_user,
+        organization=channel.organization,
+        target=grant,
+        before=before,
     )
     grant.delete()
     forget_access(grant.user)
@@ -389,8 +474,12 @@ def do_revoke_channel_permission(grant: ChannelGrant, *, acting_user: User | Non
 
 @transaction.atomic
 def do_create_team(
-    org: Organization, *, name: str, lead: User | None = None,
-    members: Iterable[User] = (), acting_user: User | None,
+    org: Organization,
+    *,
+    name: str,
+    lead: User | None = None,
+    members: Iterable[User] = (),
+    acting_user: User | None,
 ) -> Team:
     people = list(members)
     _check_channel_people(org, lead, *people)
@@ -399,7 +488,10 @@ def do_create_team(
     team = Team.objects.create(organization=org, name=name, lead=lead)
     team.members.set(people)
     audit.record(
-        AuditAction.TEAM_CREATED, actor=acting_user, organization=org, target=team,
+        AuditAction.TEAM_CREATED,
+        actor=acting_user,
+        organization=org,
+        target=team,
         after={"name": name, "lead": lead.pk if lead else None, "members": [p.pk for p in people]},
     )
     return team
@@ -412,8 +504,12 @@ def do_set_team_members(team: Team, *, members: Iterable[User], acting_user: Use
     before = sorted(team.members.values_list("pk", flat=True))
     team.members.set(people)
     audit.record(
-        AuditAction.TEAM_MEMBERS_SET, actor=acting_user, organization=team.organization,
-        target=team, before={"members": before}, after={"members": sorted(p.pk for p in people)},
+        AuditAction.TEAM_MEMBERS_SET,
+        actor=acting_user,
+        organization=team.organization,
+        target=team,
+        before={"members": before},
+        after={"members": sorted(p.pk for p in people)},
     )
     return team
 
@@ -445,11 +541,19 @@ def do_create_api_token(
         raise ActionError("People create their own tokens.")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        organization=org, user=user, name=name, prefix=plaintext[: len(TOKEN_PREFIX) + 6],
-        token_hash=hash_token(plaintext), scopes=scope_list, expires_at=expires_at,
+        organization=org,
+        user=user,
+        name=name,
+        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+        token_hash=hash_token(plaintext),
+        scopes=scope_list,
+        expires_at=expires_at,
     )
     audit.record(
-        AuditAction.TOKEN_CREATED, actor=acting_user, organization=org, target=token,
+        AuditAction.TOKEN_CREATED,
+        actor=acting_user,
+        organization=org,
+        target=token,
         after={"name": name, "scopes": scope_list, "prefix": token.prefix},
     )
     return token, plaintext
@@ -461,8 +565,11 @@ def do_revoke_api_token(token: ApiToken, *, acting_user: User | None) -> ApiToke
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(
-            AuditAction.TOKEN_REVOKED, actor=acting_user, organization=token.organization,
-            target=token, after={"prefix": token.prefix},
+            AuditAction.TOKEN_REVOKED,
+            actor=acting_user,
+            organization=token.organization,
+            target=token,
+            after={"prefix": token.prefix},
         )
     return token
 
@@ -470,7 +577,9 @@ def do_revoke_api_token(token: ApiToken, *, acting_user: User | None) -> ApiToke
 @transaction.atomic
 def do_rotate_vault(*, acting_user: User | None) -> int:
     count = vault.rotate()
-    audit.record(AuditAction.VAULT_ROTATED, actor=acting_user, organization=None, after={"secrets": count})
+    audit.record(
+        AuditAction.VAULT_ROTATED, actor=acting_user, organization=None, after={"secrets": count}
+    )
     return count
 
 
@@ -480,6 +589,41 @@ def do_record_auth_event(
 ) -> None:
     """Sign-ins, sign-outs and failures go into the audit log like any other action."""
     audit.record(
-        action, actor=user, organization=organization, target=user,
+        action,
+        actor=user,
+        organization=organization,
+        target=user,
         after={"username": username} if username else None,
+    )
+
+
+@transaction.atomic
+def do_set_password(user: User, *, password: str, how: str, acting_user: User | None) -> User:
+    """Set a person's password (changed while signed in, or reset through an emailed link).
+
+    The audit row says that and how it changed, never the password or its hash.
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit.record(
+        AuditAction.PASSWORD_CHANGED,
+        actor=acting_user,
+        organization=None,
+        target=user,
+        after={"how": how},
+    )
+    return user
+
+
+@transaction.atomic
+def do_record_audit_export(
+    org: Organization, *, filters: dict[str, str], acting_user: User
+) -> None:
+    """Exporting the audit log is itself recorded: who took a copy, and of which rows."""
+    audit.record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=acting_user,
+        organization=org,
+        target=org,
+        after={"filters": {k: v for k, v in sorted(filters.items()) if v}},
     )

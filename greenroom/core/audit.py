@@ -122,7 +122,11 @@ def verify(batch: int = 2000) -> ChainReport:
             break
         for event in rows:
             if event.prev_hash != prev_hash:
-                missing = "" if event.pk == prev_id + 1 else f" (events {prev_id + 1}..{event.pk - 1} are missing)"
+                missing = (
+                    ""
+                    if event.pk == prev_id + 1
+                    else f" (events {prev_id + 1}..{event.pk - 1} are missing)"
+                )
                 return ChainReport(
                     False,
                     checked,

@@ -16,7 +16,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "greenroom_request_context", default=RequestContext()
+    "greenroom_request_context",
+    default=RequestContext(),  # noqa: B039 - a frozen dataclass, immutable
 )
 
 

@@ -20,7 +20,9 @@ class User(AbstractUser):
     """A person. Tenancy comes from memberships; a user may belong to several organisations."""
 
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
-    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", choices=TIMEZONE_CHOICES)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", choices=TIMEZONE_CHOICES
+    )
     language = models.CharField(
         _("language"), max_length=8, default="en", choices=[("en", "English"), ("ko", "한국어")]
     )
@@ -84,7 +86,9 @@ class Channel(models.Model):
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = ""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="channels"
+    )
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="channels")
     # The network whose rules apply (x, instagram, ...): drives validation and rendering.
     kind = models.CharField(_("network"), max_length=32)
@@ -101,7 +105,9 @@ class Channel(models.Model):
     backup = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="backup_channels"
     )
-    status = models.CharField(max_length=32, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
+    status = models.CharField(
+        max_length=32, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE
+    )
     credentials = models.ForeignKey(
         "core.Secret", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -164,10 +170,11 @@ class ChannelGrant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "user", "permission"], name="grant_unique"
-            )
+            models.UniqueConstraint(fields=["channel", "user", "permission"], name="grant_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.permission} on {self.channel} for {self.user}"
 
 
 class Team(models.Model):
@@ -176,7 +183,9 @@ class Team(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(_("name"), max_length=200)
-    lead = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lead = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     members = models.ManyToManyField(User, blank=True, related_name="teams")
     created_at = models.DateTimeField(default=tz.now)
 
@@ -196,6 +205,9 @@ class AuditChainHead(models.Model):
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.last_event_id}"
+
 
 class AuditEvent(models.Model):
     """An append-only, hash-chained record of one action."""
@@ -207,7 +219,9 @@ class AuditEvent(models.Model):
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=tz.now, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Copied so the record survives the person being deleted or renamed.
     actor_name = models.CharField(max_length=200)
     action = models.CharField(max_length=64, db_index=True)
@@ -309,3 +323,6 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

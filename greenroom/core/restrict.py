@@ -53,13 +53,17 @@ class Access:
             for m in memberships:
                 brands = frozenset(b.pk for b in m.brands.all())
                 access.scopes.append(
-                    Scope(org_id=m.organization_id, perms=ROLE_PERMS[m.role], brand_ids=brands or None)
+                    Scope(
+                        org_id=m.organization_id, perms=ROLE_PERMS[m.role], brand_ids=brands or None
+                    )
                 )
             active_orgs = {s.org_id for s in access.scopes}
             for grant in ChannelGrant.objects.filter(
                 user=user, channel__organization_id__in=active_orgs
             ).values("channel_id", "permission"):
-                access.channel_grants.setdefault(grant["permission"], set()).add(grant["channel_id"])
+                access.channel_grants.setdefault(grant["permission"], set()).add(
+                    grant["channel_id"]
+                )
         if user is not None:
             user._greenroom_access = access
         return access

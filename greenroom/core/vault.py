@@ -79,7 +79,9 @@ def rotate(batch: int = 500) -> int:
     now: datetime = timezone.now()
     while True:
         with transaction.atomic():
-            rows = list(Secret.objects.select_for_update().filter(pk__gt=last).order_by("pk")[:batch])
+            rows = list(
+                Secret.objects.select_for_update().filter(pk__gt=last).order_by("pk")[:batch]
+            )
             if not rows:
                 break
             for secret in rows:

@@ -1,12 +1,773 @@
+"""The UI shell: home, the product's sections, channel inventory, people, audit log, preferences.
+
+Every read goes through `restrict()` within the current organisation (core.tenancy), and anything
+out of scope is a 404. Every write goes through core.actions.
+"""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from django.apps import apps
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import FieldError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from greenroom.core import actions, audit
+from greenroom.core.actions import ActionError
+from greenroom.core.forms import (
+    AuditFilterForm,
+    ChannelPeopleForm,
+    LanguageForm,
+    PreferencesForm,
+)
 from greenroom.core.health import healthz as healthz
+from greenroom.core.models import (
+    AuditEvent,
+    Brand,
+    Channel,
+    ChannelGrant,
+    ChannelStatus,
+    Membership,
+    Organization,
+    Secret,
+    Team,
+    User,
+)
+from greenroom.core.permissions import ChannelPerm, Role
+from greenroom.core.templatetags.greenroom import action_label
+from greenroom.core.tenancy import (
+    SECTIONS_BY_KEY,
+    channel_perms,
+    current_org,
+    current_org_or_none,
+    has_org_perm,
+    require_section,
+    switch_org,
+)
+
+TOKEN_WARNING_DAYS = 14
+HOME_CHANNELS = 12
+AUDIT_PAGE_SIZE = 50
+CHAIN_CACHE_KEY = "greenroom:audit-chain-report"
+CHAIN_CACHE_S = 60
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # every caller is behind login_required
+    return user
+
+
+def _channels(request: HttpRequest, org: Organization, perm: str = "view") -> QuerySet[Channel]:
+    # Never load vault ciphertext for a page, even though templates would not show it.
+    return (
+        Channel.objects.restrict(request.user, perm)
+        .filter(organization=org)
+        .select_related("brand", "owner", "backup", "credentials")
+        .defer("credentials__ciphertext")
+    )
+
+
+def _expiring_tokens(
+    request: HttpRequest, org: Organization, perms: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Vault secrets expiring soon (or already expired) that this person looks after.
+
+    Owners and admins (manage_vault) see every secret; people who administer channels see their
+    channels' tokens. Only the name, the hint and the expiry leave the database.
+    """
+    now = timezone.now()
+    secrets: QuerySet[Secret]
+    if "manage_vault" in perms:
+        secrets = Secret.objects.restrict(request.user, "manage_vault")
+    elif "administer" in perms:
+        secrets = Secret.objects.filter(
+            pk__in=Channel.objects.restrict(request.user, "administer")
+            .filter(organization=org, credentials__isnull=False)
+            .values("credentials_id")
+        )
+    else:
+        return []
+    found = list(
+        secrets.filter(organization=org, expires_at__lte=now + timedelta(days=TOKEN_WARNING_DAYS))
+        .order_by("expires_at")
+        .values_list("pk", "name", "hint", "expires_at")[:20]
+    )
+    channels = {
+        c.credentials_id: c
+        for c in Channel.objects.restrict(request.user, "view").filter(
+            organization=org, credentials_id__in=[pk for pk, *_rest in found]
+        )
+    }
+    return [
+        {
+            "name": name,
+            "hint": hint,
+            "expires_at": expires_at,
+            "expired": expires_at is not None and expires_at <= now,
+            "channel": channels.get(pk),
+        }
+        for pk, name, hint, expires_at in found
+    ]
+
+
+def _waiting_messages(request: HttpRequest, org: Organization) -> dict[str, Any] | None:
+    """New inbound messages not yet handled, per channel, or None before the inbox exists.
+
+    The model comes from the networks app; look it up by name so the shell works without it.
+    """
+    try:
+        model = apps.get_model("networks", "InboundEvent")
+    except LookupError:
+        return None
+    manager: Any = model._default_manager
+    try:
+        if hasattr(manager, "restrict"):
+            events = manager.restrict(request.user, "engage")
+        else:
+            events = manager.filter(
+                channel__in=Channel.objects.restrict(request.user, "engage").values("pk")
+            )
+        waiting = events.filter(channel__organization=org, processed_at__isnull=True)
+        per_channel = list(
+            waiting.values("channel_id", "channel__name", "channel__kind")
+            .annotate(count=Count("pk"))
+            .order_by("-count")[:10]
+        )
+    except FieldError:
+        return None
+    return {"total": sum(row["count"] for row in per_channel), "per_channel": per_channel}
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {})
+    org = current_org_or_none(request)
+    if org is None:
+        return render(request, "core/no_organization.html", status=200)
+    user = _user(request)
+    perms = channel_perms(request, org)
+    context: dict[str, Any] = {
+        "org": org,
+        "perms": perms,
+        "can_open_channels": bool(SECTIONS_BY_KEY["governance"].perms & perms),
+    }
+    if "administer" in perms or "manage_org" in perms:
+        administered = _channels(request, org, "administer").exclude(status=ChannelStatus.ARCHIVED)
+        context["uncovered"] = list(
+            administered.filter(Q(owner__isnull=True) | Q(backup__isnull=True))[:20]
+        )
+        context["reconnect"] = list(administered.filter(status=ChannelStatus.NEEDS_RECONNECT)[:20])
+        context["expiring"] = _expiring_tokens(request, org, perms)
+        context["shows_governance"] = True
+    if "engage" in perms:
+        context["shows_inbox"] = True
+        context["waiting"] = _waiting_messages(request, org)
+    if "view_audit" in perms:
+        context["recent_events"] = list(
+            AuditEvent.objects.restrict(user, "view_audit").filter(organization=org)[:8]
+        )
+    # Everyone sees the channels they work on, the ones they own or back up first.
+    channels = _channels(request, org).exclude(status=ChannelStatus.ARCHIVED)
+    context["channel_count"] = channels.count()
+    mine = list(channels.filter(Q(owner=user) | Q(backup=user))[:HOME_CHANNELS])
+    others = channels.exclude(pk__in=[c.pk for c in mine])[: HOME_CHANNELS - len(mine)]
+    context["my_channels"] = [*mine, *others]
+    context["any_mine"] = bool(mine)
+    if not context.get("shows_governance"):
+        # Administrators see this in their own panel; everyone else hears it here.
+        context["my_trouble"] = [
+            c for c in context["my_channels"] if c.status == ChannelStatus.NEEDS_RECONNECT
+        ]
+    return render(request, "core/home.html", context)
+
+
+# What each not-yet-built section will hold, in the product's words (MISSION.md).
+SECTION_COPY: dict[str, dict[str, Any]] = {
+    "publishing": {
+        "lead": _(
+            "Compose a post once and Greenroom makes a checked version for every network and "
+            "placement, with text counted the way each network counts it."
+        ),
+        "body": _(
+            "Drafts go through your approval steps, land on the calendar and publish exactly "
+            "once at the time you chose: never twice, never silently dropped."
+        ),
+        "empty": _("Drafts, approvals and the calendar will appear here as your team writes."),
+    },
+    "inbox": {
+        "lead": _(
+            "Every comment, mention and direct message from every channel, in one queue and tied "
+            "to the post it answers."
+        ),
+        "body": _(
+            "Assign, route and answer with saved replies while the SLA clock (24 hours by "
+            "default, aware of business hours) warns you before anyone waits too long."
+        ),
+        "empty": _(
+            "New comments, mentions and direct messages from your channels will appear here, "
+            "each with its SLA clock."
+        ),
+    },
+    "crisis": {
+        "lead": _(
+            "The social team usually sees a crisis first. Greenroom watches for spikes in volume "
+            "and negative sentiment and alerts whoever is on call."
+        ),
+        "body": _(
+            "One switch pauses scheduled publishing for the organisation, a brand, a region or a "
+            "channel; playbooks hold pre-approved holding statements, and every incident keeps a "
+            "timeline for the report afterwards."
+        ),
+        "empty": _("Listening rules and open incidents will appear here."),
+    },
+    "analytics": {
+        "lead": _(
+            "Post, channel, campaign, inbox and team metrics, with charts and plain-language "
+            "summaries you can forward to leadership."
+        ),
+        "body": _(
+            "Scheduled PDF and CSV reports show what the team does and what it needs: the data "
+            "to ask for resources."
+        ),
+        "empty": _("Charts appear here once your channels publish and receive messages."),
+    },
+}
+
+
+def _section_page(
+    request: HttpRequest, org: Organization, key: str, extra: dict[str, Any]
+) -> HttpResponse:
+    context = {
+        "org": org,
+        "section": SECTIONS_BY_KEY[key],
+        "copy": SECTION_COPY[key],
+        **extra,
+    }
+    return render(request, f"core/sections/{key}.html", context)
+
+
+@login_required
+def publishing(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "publishing")
+    targets = _channels(request, org, "draft").exclude(status=ChannelStatus.ARCHIVED)
+    return _section_page(request, org, "publishing", {"channels": list(targets[:50])})
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "inbox")
+    return _section_page(request, org, "inbox", {"waiting": _waiting_messages(request, org)})
+
+
+@login_required
+def crisis(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "crisis")
+    return _section_page(request, org, "crisis", {})
+
+
+@login_required
+def analytics(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "analytics")
+    channels = _channels(request, org)
+    by_network = list(
+        channels.order_by().values("kind").annotate(count=Count("pk")).order_by("-count", "kind")
+    )
+    return _section_page(request, org, "analytics", {"by_network": by_network})
+
+
+@login_required
+def governance(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "governance")
+    channels = list(_channels(request, org))
+    now = timezone.now()
+    soon = now + timedelta(days=TOKEN_WARNING_DAYS)
+    rows = []
+    for channel in channels:
+        expires = channel.credentials.expires_at if channel.credentials else None
+        rows.append(
+            {
+                "channel": channel,
+                "uncovered": channel.backup_id is None or channel.owner_id is None,
+                "token_expires": expires,
+                "token_state": (
+                    "none"
+                    if channel.credentials is None
+                    else "expired"
+                    if expires is not None and expires <= now
+                    else "soon"
+                    if expires is not None and expires <= soon
+                    else "ok"
+                ),
+            }
+        )
+    context = {
+        "org": org,
+        "rows": rows,
+        "no_backup": sum(1 for c in channels if c.backup_id is None),
+        "no_owner": sum(1 for c in channels if c.owner_id is None),
+        "reconnect": sum(1 for c in channels if c.status == ChannelStatus.NEEDS_RECONNECT),
+        "can_audit": has_org_perm(request, org, "view_audit"),
+    }
+    return render(request, "core/governance.html", context)
+
+
+def _members(request: HttpRequest, org: Organization) -> QuerySet[User]:
+    """People of `org` the user can see: who may be offered as a channel's owner or backup."""
+    memberships = Membership.objects.restrict(request.user, "view_org").filter(
+        organization=org, is_active=True
+    )
+    return User.objects.filter(memberships__in=memberships).order_by("display_name", "username")
+
+
+@login_required
+def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "governance")
+    channel = get_object_or_404(_channels(request, org), pk=pk)
+    can_administer = Channel.objects.restrict(request.user, "administer").filter(pk=pk).exists()
+    form: ChannelPeopleForm | None = None
+    if request.method == "POST":
+        # Re-read through the stricter gate: only administrators may change a channel.
+        channel = get_object_or_404(_channels(request, org, "administer"), pk=pk)
+        form = ChannelPeopleForm(request.POST, members=_members(request, org))
+        if form.is_valid():
+            try:
+                actions.do_update_channel(
+                    channel,
+                    owner=form.cleaned_data["owner"],
+                    backup=form.cleaned_data["backup"],
+                    status=form.cleaned_data["status"],
+                    acting_user=_user(request),
+                )
+            except ActionError as error:
+                form.add_error(None, str(error))
+            else:
+                saved = gettext("Channel %(name)s saved.") % {"name": channel.name}
+                messages.success(request, saved)
+                return redirect("channel_detail", pk=channel.pk)
+    elif can_administer:
+        form = ChannelPeopleForm(
+            initial={"owner": channel.owner, "backup": channel.backup, "status": channel.status},
+            members=_members(request, org),
+        )
+    grants = (
+        ChannelGrant.objects.restrict(request.user, "view")
+        .filter(channel=channel)
+        .select_related("user", "granted_by")
+        .order_by("user__display_name", "permission")
+    )
+    history: list[AuditRow] = []
+    if has_org_perm(request, org, "view_audit"):
+        events = AuditEvent.objects.restrict(request.user, "view_audit").filter(
+            organization=org, target_type="core.channel", target_id=str(channel.pk)
+        )
+        history = audit_rows(request, org, list(events[:10]))
+    context = {
+        "org": org,
+        "channel": channel,
+        "grants": list(grants),
+        "form": form,
+        "can_administer": can_administer,
+        "history": history,
+    }
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "core/channel_detail.html", context, status=status)
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "team")
+    memberships = (
+        Membership.objects.restrict(request.user, "view_members")
+        .filter(organization=org, is_active=True)
+        .select_related("user")
+        .prefetch_related("brands")
+        .order_by("user__display_name", "user__username")
+    )
+    teams = (
+        Team.objects.restrict(request.user, "view_members")
+        .filter(organization=org)
+        .select_related("lead")
+        .prefetch_related("members")
+    )
+    context = {"org": org, "memberships": list(memberships), "teams": list(teams)}
+    return render(request, "core/team.html", context)
+
+
+def _audit_scope(request: HttpRequest) -> tuple[Organization, QuerySet[AuditEvent]]:
+    org = current_org(request)
+    if not has_org_perm(request, org, "view_audit"):
+        raise Http404("No such page.")
+    return org, AuditEvent.objects.restrict(request.user, "view_audit").filter(organization=org)
+
+
+# Audit before/after hold ids for references; show the names people know instead.
+_REFERENCES: dict[str, str] = {
+    "owner": "user",
+    "backup": "user",
+    "user": "user",
+    "lead": "user",
+    "granted_by": "user",
+    "members": "user",
+    "brand": "brand",
+    "brands": "brand",
+    "channel": "channel",
+}
+_CHOICE_LABELS: dict[str, dict[str, Any]] = {
+    "role": dict(Role.choices),
+    "status": dict(ChannelStatus.choices),
+    "permission": dict(ChannelPerm.choices),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+    # "changed" (before -> after), "set" (a new value) or "removed" (a value taken away)
+    kind: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: AuditEvent
+    changes: list[Change]
+    unchanged: int
+
+
+def _reference_names(
+    request: HttpRequest, org: Organization, events: list[AuditEvent]
+) -> dict[str, dict[int, str]]:
+    """Names for every id the events' before/after refer to, within this organisation only."""
+    wanted: dict[str, set[int]] = {"user": set(), "brand": set(), "channel": set()}
+    for event in events:
+        for side in (event.before, event.after):
+            if not isinstance(side, dict):
+                continue
+            for key, value in side.items():
+                kind = _REFERENCES.get(key)
+                if kind is None:
+                    continue
+                values = value if isinstance(value, list) else [value]
+                wanted[kind].update(v for v in values if isinstance(v, int))
+    names: dict[str, dict[int, str]] = {"user": {}, "brand": {}, "channel": {}}
+    if wanted["user"]:
+        members = User.objects.filter(
+            pk__in=wanted["user"],
+            memberships__in=Membership.objects.restrict(request.user, "view_org").filter(
+                organization=org
+            ),
+        )
+        names["user"] = {u.pk: u.name for u in members}
+    if wanted["brand"]:
+        brands = Brand.objects.restrict(request.user, "view_org").filter(
+            organization=org, pk__in=wanted["brand"]
+        )
+        names["brand"] = {b.pk: b.name for b in brands}
+    if wanted["channel"]:
+        channels = Channel.objects.restrict(request.user, "view").filter(
+            organization=org, pk__in=wanted["channel"]
+        )
+        names["channel"] = {c.pk: c.name for c in channels}
+    return names
+
+
+def _show_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    kind = _REFERENCES.get(key)
+    if kind is not None:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(
+            names[kind].get(v, f"#{v}") if isinstance(v, int) else str(v) for v in values
+        )
+    if key in _CHOICE_LABELS and isinstance(value, str):
+        return str(_CHOICE_LABELS[key].get(value, value))
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, str) and key.endswith("_at"):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+        return value
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def audit_rows(request: HttpRequest, org: Organization, events: list[AuditEvent]) -> list[AuditRow]:
+    """Each event with what it changed: for an update only the fields that differ, for a
+    creation the values it set, for a removal the values it took away."""
+    names = _reference_names(request, org, events)
+    rows = []
+    for event in events:
+        before = event.before if isinstance(event.before, dict) else {}
+        after = event.after if isinstance(event.after, dict) else {}
+        changes: list[Change] = []
+        unchanged = 0
+        for key in sorted(set(before) | set(after)):
+            label = key.replace("_", " ")
+            if key in before and key in after:
+                if before[key] == after[key]:
+                    unchanged += 1
+                    continue
+                changes.append(
+                    Change(
+                        label,
+                        _show_value(key, before[key], names),
+                        _show_value(key, after[key], names),
+                        "changed",
+                    )
+                )
+            elif key in after:
+                if not _is_empty(after[key]):
+                    changes.append(Change(label, "", _show_value(key, after[key], names), "set"))
+            elif not _is_empty(before[key]):
+                changes.append(Change(label, _show_value(key, before[key], names), "", "removed"))
+        rows.append(AuditRow(event, changes, unchanged))
+    return rows
+
+
+def _filtered_events(
+    request: HttpRequest, events: QuerySet[AuditEvent]
+) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
+    distinct = events.order_by()
+    form = AuditFilterForm(
+        request.GET or None,
+        actions=sorted(
+            (
+                (code, action_label(code))
+                for code in distinct.values_list("action", flat=True).distinct()
+            ),
+            key=lambda choice: choice[1],
+        ),
+        target_types=sorted(
+            t for t in distinct.values_list("target_type", flat=True).distinct() if t
+        ),
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data["actor"]:
+            events = events.filter(
+                Q(actor_name__icontains=data["actor"]) | Q(actor__username__iexact=data["actor"])
+            )
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["target_type"]:
+            events = events.filter(target_type=data["target_type"])
+        start, end = form.time_range()
+        if start is not None:
+            events = events.filter(created_at__gte=start)
+        if end is not None:
+            events = events.filter(created_at__lt=end)
+    elif form.is_bound:
+        events = events.none()
+    return form, events
+
+
+def chain_report() -> audit.ChainReport:
+    """The audit chain's verification, cached for a minute: it walks every event."""
+    report = cache.get(CHAIN_CACHE_KEY)
+    if not isinstance(report, audit.ChainReport):
+        report = audit.verify()
+        cache.set(CHAIN_CACHE_KEY, report, CHAIN_CACHE_S)
+    return report
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    org, events = _audit_scope(request)
+    form, events = _filtered_events(request, events.select_related("actor"))
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "org": org,
+        "form": form,
+        "page": page,
+        "rows": audit_rows(request, org, list(page.object_list)),
+        "chain": chain_report(),
+        "export_query": request.GET.urlencode(),
+    }
+    return render(request, "core/audit.html", context)
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows can be streamed."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> str:
+    text = (
+        ""
+        if value is None
+        else value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    )
+    # Spreadsheets run cells that start with these as formulas; actor and target names are
+    # user-controlled, so neutralise them.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@login_required
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    org, events = _audit_scope(request)
+    _form, events = _filtered_events(request, events)
+    zone = timezone.get_current_timezone()
+    actions.do_record_audit_export(org, filters=request.GET.dict(), acting_user=_user(request))
+    writer = csv.writer(_Echo())
+    header = [
+        "id",
+        "created_at_utc",
+        "created_at_local",
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "target",
+        "before",
+        "after",
+        "ip",
+        "request_id",
+        "hash",
+    ]
+
+    def rows() -> Iterator[str]:
+        # A byte-order mark lets spreadsheet programs read Korean names correctly.
+        yield "\ufeff" + writer.writerow(header)
+        for event in events.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    event.pk,
+                    event.created_at.astimezone(UTC).isoformat(),
+                    event.created_at.astimezone(zone).isoformat(),
+                    _cell(event.actor_name),
+                    _cell(event.action),
+                    _cell(event.target_type),
+                    _cell(event.target_id),
+                    _cell(event.target_repr),
+                    _cell(event.before),
+                    _cell(event.after),
+                    event.ip or "",
+                    event.request_id,
+                    event.hash,
+                ]
+            )
+
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"greenroom-audit-{org.slug}-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            language = form.cleaned_data["language"]
+            actions.do_update_preferences(
+                user,
+                language=language,
+                timezone_name=form.cleaned_data["timezone"],
+                acting_user=user,
+            )
+            # Say it in the language just chosen.
+            translation.activate(language)
+            messages.success(request, gettext("Preferences saved."))
+            response = redirect("preferences")
+            _set_language_cookie(response, language)
+            return response
+    else:
+        form = PreferencesForm(initial={"language": user.language, "timezone": user.timezone})
+    return render(
+        request,
+        "core/preferences.html",
+        {"form": form, "now": timezone.now()},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """The language switch in the header; works signed in (saved to the person) or out."""
+    form = LanguageForm(request.POST)
+    fallback = reverse("home") if request.user.is_authenticated else reverse("login")
+    if not form.is_valid():
+        return HttpResponseRedirect(fallback)
+    language = form.cleaned_data["language"]
+    target = form.cleaned_data["next"] or request.headers.get("referer", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = fallback
+    if request.user.is_authenticated:
+        user = _user(request)
+        actions.do_update_preferences(
+            user, language=language, timezone_name=user.timezone, acting_user=user
+        )
+    response = HttpResponseRedirect(target)
+    _set_language_cookie(response, language)
+    return response
+
+
+@login_required
+@require_POST
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    try:
+        org_id = int(request.POST.get("organization", ""))
+    except ValueError:
+        return redirect("home")
+    org = switch_org(request, org_id)
+    messages.info(request, gettext("You are now working in %(org)s.") % {"org": org.name})
+    # The page the person was on may belong to the previous organisation: start from home.
+    return redirect("home")

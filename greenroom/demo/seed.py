@@ -31,7 +31,7 @@ from greenroom.networks.sandbox.models import SandboxAccount, SandboxItem, Sandb
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PASSWORD = "greenroom-demo"  # noqa: S105 - printed for every demo user
+DEFAULT_PASSWORD = "greenroom-demo"
 ORG_NAME = "Daybreak Beverages"
 SEED = 20261127
 
@@ -430,6 +430,14 @@ def _plan_inbound(accounts: list[SandboxAccount]) -> list[SandboxItem]:
 def print_report(report: SeedReport, base_url: str, out: Callable[[str], None]) -> None:
     if not report.created:
         out(_("The database already has an organisation, so the demo seed did nothing."))
+        demo = User.objects.filter(username__in=[p.username for p in PEOPLE], is_active=True)
+        if demo.count() == len(PEOPLE):
+            out(
+                _("Open %(url)s; demo logins (password “%(password)s” unless you changed it):")
+                % {"url": base_url, "password": demo_password()}
+            )
+            for person in PEOPLE:
+                out(f"  {person.username:<8} {Role(person.role).label}")
         return
     assert report.organization is not None
     out(

@@ -75,9 +75,7 @@ def test_verify_command_reports_an_intact_chain(world: World) -> None:
 
 def test_verify_names_an_edited_row(world: World) -> None:
     victim = AuditEvent.objects.order_by("id")[5]
-    _raw_sql(
-        "UPDATE core_auditevent SET actor_name = %s WHERE id = %s", ["Mallory", victim.pk]
-    )
+    _raw_sql("UPDATE core_auditevent SET actor_name = %s WHERE id = %s", ["Mallory", victim.pk])
     with pytest.raises(CommandError, match=rf"BROKEN at event #{victim.pk}: .*changed"):
         verify_command()
 

@@ -72,7 +72,10 @@ def secrets_everywhere(world: World) -> list[str]:
         plaintexts.append(token)
     for role in ("alice", "otto"):
         _, api_plain = actions.do_create_api_token(
-            world.people[role], world.acme, name="ci", scopes=["read"],
+            world.people[role],
+            world.acme,
+            name="ci",
+            scopes=["read"],
             acting_user=world.people[role],
         )
         plaintexts.append(api_plain)

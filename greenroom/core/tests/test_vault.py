@@ -17,7 +17,9 @@ TOKEN = "EAAB-live-token-9f8e7d6c5b4a3210"
 
 
 def test_a_secret_is_stored_encrypted_and_revealed_intact(world: World) -> None:
-    secret = actions.do_store_secret(world.acme, name="meta:app", value=TOKEN, acting_user=world.alice)
+    secret = actions.do_store_secret(
+        world.acme, name="meta:app", value=TOKEN, acting_user=world.alice
+    )
     raw = bytes(Secret.objects.get(pk=secret.pk).ciphertext)
     assert TOKEN.encode() not in raw
     assert vault.reveal(Secret.objects.get(pk=secret.pk)) == TOKEN
@@ -33,7 +35,9 @@ def test_the_audit_row_says_a_secret_changed_but_not_what_it_is(world: World) ->
 
 def test_rotation_moves_every_secret_to_the_new_key(world: World, settings) -> None:
     old_key = settings.VAULT_KEYS[0]
-    secret = actions.do_set_channel_credentials(world.coffee_x, token=TOKEN, acting_user=world.alice)
+    secret = actions.do_set_channel_credentials(
+        world.coffee_x, token=TOKEN, acting_user=world.alice
+    )
     new_key = Fernet.generate_key().decode()
     settings.VAULT_KEYS = [new_key, old_key]
     out = io.StringIO()

@@ -15,9 +15,13 @@ from greenroom.networks import registry
 
 def test_an_unknown_network_kind_in_config_stops_start_up() -> None:
     env = {**os.environ, "GREENROOM_NETWORKS": "sandbox,myspace", "GREENROOM_TESTING": "1"}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "greenroom.cli", "check"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode != 0
     assert "GREENROOM_NETWORKS lists 'myspace'" in result.stderr
@@ -33,7 +37,11 @@ def test_check_configuration_names_the_unknown_kind() -> None:
 def test_a_channel_of_an_unknown_network_is_refused(world: World) -> None:
     with pytest.raises(actions.ActionError, match="Unknown network 'myspace'"):
         actions.do_create_channel(
-            world.acme, brand=world.coffee, kind="myspace", handle="tom", sandboxed=True,
+            world.acme,
+            brand=world.coffee,
+            kind="myspace",
+            handle="tom",
+            sandboxed=True,
             acting_user=world.alice,
         )
 
@@ -41,7 +49,11 @@ def test_a_channel_of_an_unknown_network_is_refused(world: World) -> None:
 def test_a_real_channel_needs_its_network_enabled(world: World) -> None:
     with pytest.raises(actions.ActionError, match="not enabled"):
         actions.do_create_channel(
-            world.acme, brand=world.coffee, kind="youtube", handle="acme", sandboxed=False,
+            world.acme,
+            brand=world.coffee,
+            kind="youtube",
+            handle="acme",
+            sandboxed=False,
             acting_user=world.alice,
         )
 

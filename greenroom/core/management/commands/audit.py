@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
-        sub.add_parser("verify", help="Check every event's hash and link; name the first broken one.")
+        sub.add_parser(
+            "verify", help="Check every event's hash and link; name the first broken one."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = audit.verify()
@@ -22,4 +24,6 @@ class Command(BaseCommand):
                 f"Audit chain BROKEN at event #{report.broken_at}: {report.reason}. "
                 f"{report.checked} events before it are intact."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} events verified."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Audit chain intact: {report.checked} events verified.")
+        )

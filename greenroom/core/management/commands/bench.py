@@ -15,9 +15,7 @@ BENCH_DIR = BASE_DIR.parent / "bench"
 
 
 def available() -> list[str]:
-    return sorted(
-        p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in {"__init__", "common"}
-    )
+    return sorted(p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in {"__init__", "common"})
 
 
 class Command(BaseCommand):
@@ -34,9 +32,14 @@ class Command(BaseCommand):
         if name not in available():
             raise CommandError(f"No benchmark {name!r}. Available: {', '.join(available())}.")
         # A separate process with its own data dir: a benchmark never touches the user's data.
-        env = {k: v for k, v in os.environ.items() if k not in {"GREENROOM_DATA_DIR", "DATABASE_URL"}}
+        env = {
+            k: v for k, v in os.environ.items() if k not in {"GREENROOM_DATA_DIR", "DATABASE_URL"}
+        }
         result = subprocess.run(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", f"bench.{name}"], cwd=Path(BENCH_DIR).parent, env=env, check=False
+            [sys.executable, "-m", f"bench.{name}"],
+            cwd=Path(BENCH_DIR).parent,
+            env=env,
+            check=False,
         )
         if result.returncode:
             raise CommandError(f"Benchmark {name} failed with exit code {result.returncode}.")

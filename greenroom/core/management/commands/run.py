@@ -29,9 +29,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--host", default=os.environ.get("GREENROOM_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("GREENROOM_PORT", "8000")))
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("GREENROOM_PORT", "8000"))
+        )
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-        parser.add_argument("--no-demo", action="store_true", help="do not seed the demo organisation")
+        parser.add_argument(
+            "--no-demo", action="store_true", help="do not seed the demo organisation"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -40,13 +44,47 @@ class Command(BaseCommand):
         python = sys.executable
         host, port = options["host"], options["port"]
         commands = {
-            "web": [python, "-m", "uvicorn", "greenroom.asgi:application", "--host", host,
-                    "--port", str(port), "--no-access-log", "--lifespan", "off"],
-            "worker": [python, "-m", "celery", "-A", "greenroom", "worker", "--loglevel", "INFO",
-                       "--concurrency", str(options["concurrency"]), "--without-mingle",
-                       "--without-gossip", "-n", "worker1@%h"],
-            "beat": [python, "-m", "celery", "-A", "greenroom", "beat", "--loglevel", "INFO",
-                     "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "greenroom.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "greenroom",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(options["concurrency"]),
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                "worker1@%h",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "greenroom",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         }
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -65,13 +103,19 @@ class Command(BaseCommand):
         for name, cmd in commands.items():
             # Own process group: Ctrl-C reaches only us, and we stop the children in order.
             proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
             processes[name] = proc
             threading.Thread(target=pump, args=(name, proc.stdout), daemon=True).start()
 
         url = f"http://{host}:{port}"
-        self.stdout.write(self.style.SUCCESS(f"\nGreenroom is starting on {url}  (Ctrl-C stops it)\n"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nGreenroom is starting on {url}  (Ctrl-C stops it)\n")
+        )
 
         stopping = threading.Event()
 

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
         sub.add_parser("rotate", help="Re-encrypt every secret with the newest key.")
-        sub.add_parser("newkey", help="Print a new Fernet key to put first in GREENROOM_VAULT_KEYS.")
+        sub.add_parser(
+            "newkey", help="Print a new Fernet key to put first in GREENROOM_VAULT_KEYS."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "newkey":
