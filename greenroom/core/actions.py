@@ -587,14 +587,32 @@ def do_rotate_vault(*, acting_user: User | None) -> int:
 def do_record_auth_event(
     action: str, *, user: User | None, username: str = "", organization: Organization | None = None
 ) -> None:
-    """Sign-ins, sign-outs and failures go into the audit log like any other action."""
-    audit.record(
-        action,
-        actor=user,
-        organization=organization,
-        target=user,
-        after={"username": username} if username else None,
-    )
+    """Sign-ins, sign-outs and failures go into the audit log like any other action.
+
+    The event is filed under every organisation the person belongs to (failed attempts too, when
+    the username is known), so each organisation's auditors see sign-ins to their accounts.
+    """
+    person = user
+    if person is None and username:
+        person = User.objects.filter(username__iexact=username).first()
+    if organization is not None:
+        orgs: list[Organization | None] = [organization]
+    elif person is not None:
+        orgs = list(
+            Organization.objects.filter(
+                memberships__user=person, memberships__is_active=True
+            ).order_by("pk")
+        ) or [None]
+    else:
+        orgs = [None]
+    for org in orgs:
+        audit.record(
+            action,
+            actor=user,
+            organization=org,
+            target=person,
+            after={"username": username} if username else None,
+        )
 
 
 @transaction.atomic

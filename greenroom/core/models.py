@@ -149,7 +149,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organization} as {self.role}"
+        return f"{self.user} in {self.organization} as {self.get_role_display()}"
 
 
 class ChannelGrant(models.Model):

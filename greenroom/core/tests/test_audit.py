@@ -116,3 +116,21 @@ def test_chain_head_tracks_the_newest_event(world: World) -> None:
     newest = AuditEvent.objects.order_by("-id").first()
     assert newest is not None
     assert (head.last_event_id, head.last_hash) == (newest.pk, newest.hash)
+
+
+def test_sign_ins_and_failures_are_filed_under_the_persons_organisation(world: World) -> None:
+    from django.test import Client
+
+    from greenroom.conftest import PASSWORD
+
+    client = Client()
+    assert not client.login(username="paul", password="wrong password")
+    assert client.login(username="paul", password=PASSWORD)
+    acme_events = AuditEvent.objects.restrict(world.otto, "view_audit")
+    failed = acme_events.get(action="auth.login_failed")
+    assert failed.actor is None and failed.target_id == str(world.paul.pk)
+    assert acme_events.filter(action="auth.login", actor=world.paul).exists()
+    # Globex's auditors see nothing of Acme's people signing in.
+    assert not AuditEvent.objects.filter(
+        organization=world.globex, action__startswith="auth."
+    ).exists()
