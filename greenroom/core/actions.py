@@ -285,14 +285,19 @@ def do_store_secret(
     name: str,
     value: str,
     expires_at: datetime | None = None,
+    hint: str | None = None,
     acting_user: User | None,
 ) -> Secret:
-    """Encrypt and store (or replace) a secret. The audit row records that it changed, not what."""
+    """Encrypt and store (or replace) a secret. The audit row records that it changed, not what.
+
+    `hint` is what people may see to tell secrets apart; by default the value's last characters.
+    Pass the hint of the token itself when `value` bundles several (access and refresh tokens).
+    """
     secret, created = Secret.objects.select_for_update().get_or_create(
         organization=org, name=name, defaults={"ciphertext": b""}
     )
     secret.ciphertext = vault.seal(value)
-    secret.hint = vault.hint_for(value)
+    secret.hint = hint if hint is not None else vault.hint_for(value)
     secret.expires_at = expires_at
     if not created:
         secret.rotated_at = timezone.now()
@@ -313,13 +318,19 @@ def do_store_secret(
 
 @transaction.atomic
 def do_set_channel_credentials(
-    channel: Channel, *, token: str, expires_at: datetime | None = None, acting_user: User | None
+    channel: Channel,
+    *,
+    token: str,
+    expires_at: datetime | None = None,
+    hint: str | None = None,
+    acting_user: User | None,
 ) -> Channel:
     secret = do_store_secret(
         channel.organization,
         name=f"channel:{channel.pk}:token",
         value=token,
         expires_at=expires_at,
+        hint=hint,
         acting_user=acting_user,
     )
     channel.credentials = secret

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from greenroom.core import vault
 from greenroom.core.actions import (
     ActionError,
     do_set_channel_credentials,
@@ -136,7 +137,11 @@ def do_connect_sandbox_channel(
         expires_at=issued.expires_at,
     )
     do_set_channel_credentials(
-        channel, token=encode_tokens(tokens), expires_at=issued.expires_at, acting_user=acting_user
+        channel,
+        token=encode_tokens(tokens),
+        expires_at=issued.expires_at,
+        hint=vault.hint_for(tokens.access_token),
+        acting_user=acting_user,
     )
     if webhook_secret:
         do_store_secret(

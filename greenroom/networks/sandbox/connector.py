@@ -457,7 +457,11 @@ class SandboxConnector:
         if fresh.refresh_token:
             vault.remember_plaintext(fresh.refresh_token)
         do_set_channel_credentials(
-            self.channel, token=encode_tokens(fresh), expires_at=expires_at, acting_user=None
+            self.channel,
+            token=encode_tokens(fresh),
+            expires_at=expires_at,
+            hint=vault.hint_for(fresh.access_token),
+            acting_user=None,
         )
         logger.info("sandbox token refreshed channel=%s", self.channel.pk)
         return fresh

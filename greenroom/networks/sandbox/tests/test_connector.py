@@ -355,3 +355,13 @@ def test_a_post_that_times_out_after_committing_is_found_not_resent(
     assert SandboxPost.objects.get(account=account).external_id == found.external_id
     # Let the hanging request finish before the database is flushed.
     time.sleep(max(0.0, hang - (time.monotonic() - started)) + 0.2)
+
+
+def test_the_visible_hint_is_the_access_tokens_tail_not_the_stored_bundle(
+    world: World, sandbox: Sandbox
+) -> None:
+    sandbox.connect(world.coffee_x)
+    tokens = stored_tokens(world.coffee_x)
+    hint = world.coffee_x.credentials.hint
+    assert hint == "…" + tokens.access_token[-4:]
+    assert '"' not in hint and "}" not in hint
