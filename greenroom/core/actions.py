@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,11 @@ class AuditAction(models.TextChoices):
 
 class ActionError(Exception):
     """A request that cannot be carried out, with a message for the person who asked."""
+
+
+# Which network kinds a channel may have is the networks app's knowledge; it registers this check
+# when it loads (NetworksConfig.ready), so core never imports networks. Returns a problem or None.
+channel_kind_problem: Callable[[str, bool], str | None] | None = None
 
 
 CHANNEL_FIELDS = (
@@ -213,9 +218,11 @@ def do_create_channel(
     acting_user: User | None,
 ) -> Channel:
     """Add a channel (one account on one network) to a brand."""
-    from greenroom.networks.registry import check_channel_kind
-
-    check_channel_kind(kind, sandboxed=sandboxed)
+    if channel_kind_problem is None:
+        raise RuntimeError("the networks app has not registered its channel kind check")
+    problem = channel_kind_problem(kind, sandboxed)
+    if problem:
+        raise ActionError(problem)
     if brand.organization_id != org.pk:
         raise ActionError("The brand belongs to another organisation.")
     _check_channel_people(org, owner, backup)

@@ -14,3 +14,7 @@ class NetworksConfig(AppConfig):
         from greenroom.networks.sandbox import connector  # noqa: F401
 
         registry.check_configuration()
+
+        from greenroom.core import actions
+
+        actions.channel_kind_problem = registry.channel_kind_problem

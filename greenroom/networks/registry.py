@@ -57,17 +57,13 @@ def check_configuration() -> None:
         )
 
 
-def check_channel_kind(kind: str, *, sandboxed: bool) -> None:
-    from greenroom.core.actions import ActionError
-
+def channel_kind_problem(kind: str, sandboxed: bool) -> str | None:
+    """Why a channel cannot have this network kind, or None (registered with core's actions)."""
     if kind not in known_kinds():
-        raise ActionError(
-            f"Unknown network {kind!r}. Known networks: {', '.join(sorted(known_kinds()))}."
-        )
+        return f"Unknown network {kind!r}. Known networks: {', '.join(sorted(known_kinds()))}."
     if not sandboxed and kind not in settings.GREENROOM_NETWORKS:
-        raise ActionError(
-            f"The {kind} network is not enabled in this installation (GREENROOM_NETWORKS)."
-        )
+        return f"The {kind} network is not enabled in this installation (GREENROOM_NETWORKS)."
+    return None
 
 
 def connector_for(channel: Channel) -> Connector:
