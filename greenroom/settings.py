@@ -75,7 +75,14 @@ INSTALLED_APPS = [
     "greenroom.core",
     "greenroom.networks",
     "greenroom.networks.sandbox",
+    "greenroom.networks.connections",
+    "greenroom.networks.bluesky",
+    "greenroom.networks.mastodon",
+    "greenroom.publishing",
+    "greenroom.publishing.composer",
     "greenroom.demo",
+    "greenroom.inbox",
+    "greenroom.media",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +205,27 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
+# The media library (docs/architecture/media.md). These are Greenroom's own limits on uploads and
+# renditions; what each network accepts comes from the rule table.
+MEDIA_MAX_IMAGE_BYTES = int(env("MEDIA_MAX_IMAGE_BYTES", str(50_000_000)))
+MEDIA_MAX_VIDEO_BYTES = int(env("MEDIA_MAX_VIDEO_BYTES", str(2_000_000_000)))
+# A small file can claim huge dimensions (a decompression bomb): refused before it is decoded.
+MEDIA_MAX_IMAGE_PIXELS = int(env("MEDIA_MAX_IMAGE_PIXELS", str(100_000_000)))
+MEDIA_MAX_VIDEO_PIXELS = int(env("MEDIA_MAX_VIDEO_PIXELS", str(7680 * 4320)))
+# Where renditions crop until someone sets a focal point: "centre" or "attention" (libvips'
+# guess at the interesting region).
+MEDIA_DEFAULT_FOCUS = env("MEDIA_DEFAULT_FOCUS", "centre")
+# Longest side of a rendition for placements whose rules name no size.
+MEDIA_IMAGE_MAX_EDGE = int(env("MEDIA_IMAGE_MAX_EDGE", "2048"))
+MEDIA_VIDEO_MAX_EDGE = int(env("MEDIA_VIDEO_MAX_EDGE", "1920"))
+MEDIA_JPEG_QUALITY = int(env("MEDIA_JPEG_QUALITY", "85"))
+MEDIA_X264_PRESET = env("MEDIA_X264_PRESET", "veryfast")
+MEDIA_X264_CRF = int(env("MEDIA_X264_CRF", "23"))
+# An ffmpeg to use; empty: the newer of the system's ffmpeg and the one imageio-ffmpeg ships.
+MEDIA_FFMPEG = env("MEDIA_FFMPEG")
+# Image renditions take tens of milliseconds: made at once unless this is off (then by a worker).
+MEDIA_RENDER_IMAGES_INLINE = env_bool("MEDIA_RENDER_IMAGES_INLINE", True)
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "greenroom@localhost")
@@ -233,6 +261,18 @@ SANDBOX_TIMEOUT_S = float(env("SANDBOX_TIMEOUT_S", "30"))
 # How long Greenroom waits for the sandbox, and the sandbox for a webhook receiver.
 SANDBOX_CLIENT_TIMEOUT_S = float(env("SANDBOX_CLIENT_TIMEOUT_S", "10"))
 SANDBOX_WEBHOOK_TIMEOUT_S = float(env("SANDBOX_WEBHOOK_TIMEOUT_S", "10"))
+# Bluesky and Mastodon do not push to Greenroom: their inboxes are polled this often (seconds).
+GREENROOM_INBOX_POLL_SECONDS = float(env("GREENROOM_INBOX_POLL_SECONDS", "60"))
+GREENROOM_INBOX_POLL_LEASE_SECONDS = float(env("GREENROOM_INBOX_POLL_LEASE_SECONDS", "300"))
+# Where Bluesky posts are seen on the web, for the post links Greenroom shows.
+BLUESKY_WEB_URL = env("BLUESKY_WEB_URL", "https://bsky.app")
+NETWORK_CLIENT_TIMEOUT_S = float(env("NETWORK_CLIENT_TIMEOUT_S", "20"))
+
+# Inbox escalations: apprise URLs (comma-separated) told about every SLA breach, besides the team
+# lead's own URL (docs/architecture/inbox.md). They may hold tokens: set them in the environment.
+INBOX_ESCALATION_URLS = [
+    u.strip() for u in env("GREENROOM_INBOX_ESCALATION_URLS").split(",") if u.strip()
+]
 
 # Celery: the database is the source of truth; the broker only carries work.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")
@@ -270,3 +310,22 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# Publishing engine (docs/architecture/publishing.md). The lease must stay far longer than one
+# network call; beat dispatches every PUBLISHING_DISPATCH_EVERY_S seconds.
+PUBLISHING_DISPATCH_EVERY_S = float(env("PUBLISHING_DISPATCH_EVERY_S", "2"))
+PUBLISHING_RECLAIM_EVERY_S = float(env("PUBLISHING_RECLAIM_EVERY_S", "10"))
+PUBLISHING_LEASE_S = float(env("PUBLISHING_LEASE_S", "120"))
+PUBLISHING_MAX_ATTEMPTS = int(env("PUBLISHING_MAX_ATTEMPTS", "8"))
+PUBLISHING_BACKOFF_BASE_S = float(env("PUBLISHING_BACKOFF_BASE_S", "5"))
+PUBLISHING_BACKOFF_MAX_S = float(env("PUBLISHING_BACKOFF_MAX_S", "900"))
+PUBLISHING_CLAIM_BATCH = int(env("PUBLISHING_CLAIM_BATCH", "100"))
+PUBLISHING_MAX_IN_FLIGHT = int(env("PUBLISHING_MAX_IN_FLIGHT", "200"))
+PUBLISHING_TASK_CHUNK = int(env("PUBLISHING_TASK_CHUNK", "10"))
+PUBLISHING_TASK_THREADS = int(env("PUBLISHING_TASK_THREADS", "1"))
+# A task goes on claiming and publishing what is due for this long before it returns.
+PUBLISHING_TASK_BUDGET_S = float(env("PUBLISHING_TASK_BUDGET_S", "20"))
+
+# Bulk import of posts from CSV (Greenroom's own limits; each post's limits are the rule table's).
+PUBLISHING_IMPORT_MAX_ROWS = int(env("PUBLISHING_IMPORT_MAX_ROWS", "2000"))
+PUBLISHING_IMPORT_MAX_BYTES = int(env("PUBLISHING_IMPORT_MAX_BYTES", str(5_000_000)))

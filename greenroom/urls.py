@@ -6,13 +6,21 @@ from django.urls import include, path
 from greenroom.api.api import api
 from greenroom.core import views as core_views
 from greenroom.core.auth_views import ThrottledAdminAuthenticationForm
+from greenroom.publishing.composer import urls as composer_urls
 
 # The operators' admin signs people in too: it refuses throttled sign-ins the same way.
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
+    # Before anything else under publishing/: the media library is its own app.
+    path("publishing/media/", include("greenroom.media.urls")),
+    path("publishing/compose/", include(composer_urls.compose_patterns)),
+    path("publishing/calendar/", include(composer_urls.calendar_patterns)),
+    path("publishing/import/", include(composer_urls.import_patterns)),
     path("", include("greenroom.core.urls")),
     path("networks/", include("greenroom.networks.urls")),
+    path("networks/bluesky/", include("greenroom.networks.bluesky.urls")),
+    path("networks/mastodon/", include("greenroom.networks.mastodon.urls")),
     path("sandbox/", include("greenroom.networks.sandbox.urls")),
     path("hooks/", include("greenroom.networks.hook_urls")),
     path("api/", api.urls),

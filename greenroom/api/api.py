@@ -19,10 +19,14 @@ from . import (
     audit_events,
     brands,
     channels,
+    composer,
     grants,
+    inbox,
+    media,
     memberships,
     organizations,
     people,
+    publishing,
     teams,
     tokens,
 )
@@ -80,6 +84,10 @@ for module in (
     teams,
     audit_events,
     tokens,
+    media,
+    inbox,
+    publishing,
+    composer,
 ):
     api.add_router("", module.router)
 

@@ -24,8 +24,12 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return context
     org = current_org_or_none(request)
-    # The audit log is part of governance, so the Governance tab stays lit there.
-    also_under = {"governance": (reverse("audit"),)}
+    # The audit log is part of governance, so the Governance tab stays lit there; the network
+    # rules are what publishing checks posts against.
+    also_under = {
+        "governance": (reverse("audit"),),
+        "publishing": (reverse("networks:rules"),),
+    }
     nav = []
     for section in visible_sections(request, org):
         url = reverse(section.url_name)

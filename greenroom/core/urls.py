@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from greenroom.core import auth_views, views
 
@@ -35,8 +35,8 @@ auth_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     *auth_patterns,
-    path("publishing/", views.publishing, name="publishing"),
-    path("inbox/", views.inbox, name="inbox"),
+    path("publishing/", include("greenroom.publishing.urls")),
+    path("inbox/", include("greenroom.inbox.urls")),
     path("crisis/", views.crisis, name="crisis"),
     path("governance/", views.governance, name="governance"),
     path("governance/channels/<int:pk>/", views.channel_detail, name="channel_detail"),

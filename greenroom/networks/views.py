@@ -1,20 +1,26 @@
-"""The rule table page: every network's limits, where each comes from, and what changed."""
+"""The rule table page: one network's limits at a time, where each comes from, and what changed.
+
+`?network=<key>` picks the network (the first by default); `?view=changes&from=1&to=2` lists
+what changed between two published versions, grouped by network.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from greenroom.networks import rules
 from greenroom.networks.rules import (
@@ -68,6 +74,7 @@ _SECTION_TITLES: Mapping[str, Promise] = {
     "tags": gettext_lazy("Tags"),
     "media": gettext_lazy("Media"),
     "video": gettext_lazy("Video"),
+    "weights": gettext_lazy("Character weights"),
 }
 
 _COUNTING_LABELS: Mapping[CountingMethod, Promise] = {
@@ -105,27 +112,68 @@ _QUOTA_SCOPES: Mapping[str, Promise] = {
 }
 
 
+_QUOTA_FIELD_LABELS: Mapping[str, Promise] = {
+    "limit": gettext_lazy("How many"),
+    "window_seconds": gettext_lazy("Time window"),
+    "counts": gettext_lazy("What counts"),
+    "scope": gettext_lazy("Counted"),
+    "applies_to": gettext_lazy("Applies to"),
+}
+
+_CHANGE_KINDS: Mapping[str, Promise] = {
+    "changed": pgettext_lazy("rule table change", "Changed"),
+    "removed": pgettext_lazy("rule table change", "Removed"),
+    "added": pgettext_lazy("rule table change", "Added"),
+    "rechecked": pgettext_lazy("rule table change", "Re-checked"),
+}
+
+_COUNTING_VALUES = frozenset(method.value for method in CountingMethod)
+_MENTION_VALUES = frozenset(method.value for method in MentionCounting)
+
+# The internal sources of the sandbox network read "greenroom:<path>".
+_INTERNAL_HOST = "Greenroom"
+
+
 @dataclass(frozen=True)
 class SourceView:
     url: str
-    text: str
+    # A short, readable name for the link: the site and the page ("docs.x.com", "counting
+    # characters"); the full address stays in the link and its title.
+    host: str
+    page: str
     is_link: bool
     checked: date
     note: str
 
     @classmethod
     def of(cls, provenance: Provenance) -> SourceView:
-        text = provenance.source
-        if provenance.is_link:
-            parts = urlsplit(provenance.source)
-            text = parts.netloc + parts.path
+        host, page = _short_source(provenance.source)
         return cls(
             url=provenance.source,
-            text=text,
+            host=host,
+            page=page,
             is_link=provenance.is_link,
             checked=provenance.checked,
             note=provenance.note,
         )
+
+
+def _short_source(source: str) -> tuple[str, str]:
+    """("docs.bsky.app", "posts") for https://docs.bsky.app/docs/advanced-guides/posts."""
+    if source.startswith(rules.INTERNAL_SOURCE_PREFIX):
+        return _INTERNAL_HOST, source.removeprefix(rules.INTERNAL_SOURCE_PREFIX)
+    parts = urlsplit(source)
+    if not parts.netloc:
+        return source, ""
+    host = parts.netloc.removeprefix("www.")
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    page = segments[-1] if segments else ""
+    if "." not in page:
+        # A page name, not a file: "counting-characters" reads as "counting characters".
+        page = page.replace("-", " ").replace("_", " ")
+    if parts.fragment:
+        page = f"{page} #{parts.fragment}" if page else f"#{parts.fragment}"
+    return host, page
 
 
 @dataclass(frozen=True)
@@ -158,7 +206,6 @@ class PlacementView:
     label: str
     source: SourceView
     sections: list[SectionView]
-    quotas: list[QuotaView]
 
 
 @dataclass(frozen=True)
@@ -166,12 +213,27 @@ class NetworkView:
     key: str
     name: str
     source: SourceView
+    quotas: list[QuotaView]
     placements: list[PlacementView]
 
 
 @dataclass(frozen=True)
-class ChangeRow:
+class NetworkLink:
     key: str
+    name: str
+    url: str
+    anchor: str
+    # On the changes view: how many values changed, were added or removed (not re-checks).
+    changes: int = 0
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    kind: str
+    kind_label: str
+    key: str
+    where: str
+    label: str
     old: str
     new: str
     source: SourceView | None
@@ -179,66 +241,158 @@ class ChangeRow:
 
 
 @dataclass(frozen=True)
-class ChangeGroup:
-    title: str
+class NetworkChanges:
+    key: str
+    name: str
+    anchor: str
+    changed: int
+    added: int
+    removed: int
+    # Changed and removed values, then added ones (shown folded: a new network adds dozens).
     rows: list[ChangeRow]
-    # Notes explain why a value moved; on added or re-sourced values they repeat the table above.
-    show_notes: bool
+    added_rows: list[ChangeRow]
+    # Same value, with a new source, checked date or note.
+    rechecked: list[ChangeRow]
 
 
 @login_required
 def rule_table(request: HttpRequest) -> HttpResponse:
+    specs = rules.all_specs()
     published = rules.versions()
-    current = published[-1] if published else None
-    old_version, new_version, pair_error = _chosen_pair(request.GET, published)
-    diff = (
-        rules.diff_versions(old_version, new_version)
-        if old_version is not None and new_version is not None
-        else None
-    )
-    low, high = sorted((old_version or 0, new_version or 0))
+    showing_changes = request.GET.get("view") == "changes"
     context: dict[str, Any] = {
-        "version": current,
-        "networks": [_network_view(network) for network in rules.all_specs()],
+        "version": published[-1] if published else None,
+        "view": "changes" if showing_changes else "limits",
         "published": published,
+        "error": "",
+    }
+    if showing_changes:
+        context.update(_changes_context(request.GET, published, specs))
+    else:
+        context.update(_limits_context(request.GET, specs))
+    context["limits_url"] = _url(network=context.get("network_key") or None)
+    context["changes_url"] = _url(
+        view="changes", **{"from": context.get("from_version"), "to": context.get("to_version")}
+    )
+    status = 404 if context["error"] else 200
+    return render(request, "networks/rule_table.html", context, status=status)
+
+
+def _url(**query: object) -> str:
+    """A link to this page with the query given (None values left out)."""
+    params = {key: value for key, value in query.items() if value is not None}
+    path = reverse("networks:rules")
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _limits_context(query: Mapping[str, str], specs: Sequence[rules.NetworkSpec]) -> dict[str, Any]:
+    links = [
+        NetworkLink(key=s.key, name=s.name, url=_url(network=s.key), anchor=f"network-{s.key}")
+        for s in specs
+    ]
+    wanted = query.get("network") or (specs[0].key if specs else "")
+    chosen = next((s for s in specs if s.key == wanted), None)
+    error = ""
+    if chosen is None and specs:
+        error = _("The rule table has no network “%(name)s”. Choose one from the list.") % {
+            "name": wanted[:40]
+        }
+    return {
+        "network_links": links,
+        "network_key": chosen.key if chosen else "",
+        "network": _network_view(chosen) if chosen else None,
+        "error": error,
+    }
+
+
+def _changes_context(
+    query: Mapping[str, str], published: Sequence[int], specs: Sequence[rules.NetworkSpec]
+) -> dict[str, Any]:
+    old_version, new_version, error = _chosen_pair(query, published)
+    context: dict[str, Any] = {
         "from_version": old_version,
         "to_version": new_version,
-        "pair_error": pair_error,
-        "changelog": [entry for entry in rules.changelog() if low < entry.version <= high],
-        "diff": diff,
-        "change_groups": _change_groups(diff) if diff else [],
+        "error": error,
+        "diff": None,
+        "network_changes": [],
+        "network_links": [],
+        "changelog": [],
     }
-    return render(request, "networks/rule_table.html", context)
+    if error or old_version is None or new_version is None:
+        return context
+    if old_version == new_version:
+        context["same_version"] = len(published) > 1
+        return context
+    diff = rules.diff_versions(old_version, new_version)
+    old_entries = rules.load_snapshot(old_version).entries
+    new_entries = rules.load_snapshot(new_version).entries
+    groups = _network_changes(diff, old_entries, new_entries, specs)
+    low, high = sorted((old_version, new_version))
+    context.update(
+        {
+            "diff": diff,
+            "network_changes": groups,
+            "network_links": [
+                NetworkLink(
+                    key=group.key,
+                    name=group.name,
+                    url=f"#{group.anchor}",
+                    anchor=group.anchor,
+                    changes=len(group.rows) + len(group.added_rows),
+                )
+                for group in groups
+            ],
+            "changelog": [entry for entry in rules.changelog() if low < entry.version <= high],
+        }
+    )
+    return context
 
 
 def _chosen_pair(
     query: Mapping[str, str], published: Sequence[int]
 ) -> tuple[int | None, int | None, str]:
-    """The versions to compare: ?from=&to=, else the latest version and the one before it."""
+    """The versions to compare (?from=&to=), else the latest version and the one before it.
+
+    With an unknown version the defaults come back with a message saying what exists.
+    """
     default_to = published[-1] if published else None
-    default_from = published[-2] if len(published) > 1 else None
-    if "from" not in query and "to" not in query:
-        return default_from, default_to, ""
+    default_from = published[-2] if len(published) > 1 else default_to
+    raw_from, raw_to = query.get("from", ""), query.get("to", "")
     try:
-        old = int(query.get("from", default_from or 0))
-        new = int(query.get("to", default_to or 0))
+        old = int(raw_from) if raw_from else default_from
+        new = int(raw_to) if raw_to else default_to
     except ValueError:
-        return default_from, default_to, _("Versions are numbers; showing the latest change.")
-    if old not in published or new not in published:
+        wrong = raw_from if not raw_from.isdigit() else raw_to
         return (
             default_from,
             default_to,
-            _("There is no such version; the published versions are %(versions)s.")
-            % {"versions": ", ".join(map(str, published))},
+            _(
+                "“%(value)s” is not a version number. The published versions are "
+                "%(versions)s: choose two below."
+            )
+            % {"value": wrong[:20], "versions": ", ".join(map(str, published))},
+        )
+    missing = [str(n) for n in (old, new) if n is not None and n not in published]
+    if missing:
+        return (
+            default_from,
+            default_to,
+            _(
+                "There is no version %(missing)s of the rule table. The published versions "
+                "are %(versions)s: choose two below."
+            )
+            % {"missing": missing[0], "versions": ", ".join(map(str, published))},
         )
     return old, new, ""
 
 
 def _network_view(network: rules.NetworkSpec) -> NetworkView:
+    labels = {key: placement.label for key, placement in network.placements.items()}
     return NetworkView(
         key=network.key,
         name=network.name,
         source=SourceView.of(network.provenance),
+        quotas=[_quota_view(quota, labels) for quota in network.quotas],
         placements=[_placement_view(p) for p in network.placements.values()],
     )
 
@@ -256,12 +410,22 @@ def _placement_view(placement: PlacementSpec) -> PlacementView:
                     rows=list(_rows(rule, key)),
                 )
             )
+        # X's character weights come from twitter-text, not from the page the text limit does.
+        weights = getattr(rule, "weights", None)
+        if isinstance(weights, rules.Weights):
+            sections.append(
+                SectionView(
+                    key=f"{key}-weights",
+                    title=str(_SECTION_TITLES["weights"]),
+                    source=SourceView.of(weights.provenance),
+                    rows=list(_rows(weights, "weights")),
+                )
+            )
     return PlacementView(
         anchor=f"{placement.network}-{placement.key}",
         label=placement.label,
         source=SourceView.of(placement.provenance),
         sections=sections,
-        quotas=[_quota_view(quota, placement) for quota in placement.quotas],
     )
 
 
@@ -273,21 +437,21 @@ def _rows(rule: Rule, section: str) -> Iterator[ValueRow]:
             source=SourceView.of(provenance),
             own_source=name in rule.field_provenance,
         )
-    weights = getattr(rule, "weights", None)
-    if isinstance(weights, rules.Weights):
-        yield from _rows(weights, "weights")
 
 
-def _quota_view(quota: Quota, placement: PlacementSpec) -> QuotaView:
-    text = _("%(limit)s %(counts)s every %(window)s, %(scope)s") % {
-        "limit": _number(quota.limit),
-        "counts": _QUOTA_COUNTS.get(quota.counts, quota.counts),
-        "window": _duration(quota.window_seconds),
-        "scope": _QUOTA_SCOPES.get(quota.scope, quota.scope),
+def _quota_text(limit: float, counts: str, window_seconds: float, scope: str) -> str:
+    return _("%(limit)s %(counts)s every %(window)s, %(scope)s") % {
+        "limit": _number(limit),
+        "counts": _QUOTA_COUNTS.get(counts, counts),
+        "window": _duration(window_seconds),
+        "scope": _QUOTA_SCOPES.get(scope, scope),
     }
+
+
+def _quota_view(quota: Quota, placement_labels: Mapping[str, str]) -> QuotaView:
     return QuotaView(
-        text=text,
-        applies_to=", ".join(quota.applies_to),
+        text=_quota_text(quota.limit, quota.counts, quota.window_seconds, quota.scope),
+        applies_to=", ".join(placement_labels.get(key, key) for key in quota.applies_to),
         source=SourceView.of(quota.provenance_of("limit")),
     )
 
@@ -349,52 +513,157 @@ def _duration(seconds: float) -> str:
     return _("%(count)s s") % {"count": _number(seconds)}
 
 
-def _change_groups(diff: rules.TableDiff) -> list[ChangeGroup]:
-    groups = [
-        (_("Changed"), diff.changed, True),
-        (_("Added"), diff.added, False),
-        (_("Removed"), diff.removed, True),
-        (_("Same value, new source, date or note"), diff.rechecked, False),
-    ]
-    return [
-        ChangeGroup(title, _change_rows(changes), show_notes)
-        for title, changes, show_notes in groups
-        if changes
-    ]
-
-
-def _change_rows(changes: Sequence[rules.EntryChange]) -> list[ChangeRow]:
-    rows = []
-    for change in changes:
-        entry = change.new or change.old
-        source = None
-        if entry is not None and entry.source and entry.checked:
-            source = SourceView.of(
-                Provenance(
-                    source=entry.source,
-                    checked=date.fromisoformat(entry.checked),
-                    note=entry.note,
-                )
-            )
-        rows.append(
-            ChangeRow(
-                key=change.key,
-                old=_display_json(change.old.value) if change.old else "",
-                new=_display_json(change.new.value) if change.new else "",
-                source=source,
-                note=entry.note if entry is not None else "",
+def _network_changes(
+    diff: rules.TableDiff,
+    old_entries: Mapping[str, rules.TableEntry],
+    new_entries: Mapping[str, rules.TableEntry],
+    specs: Sequence[rules.NetworkSpec],
+) -> list[NetworkChanges]:
+    """The diff grouped by network, in the table's order; networks since removed come last."""
+    entries = {**old_entries, **new_entries}
+    # A note every value of a section carries is the section's note, not a reason for this
+    # change; only a value's own note is shown beside it.
+    shared_notes = _shared_notes(old_entries) | _shared_notes(new_entries)
+    by_network: dict[str, dict[str, list[ChangeRow]]] = {}
+    kinds = (
+        ("changed", diff.changed),
+        ("removed", diff.removed),
+        ("added", diff.added),
+        ("rechecked", diff.rechecked),
+    )
+    known = {spec.key: spec for spec in specs}
+    for kind, changes in kinds:
+        for change in changes:
+            network = change.key.split(".", 1)[0]
+            rows = by_network.setdefault(network, {name: [] for name, _changes in kinds})
+            rows[kind].append(_change_row(kind, change, entries, shared_notes, known.get(network)))
+    order = [spec.key for spec in specs] + sorted(set(by_network) - set(known))
+    groups = []
+    for key in order:
+        if key not in by_network:
+            continue
+        rows = by_network[key]
+        spec = known.get(key)
+        groups.append(
+            NetworkChanges(
+                key=key,
+                name=spec.name if spec else key.capitalize(),
+                anchor=f"changes-{key}",
+                changed=len(rows["changed"]),
+                added=len(rows["added"]),
+                removed=len(rows["removed"]),
+                rows=rows["changed"] + rows["removed"],
+                added_rows=rows["added"],
+                rechecked=rows["rechecked"],
             )
         )
-    return rows
+    return groups
 
 
-def _display_json(value: rules.JsonValue) -> str:
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
+def _shared_notes(entries: Mapping[str, rules.TableEntry]) -> set[tuple[str, str]]:
+    """(section key, note) for every note that two or more values of a section share."""
+    counts = Counter(
+        (key.rsplit(".", 1)[0], entry.note) for key, entry in entries.items() if entry.note
+    )
+    return {pair for pair, count in counts.items() if count > 1}
+
+
+def _change_row(
+    kind: str,
+    change: rules.EntryChange,
+    entries: Mapping[str, rules.TableEntry],
+    shared_notes: set[tuple[str, str]],
+    network: rules.NetworkSpec | None,
+) -> ChangeRow:
+    # Keys read network.placement.section[.weights].field, or network.quotas.<quota>.field.
+    parts = change.key.split(".")
+    field = parts[-1]
+    if len(parts) >= 4 and parts[1] == "quotas":
+        section = "quotas"
+        where = _quota_where(".".join(parts[:3]), entries)
+        label = str(_QUOTA_FIELD_LABELS.get(field, field))
+    elif len(parts) >= 4:
+        section = parts[-2]
+        placement = network.placements.get(parts[1]) if network else None
+        where = " · ".join(
+            [
+                placement.label if placement else parts[1],
+                *(str(_SECTION_TITLES.get(part, part)) for part in parts[2:-1]),
+            ]
+        )
+        label = str(_FIELD_LABELS.get(field, field))
+    else:
+        section, where, label = "", "", field
+    entry = change.new or change.old
+    note = entry.note if entry is not None else ""
+    if (change.key.rsplit(".", 1)[0], note) in shared_notes:
+        note = ""
+    source = None
+    if entry is not None and entry.source and entry.checked:
+        source = SourceView.of(
+            Provenance(
+                source=entry.source,
+                checked=date.fromisoformat(entry.checked),
+                note=entry.note,
+            )
+        )
+    return ChangeRow(
+        kind=kind,
+        kind_label=str(_CHANGE_KINDS[kind]),
+        key=change.key,
+        where=where,
+        label=label,
+        old=_entry_value(field, section, change.old.value) if change.old else "",
+        new=_entry_value(field, section, change.new.value) if change.new else "",
+        source=source,
+        # A note says why a value moved; on added or re-sourced values it repeats the table.
+        note=note if kind in ("changed", "removed") else "",
+    )
+
+
+def _quota_where(prefix: str, entries: Mapping[str, rules.TableEntry]) -> str:
+    """A quota as people read it ("Quota: posts every 24 h, per account"), from its entries."""
+
+    def value(field: str) -> rules.JsonValue | None:
+        entry = entries.get(f"{prefix}.{field}")
+        return entry.value if entry else None
+
+    counts, window, scope = value("counts"), value("window_seconds"), value("scope")
+    if not (isinstance(counts, str) and isinstance(window, int | float) and isinstance(scope, str)):
+        return _("Quota")
+    return _("Quota: %(counts)s every %(window)s, %(scope)s") % {
+        "counts": _QUOTA_COUNTS.get(counts, counts),
+        "window": _duration(window),
+        "scope": _QUOTA_SCOPES.get(scope, scope),
+    }
+
+
+def _entry_value(field: str, section: str, value: rules.JsonValue) -> str:
+    """A published value (JSON) written the way the limits table writes it."""
+    if field == "counting" and isinstance(value, str) and value in _COUNTING_VALUES:
+        return str(_COUNTING_LABELS[CountingMethod(value)])
+    if field == "mention_counting" and isinstance(value, str) and value in _MENTION_VALUES:
+        return str(_MENTION_LABELS[MentionCounting(value)])
+    if section == "quotas" and field == "counts" and isinstance(value, str):
+        return str(_QUOTA_COUNTS.get(value, value))
+    if section == "quotas" and field == "scope" and isinstance(value, str):
+        return str(_QUOTA_SCOPES.get(value, value))
+    if field == "ranges" and isinstance(value, list):
+        ranges = [_weight_range_of(item) for item in value]
+        if all(ranges):
+            return "; ".join(_weight_range(r) for r in ranges if r)
     if isinstance(value, list):
-        if any(isinstance(item, list) for item in value):
-            return "; ".join(f"[{_display_json(item)}]" for item in value)
-        return ", ".join(_display_json(item) for item in value)
-    if isinstance(value, int | float):
-        return _number(value)
+        return ", ".join(_entry_value(field, section, item) for item in value)
+    if isinstance(value, bool | int | float):
+        return _display(field, value, section)
     return value
+
+
+def _weight_range_of(value: rules.JsonValue) -> WeightRange | None:
+    """[start, end, weight] as published, back as a WeightRange."""
+    if not isinstance(value, list):
+        return None
+    numbers = [n for n in value if isinstance(n, int) and not isinstance(n, bool)]
+    if len(value) != 3 or len(numbers) != 3:
+        return None
+    return WeightRange(start=numbers[0], end=numbers[1], weight=numbers[2])

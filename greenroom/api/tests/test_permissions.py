@@ -270,6 +270,27 @@ def test_permission_matrix(case: Case, ctx: Any, world: World) -> None:
     assert _run(case, ctx, world, "charlie", charlie) == case.expect_charlie
 
 
+def app_cases() -> list[Case]:
+    """Matrices apps keep beside their routers: CASES in <app>/tests/test_api_permissions.py."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import greenroom
+
+    cases: list[Case] = []
+    for app in pkgutil.iter_modules(greenroom.__path__):
+        tests = f"greenroom.{app.name}.tests"
+        name = f"{tests}.test_api_permissions"
+        if (
+            app.ispkg
+            and importlib.util.find_spec(tests) is not None
+            and importlib.util.find_spec(name) is not None
+        ):
+            cases += importlib.import_module(name).CASES
+    return cases
+
+
 def test_every_operation_is_in_the_matrix() -> None:
     from greenroom.api.api import api
 
@@ -278,5 +299,5 @@ def test_every_operation_is_in_the_matrix() -> None:
 
     paths = api.get_openapi_schema()["paths"]
     operations = {(method.upper(), shape(path)) for path, item in paths.items() for method in item}
-    covered = {(case.method, shape("/api" + case.route)) for case in CASES}
+    covered = {(case.method, shape("/api" + case.route)) for case in [*CASES, *app_cases()]}
     assert operations <= covered, sorted(operations - covered)

@@ -110,6 +110,15 @@ def sign_in(browser: Any, base_url: str, username: str) -> Any:
     return page
 
 
+def header_is_one_line(page: Any) -> bool:
+    """The brand, the sections, the language switch and the user menu share one line."""
+    selectors = (".gr-brand", "#gr-nav .gr-sections", ".gr-tools .gr-lang", ".gr-user-menu")
+    boxes = [page.locator(selector).first.bounding_box() for selector in selectors]
+    assert all(boxes), boxes
+    middles: list[float] = [box["y"] + box["height"] / 2 for box in boxes]
+    return max(middles) - min(middles) < 8
+
+
 def nav_labels(page: Any) -> list[str]:
     labels = page.locator("#gr-nav .gr-sections .nav-link").all_inner_texts()
     return [label.strip() for label in labels]
@@ -197,6 +206,30 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page.goto(f"{base}/audit/")
     assert page.get_by_text("체인 정상").is_visible()
     shot(page, "08b-owner-audit-ko")
+
+    # Long names end in an ellipsis (the full name in a tooltip): the header stays on one line
+    # at laptop widths, in Korean and in English.
+    type(world.acme).objects.filter(pk=world.acme.pk).update(name="Acme Coffee and Tea Holdings")
+    type(world.alice).objects.filter(pk=world.alice.pk).update(
+        display_name="Alice Montgomery-Whitfield"
+    )
+    for language in ("ko", "en"):
+        for width in (1280, 1024):
+            page.set_viewport_size({"width": width, "height": 860})
+            page.goto(f"{base}/networks/rules/?network=x")
+            assert header_is_one_line(page), (language, width)
+            org = page.locator(".gr-tools .gr-org")
+            assert org.get_attribute("title") == "Acme Coffee and Tea Holdings"
+            # The rule table shows one network at a time, not every network on one page.
+            assert page.locator("h2#network-heading").inner_text() == "X"
+            assert page.evaluate("document.documentElement.scrollHeight") < 6000
+            shot(page, f"08c-owner-rules-{language}-{width}")
+        if language == "ko":
+            page.get_by_role("button", name="English").click()
+            page.wait_for_load_state()
+    page.goto(f"{base}/networks/rules/?view=changes&from=1&to=2")
+    assert page.locator("#changes-instagram ins", has_text="100").first.is_visible()
+    shot(page, "08d-owner-rules-changes")
     page.context.close()
 
     # Agnes answers messages on the Tea channels: inbox yes, governance and audit no.

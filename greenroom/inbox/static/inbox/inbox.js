@@ -1,0 +1,69 @@
+// The inbox's few lines of behaviour: keyboard shortcuts, saved replies, "who is replying".
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+      target.tagName === "SELECT" || target.isContentEditable);
+  }
+
+  // --- Presence: tell the others when I am writing a reply ---
+  var state = document.getElementById("gr-presence-state");
+  var reply = document.getElementById("gr-reply");
+  function setState(value) {
+    if (!state || state.value === value) return;
+    state.value = value;
+    var form = document.getElementById("gr-presence");
+    if (form && window.htmx) window.htmx.trigger(form, "gr-state-change");
+  }
+  if (reply) {
+    reply.addEventListener("input", function () { setState(reply.value.trim() ? "replying" : "viewing"); });
+    reply.addEventListener("focus", function () { if (reply.value.trim()) setState("replying"); });
+  }
+
+  // --- Saved replies fill the composer (their variables are already filled in by the server) ---
+  var saved = document.getElementById("gr-saved");
+  if (saved && reply) {
+    saved.addEventListener("change", function () {
+      var option = saved.options[saved.selectedIndex];
+      if (!option || !option.dataset.text) return;
+      reply.value = option.dataset.text;  // .value: text, never parsed as HTML
+      reply.dispatchEvent(new Event("input", { bubbles: true }));
+      reply.focus();
+    });
+  }
+
+  // --- Keyboard shortcuts ---
+  var rows = function () { return Array.prototype.slice.call(document.querySelectorAll(".gr-queue-row")); };
+  var current = -1;
+  function focusRow(index) {
+    var all = rows();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach(function (row, i) { row.classList.toggle("table-active", i === current); });
+    all[current].focus();
+  }
+  function click(id) { var el = document.getElementById(id); if (el) el.click(); }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    var all = rows();
+    switch (event.key) {
+      case "j": focusRow(current + 1); break;
+      case "k": focusRow(current - 1); break;
+      case "o":
+      case "Enter":
+        if (all[current]) window.location.href = all[current].dataset.href; else return;
+        break;
+      case "x":
+        if (all[current]) { var box = all[current].querySelector("input[type=checkbox]"); if (box) box.checked = !box.checked; } else return;
+        break;
+      case "r": if (reply) reply.focus(); else return; break;
+      case "n": var note = document.getElementById("gr-note"); if (note) note.focus(); else return; break;
+      case "a": click("gr-assign-me"); break;
+      case "c": click("gr-close"); break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+})();

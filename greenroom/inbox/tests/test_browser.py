@@ -1,0 +1,112 @@
+"""The inbox in headless chromium: hostile text stays text, and two agents see each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from greenroom.conftest import World
+from greenroom.core import actions as core_actions
+from greenroom.core.tests.test_browser import chromium, shot, sign_in  # noqa: F401
+from greenroom.inbox.models import Conversation
+from greenroom.inbox.tests.conftest import conversation_of, item, land
+from greenroom.networks import text
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+KOREAN = "주문한 커피가 아직 안 왔어요 😭☕ 확인 부탁드려요 🙏🏻"
+
+
+def _english_seoul(world: World, *names: str) -> None:
+    for name in names:
+        person = world.people[name]
+        core_actions.do_update_preferences(
+            person, language="en", timezone_name="Asia/Seoul", acting_user=person
+        )
+
+
+def test_hostile_and_korean_messages_show_as_text(
+    chromium: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+) -> None:
+    _english_seoul(world, "alice")
+    land(world.coffee_x, item("b1", HOSTILE, author="mallory"))
+    land(world.coffee_x, item("b2", KOREAN, author="minji_kim7", name="김민지"))
+    hostile = conversation_of(world.coffee_x, "b1")
+    korean = conversation_of(world.coffee_x, "b2")
+    base = live_server.url
+
+    page = sign_in(chromium, base, "alice")
+    dialogs: list[str] = []
+
+    def record(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    page.goto(f"{base}/inbox/")
+    assert page.get_by_text(HOSTILE[:60]).first.is_visible()
+    assert page.get_by_text(KOREAN).first.is_visible()
+    assert page.locator("img[src='x']").count() == 0
+    shot(page, "inbox-01-queue")
+
+    page.goto(f"{base}/inbox/c/{hostile.pk}/")
+    message = page.locator(".gr-message-text").first
+    assert message.inner_text() == HOSTILE
+    assert page.locator(".gr-thread script, .gr-thread img").count() == 0
+    shot(page, "inbox-02-hostile-conversation")
+
+    page.goto(f"{base}/inbox/c/{korean.pk}/")
+    assert page.locator(".gr-message-text").first.inner_text() == KOREAN
+    assert page.get_by_text("김민지").first.is_visible()
+    shot(page, "inbox-03-korean-conversation")
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    page.context.close()
+
+
+def test_two_agents_work_the_queue_and_see_each_other(
+    chromium: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+    sandbox: Any,
+) -> None:
+    _english_seoul(world, "alice", "adam")
+    sandbox.connect(world.coffee_x)
+    land(world.coffee_x, item("t1", "Is the oat latte back in stock?", author="emma"))
+    conversation = Conversation.objects.get(channel=world.coffee_x)
+    base = live_server.url
+
+    alice = sign_in(chromium, base, "alice")
+    adam = sign_in(chromium, base, "adam")
+    for page in (alice, adam):
+        page.goto(f"{base}/inbox/")
+        page.get_by_role("link", name="Is the oat latte back in stock?").click()
+        page.wait_for_url(f"{base}/inbox/c/{conversation.pk}/")
+
+    # Each sees the other looking at it.
+    alice.get_by_text("Adam is viewing").wait_for(timeout=10_000)
+    adam.get_by_text("Alice is viewing").wait_for(timeout=10_000)
+
+    # Adam starts typing: Alice sees that he is replying, and the counter counts.
+    adam.keyboard.press("r")
+    answer = "Yes! Back since Monday ☕"
+    adam.keyboard.type(answer)
+    counted = text.count(answer, "x")  # X counts the emoji twice
+    adam.get_by_text(f"{counted.length} of {counted.limit}").wait_for(timeout=5_000)
+    alice.get_by_text("Adam is replying").wait_for(timeout=10_000)
+    shot(alice, "inbox-04-alice-sees-adam-replying")
+    shot(adam, "inbox-05-adam-replying")
+
+    adam.get_by_role("button", name="Send reply").click()
+    adam.get_by_text("Reply sent to the network.").wait_for()
+    # Alice's page shows the reply without a reload.
+    alice.locator(".gr-message-out").get_by_text("Yes! Back since Monday ☕").wait_for(
+        timeout=10_000
+    )
+    shot(alice, "inbox-06-alice-sees-the-reply")
+    for page in (alice, adam):
+        page.context.close()

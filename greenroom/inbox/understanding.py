@@ -1,0 +1,225 @@
+"""What a message is: its language (lingua, restricted to the organisation's languages), its
+sentiment (Greenroom's English + Korean lexicon scorer; VADER for English when asked) and whether
+it looks like spam or abuse.
+
+Why our own scorer: no sentiment model that ships inside its wheel reads Korean and installs
+here (see docs/architecture/inbox.md for the candidates and the measurements on the labelled set
+in greenroom/inbox/data/). VADER reads every Korean sentence as neutral.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from greenroom.inbox.lexicon import (
+    ABUSE_WORDS,
+    EMOJI,
+    EN_INTENSIFIERS,
+    EN_NEGATORS,
+    EN_WORDS,
+    KO_STEMS,
+    SPAM_PATTERNS,
+)
+
+POSITIVE_AT = 0.35
+NEGATIVE_AT = -0.35
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_EN_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_SPAM = re.compile("|".join(SPAM_PATTERNS), re.IGNORECASE)
+_ABUSE = re.compile(
+    "|".join(
+        rf"\b{re.escape(w)}\b" if w.isascii() and w[0].isalpha() else re.escape(w)
+        for w in ABUSE_WORDS
+    ),
+    re.IGNORECASE,
+)
+# Phrases (several words) are matched before single words.
+_EN_PHRASES = sorted((p for p in EN_WORDS if " " in p), key=len, reverse=True)
+_KO_STEMS = sorted(KO_STEMS, key=len, reverse=True)
+_EMOJI = sorted(EMOJI, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What Greenroom understood of one message."""
+
+    language: str
+    sentiment: str
+    score: float
+    is_spam: bool
+    is_abusive: bool
+
+
+# --- Language ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _detector(languages: tuple[str, ...]) -> object | None:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = []
+    for code in languages:
+        iso = getattr(IsoCode639_1, code.upper(), None)
+        if iso is not None:
+            codes.append(iso)
+    if len(codes) < 2:
+        return None
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+
+def detect_language(text: str, languages: Sequence[str]) -> str:
+    """The ISO 639-1 code of `text` among `languages` ('' when it cannot tell)."""
+    wanted = tuple(sorted({code.lower() for code in languages if code}))
+    if not wanted:
+        return ""
+    if len(wanted) == 1:
+        return wanted[0]
+    detector = _detector(wanted)
+    if detector is None:
+        return ""
+    found = detector.detect_language_of(text)  # type: ignore[attr-defined]
+    if found is None:
+        return ""
+    return str(found.iso_code_639_1.name).lower()
+
+
+def detect_languages(texts: Sequence[str], languages: Sequence[str]) -> list[str]:
+    """`detect_language` for many texts at once (lingua runs them in parallel)."""
+    wanted = tuple(sorted({code.lower() for code in languages if code}))
+    if len(wanted) < 2:
+        return [wanted[0] if wanted else ""] * len(texts)
+    detector = _detector(wanted)
+    if detector is None:
+        return [""] * len(texts)
+    found = detector.detect_languages_in_parallel_of(list(texts))  # type: ignore[attr-defined]
+    return [str(f.iso_code_639_1.name).lower() if f is not None else "" for f in found]
+
+
+# --- Sentiment -----------------------------------------------------------------------------------
+
+
+def _squash(total: float) -> float:
+    # Into -1..1 like VADER's compound, so thresholds read the same for both scorers.
+    return total / math.sqrt(total * total + 15)
+
+
+def _emoji_score(text: str) -> float:
+    score = 0.0
+    for emoji in _EMOJI:
+        if emoji in text:
+            score += EMOJI[emoji] * min(text.count(emoji), 2)
+            text = text.replace(emoji, " ")
+    return score
+
+
+def _english_score(text: str) -> float:
+    lowered = text.lower().replace("’", "'")
+    total = 0.0
+    for phrase in _EN_PHRASES:
+        if phrase in lowered:
+            total += EN_WORDS[phrase]
+            lowered = lowered.replace(phrase, " ")
+    tokens = _EN_TOKEN.findall(lowered)
+    for i, token in enumerate(tokens):
+        weight = EN_WORDS.get(token)
+        if weight is None:
+            continue
+        window = tokens[max(0, i - 3) : i]
+        if any(w in EN_NEGATORS or w.endswith("n't") for w in window):
+            weight = -0.6 * weight
+        if i and tokens[i - 1] in EN_INTENSIFIERS:
+            weight *= EN_INTENSIFIERS[tokens[i - 1]]
+        total += weight
+    # Shouting and repeated marks make a complaint stronger, not different.
+    if total < 0 and ("!!" in text or "??" in text):
+        total *= 1.2
+    return total
+
+
+def _korean_score(text: str) -> float:
+    remaining = text
+    total = 0.0
+    for stem in _KO_STEMS:
+        if stem in remaining:
+            total += KO_STEMS[stem] * min(remaining.count(stem), 2)
+            remaining = remaining.replace(stem, " ")
+    if total < 0 and ("!!" in text or "??" in text):
+        total *= 1.2
+    return total
+
+
+def lexicon_score(text: str, language: str = "") -> float:
+    """A score in -1..1 from Greenroom's own word lists (both languages when mixed)."""
+    total = _emoji_score(text)
+    if language == "ko" or _HANGUL.search(text):
+        total += _korean_score(text)
+    if language != "ko" or re.search(r"[A-Za-z]{3,}", text):
+        total += _english_score(text)
+    return _squash(total)
+
+
+@functools.lru_cache(maxsize=1)
+def _vader() -> object:
+    from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
+        SentimentIntensityAnalyzer,
+    )
+
+    return SentimentIntensityAnalyzer()
+
+
+def vader_score(text: str) -> float:
+    """VADER's compound score (English only: every Korean sentence comes out 0)."""
+    scores = _vader().polarity_scores(text)  # type: ignore[attr-defined]
+    return float(scores["compound"])
+
+
+def label(score: float) -> str:
+    if score >= POSITIVE_AT:
+        return "positive"
+    if score <= NEGATIVE_AT:
+        return "negative"
+    return "neutral"
+
+
+def sentiment(text: str, language: str = "", *, scorer: str = "lexicon") -> tuple[str, float]:
+    """(label, score) for a message; `scorer` is "lexicon" (default) or "vader"."""
+    score = vader_score(text) if scorer == "vader" else lexicon_score(text, language)
+    if scorer == "vader":
+        return ("positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"), score
+    return label(score), score
+
+
+# --- Spam and abuse ------------------------------------------------------------------------------
+
+
+def is_spam(text: str) -> bool:
+    return bool(_SPAM.search(text))
+
+
+def is_abusive(text: str) -> bool:
+    return bool(_ABUSE.search(text))
+
+
+def read(text: str, languages: Sequence[str], *, language: str | None = None) -> Reading:
+    """Language, sentiment and flags of one message."""
+    lang = language if language is not None else detect_language(text, languages)
+    label_, score = sentiment(text, lang)
+    spam, abusive = is_spam(text), is_abusive(text)
+    if abusive:
+        # An insult is a negative message whatever words of praise it borrows.
+        label_, score = "negative", min(score, -0.5)
+    elif spam:
+        # Spam is not an opinion about us; it must not count as praise or a complaint.
+        label_, score = "neutral", 0.0
+    return Reading(language=lang, sentiment=label_, score=score, is_spam=spam, is_abusive=abusive)
+
+
+def read_many(texts: Iterable[str], languages: Sequence[str]) -> list[Reading]:
+    """`read` for a batch (language detection in parallel)."""
+    batch = list(texts)
+    langs = detect_languages(batch, languages)
+    return [read(t, languages, language=lang) for t, lang in zip(batch, langs, strict=True)]

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from greenroom.inbox import views
+
+# Mounted at /inbox/ by greenroom/core/urls.py; "inbox" names the queue page (the nav's link).
+urlpatterns = [
+    path("", views.queue, name="inbox"),
+    path("c/<int:pk>/", views.conversation_view, name="inbox_conversation"),
+    path("c/<int:pk>/thread/", views.thread_part, name="inbox_thread"),
+    path("c/<int:pk>/presence/", views.presence, name="inbox_presence"),
+    path("c/<int:pk>/count/", views.count, name="inbox_count"),
+    path("c/<int:pk>/reply/", views.reply, name="inbox_reply"),
+    path("c/<int:pk>/note/", views.note, name="inbox_note"),
+    path("c/<int:pk>/act/", views.act, name="inbox_act"),
+    path("m/<int:pk>/hide/", views.hide, name="inbox_hide"),
+    path("bulk/", views.bulk, name="inbox_bulk"),
+    path("approvals/", views.approvals, name="inbox_approvals"),
+    path("approvals/<int:pk>/", views.decide, name="inbox_decide"),
+    path("settings/", views.inbox_settings, name="inbox_settings"),
+    path("contacts/<int:pk>/", views.contact_update, name="inbox_contact"),
+]

@@ -1,0 +1,560 @@
+"""The agent workspace: queues, a conversation, replies and notes, approvals, inbox settings.
+
+Reads go through `restrict(user, "engage")` inside the current organisation (the inbox section
+opens for people who engage); anything out of scope is a 404. Writes go through inbox.actions.
+Collision detection keeps who is looking at or answering a conversation in the cache for a few
+seconds (htmx polls it); nothing of it needs to survive a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from greenroom.core.actions import ActionError
+from greenroom.core.models import Brand, Channel, Organization, Team, User
+from greenroom.core.tenancy import channel_perms, require_section
+from greenroom.inbox import actions, posts, routing
+from greenroom.inbox.models import (
+    AgentProfile,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+    Priority,
+    RoutingRule,
+    SavedReply,
+    SlaPolicy,
+)
+from greenroom.networks import rules as network_rules
+from greenroom.networks import text as network_text
+
+PAGE = 50
+PRESENCE_TTL_S = 12
+QUEUES = ("mine", "unassigned", "breaching", "all", "closed")
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _conversations(request: HttpRequest, org: Organization) -> QuerySet[Conversation]:
+    return Conversation.objects.restrict(request.user, "engage").filter(organization=org)
+
+
+def _conversation(request: HttpRequest, org: Organization, pk: int) -> Conversation:
+    return get_object_or_404(
+        _conversations(request, org).select_related(
+            "channel", "brand", "contact", "assignee", "team", "sla_policy", "organization"
+        ),
+        pk=pk,
+    )
+
+
+def _queue(
+    request: HttpRequest, org: Organization, name: str, filters: dict[str, str]
+) -> QuerySet[Conversation]:
+    user = _user(request)
+    rows = _conversations(request, org)
+    now = timezone.now()
+    open_q = Q(status__in=actions.OPEN_STATUSES)
+    if name == "mine":
+        rows = rows.filter(open_q, assignee=user)
+    elif name == "unassigned":
+        rows = rows.filter(open_q, assignee__isnull=True)
+    elif name == "breaching":
+        rows = rows.filter(open_q, sla_warn_at__lte=now)
+    elif name == "closed":
+        rows = rows.filter(status=ConversationStatus.CLOSED)
+    else:
+        rows = rows.filter(open_q)
+    if filters.get("brand", "").isdigit():
+        rows = rows.filter(brand_id=int(filters["brand"]))
+    if filters.get("network"):
+        rows = rows.filter(network=filters["network"])
+    if filters.get("channel", "").isdigit():
+        rows = rows.filter(channel_id=int(filters["channel"]))
+    if filters.get("tag"):
+        rows = rows.filter(tags__contains=[filters["tag"]])
+    if name == "closed":
+        return rows.order_by("-closed_at", "-pk")
+    return rows
+
+
+def _page(rows: QuerySet[Conversation], name: str, page: int) -> list[Conversation]:
+    """One page (plus one row, to know whether there is a next page), soonest due first.
+
+    Conversations with a running clock come first in due order (read in index order, never
+    sorted in full); those without one (answered, waiting on the customer) follow, newest first.
+    """
+    start, stop = (page - 1) * PAGE, page * PAGE + 1
+    if name == "closed":
+        return list(rows[start:stop])
+    due = rows.filter(sla_due_at__isnull=False).order_by("sla_due_at", "pk")
+    found = list(due[start:stop])
+    if len(found) < stop - start:
+        offset = max(0, start - due.count()) if not found else 0
+        rest = rows.filter(sla_due_at__isnull=True).order_by("-last_message_at", "-pk")
+        found += list(rest[offset : offset + (stop - start) - len(found)])
+    return found
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {
+        key: request.GET.get(key, "")[:60]
+        for key in ("brand", "network", "channel", "tag")
+        if request.GET.get(key)
+    }
+
+
+def _sla_state(conversation: Conversation, now: datetime) -> str:
+    if conversation.sla_due_at is None:
+        return "none"
+    if conversation.sla_due_at <= now:
+        return "breached"
+    if conversation.sla_warn_at is not None and conversation.sla_warn_at <= now:
+        return "warning"
+    return "ok"
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "inbox")
+    name = request.GET.get("queue", "unassigned")
+    if name not in QUEUES:
+        name = "unassigned"
+    filters = _filters(request)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows = list(
+        _queue(request, org, name, filters).select_related("channel", "contact", "assignee")[
+            (page - 1) * PAGE : page * PAGE + 1
+        ]
+    )
+    has_next = len(rows) > PAGE
+    rows = rows[:PAGE]
+    now = timezone.now()
+    for row in rows:
+        row.sla_state = _sla_state(row, now)  # type: ignore[attr-defined]
+    context = {
+        "org": org,
+        "queue": name,
+        "filters": filters,
+        "rows": rows,
+        "page": page,
+        "has_next": has_next,
+        "now": now,
+        "queues": [
+            ("unassigned", _("Unassigned")),
+            ("mine", _("Mine")),
+            ("breaching", _("About to breach")),
+            ("all", _("All open")),
+            ("closed", _("Closed")),
+        ],
+        "brands": Brand.objects.restrict(request.user, "view_org").filter(organization=org),
+        "networks": sorted(
+            set(
+                Channel.objects.restrict(request.user, "engage")
+                .filter(organization=org)
+                .values_list("kind", flat=True)
+            )
+        ),
+        "people": _agents(org),
+        "awaiting_approval": Message.objects.restrict(request.user, "approve")
+        .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
+        .count(),
+        "can_configure": _can_configure(request, org),
+        "querystring": request.GET.urlencode(),
+    }
+    template = "inbox/_queue_table.html" if request.htmx else "inbox/queue.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+def _agents(org: Organization) -> list[User]:
+    return list(
+        User.objects.filter(memberships__organization=org, memberships__is_active=True)
+        .order_by("display_name", "username")
+        .distinct()
+    )
+
+
+def _can_configure(request: HttpRequest, org: Organization) -> bool:
+    perms = channel_perms(request, org)
+    return "manage_org" in perms or "administer" in perms
+
+
+def _presence_key(pk: int) -> str:
+    return f"greenroom:inbox:presence:{pk}"
+
+
+def _presence(pk: int) -> dict[str, dict[str, Any]]:
+    now = time.time()
+    found: dict[str, dict[str, Any]] = cache.get(_presence_key(pk)) or {}
+    return {k: v for k, v in found.items() if now - v.get("at", 0) < PRESENCE_TTL_S}
+
+
+def _touch_presence(pk: int, user: User, state: str) -> dict[str, dict[str, Any]]:
+    now = time.time()
+    people = _presence(pk)
+    mine = people.get(str(user.pk), {})
+    replying_since = mine.get("replying_since")
+    replying_since = (replying_since or now) if state == "replying" else None
+    people[str(user.pk)] = {
+        "name": user.name,
+        "state": state,
+        "at": now,
+        "replying_since": replying_since,
+    }
+    cache.set(_presence_key(pk), people, PRESENCE_TTL_S * 5)
+    return people
+
+
+def _handle_seconds(pk: int, user: User) -> float | None:
+    mine = _presence(pk).get(str(user.pk), {})
+    since = mine.get("replying_since")
+    return time.time() - since if since else None
+
+
+def _thread(conversation: Conversation) -> list[Message]:
+    return list(
+        conversation.messages.select_related("author", "approved_by").order_by("sent_at", "pk")
+    )
+
+
+def _counter(conversation: Conversation, text: str) -> dict[str, Any]:
+    try:
+        measured = network_text.count(text, conversation.channel.kind, "feed")
+    except (network_rules.UnknownNetwork, ValueError):
+        return {"length": len(text), "limit": None, "over": False}
+    return {"length": measured.length, "limit": measured.limit, "over": measured.over}
+
+
+@login_required
+def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    user = _user(request)
+    _touch_presence(conversation.pk, user, "viewing")
+    history: list[Conversation] = []
+    if conversation.contact_id is not None:
+        history = list(
+            _conversations(request, org)
+            .filter(contact__handle=conversation.contact.handle if conversation.contact else "")
+            .exclude(pk=conversation.pk)
+            .select_related("channel")
+            .order_by("-last_message_at")[:10]
+        )
+    saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org)
+    saved = saved.filter(Q(brand__isnull=True) | Q(brand_id=conversation.brand_id))
+    variables = actions.reply_variables(conversation, user)
+    context = {
+        "org": org,
+        "c": conversation,
+        "thread": _thread(conversation),
+        "history": history,
+        "post": posts.find_post(user, conversation.channel_id, conversation.post_external_id),
+        "saved_replies": [
+            {"id": s.pk, "title": s.title, "text": routing.fill(s.body, variables)} for s in saved
+        ],
+        "counter": _counter(conversation, ""),
+        "people": _agents(org),
+        "teams": Team.objects.restrict(user, "view_org").filter(organization=org),
+        "priorities": Priority.choices,
+        "now": timezone.now(),
+        "sla_state": _sla_state(conversation, timezone.now()),
+        "others": [],
+    }
+    return render(request, "inbox/conversation.html", context)
+
+
+@login_required
+def thread_part(request: HttpRequest, pk: int) -> HttpResponse:
+    """The messages of a conversation (polled: new messages appear without a reload)."""
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    return render(
+        request, "inbox/_thread.html", {"c": conversation, "thread": _thread(conversation)}
+    )
+
+
+@login_required
+@require_POST
+def presence(request: HttpRequest, pk: int) -> HttpResponse:
+    """I am viewing (or replying to) this conversation; who else is?"""
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    user = _user(request)
+    state = "replying" if request.POST.get("state") == "replying" else "viewing"
+    people = _touch_presence(conversation.pk, user, state)
+    others = [v for k, v in people.items() if k != str(user.pk)]
+    return render(request, "inbox/_presence.html", {"others": others})
+
+
+@login_required
+@require_POST
+def count(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    counter = _counter(conversation, request.POST.get("text", ""))
+    return render(request, "inbox/_counter.html", {"counter": counter})
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(default)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    user = _user(request)
+    text = request.POST.get("text", "")
+    try:
+        message = actions.do_reply(
+            conversation, text, acting_user=user, handle_seconds=_handle_seconds(pk, user)
+        )
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        _touch_presence(pk, user, "viewing")
+        if message.status == DeliveryStatus.AWAITING_APPROVAL:
+            messages.info(request, _("Your reply waits for approval before it is sent."))
+        else:
+            messages.success(request, _("Reply sent to the network."))
+    return redirect("inbox_conversation", pk=pk)
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    try:
+        actions.do_add_note(conversation, request.POST.get("text", ""), acting_user=_user(request))
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox_conversation", pk=pk)
+
+
+def _person(org: Organization, value: str) -> User | None:
+    if not value.isdigit():
+        return None
+    return get_object_or_404(
+        User, pk=int(value), memberships__organization=org, memberships__is_active=True
+    )
+
+
+def _apply(request: HttpRequest, org: Organization, rows: list[Conversation]) -> None:
+    """One action from the conversation page or the queue's bulk bar."""
+    user = _user(request)
+    what = request.POST.get("action", "")
+    if what == "assign_me":
+        actions.do_assign(rows, user, acting_user=user)
+    elif what == "assign":
+        actions.do_assign(rows, _person(org, request.POST.get("assignee", "")), acting_user=user)
+    elif what == "team":
+        team_id = request.POST.get("team", "")
+        team = (
+            get_object_or_404(Team.objects.filter(organization=org), pk=int(team_id))
+            if team_id.isdigit()
+            else None
+        )
+        actions.do_set_team(rows, team, acting_user=user)
+    elif what == "priority":
+        actions.do_set_priority(rows, request.POST.get("priority", ""), acting_user=user)
+    elif what == "tag":
+        tags = [t for t in request.POST.get("tag", "").split(",") if t.strip()]
+        actions.do_tag(rows, add=tags, acting_user=user)
+    elif what == "untag":
+        actions.do_tag(rows, remove=[request.POST.get("tag", "")], acting_user=user)
+    elif what == "close":
+        actions.do_close(rows, acting_user=user)
+    elif what == "reopen":
+        for row in rows:
+            actions.do_reopen(row, acting_user=user)
+    elif what == "snooze":
+        try:
+            hours = float(request.POST.get("hours", "4"))
+        except ValueError:
+            hours = 4.0
+        actions.do_snooze(rows, timezone.now() + timedelta(hours=hours), acting_user=user)
+    else:
+        raise ActionError(_("Choose what to do."))
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk)
+    try:
+        _apply(request, org, [conversation])
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    return _back(request, reverse("inbox_conversation", args=[pk]))
+
+
+@login_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "inbox")
+    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:500]
+    rows = list(_conversations(request, org).filter(pk__in=ids).select_related("organization"))
+    if not rows:
+        messages.error(request, _("Select conversations first."))
+    else:
+        try:
+            _apply(request, org, rows)
+        except ActionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Done for %(n)s conversations.") % {"n": len(rows)})
+    return _back(request, reverse("inbox"))
+
+
+@login_required
+@require_POST
+def hide(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    message = get_object_or_404(
+        Message.objects.restrict(request.user, "engage")
+        .filter(organization=org)
+        .select_related("conversation__organization"),
+        pk=pk,
+    )
+    try:
+        actions.do_hide_message(message, acting_user=_user(request))
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox_conversation", pk=message.conversation_id)
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    org = require_section(request, "inbox")
+    waiting = list(
+        Message.objects.restrict(request.user, "approve")
+        .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
+        .select_related("conversation", "channel", "author")
+        .order_by("created_at")[:200]
+    )
+    return render(request, "inbox/approvals.html", {"org": org, "waiting": waiting})
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    message = get_object_or_404(
+        Message.objects.restrict(request.user, "approve")
+        .filter(organization=org)
+        .select_related("conversation__organization"),
+        pk=pk,
+    )
+    try:
+        if request.POST.get("decision") == "approve":
+            actions.do_approve_reply(message, acting_user=_user(request))
+            messages.success(request, _("Approved: the reply is on its way."))
+        else:
+            actions.do_reject_reply(
+                message, reason=request.POST.get("reason", ""), acting_user=_user(request)
+            )
+            messages.info(request, _("Rejected: the reply will not be sent."))
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox_approvals")
+
+
+@login_required
+def inbox_settings(request: HttpRequest) -> HttpResponse:
+    """Saved replies, my availability, and (for those who configure) SLA policies and rules."""
+    org = require_section(request, "inbox")
+    user = _user(request)
+    can_configure = _can_configure(request, org)
+    if request.method == "POST":
+        form = request.POST.get("form", "")
+        try:
+            if form == "availability":
+                capacity = request.POST.get("capacity", "")
+                actions.do_set_agent(
+                    org,
+                    user,
+                    status=request.POST.get("status") or None,
+                    capacity=int(capacity) if capacity.isdigit() else None,
+                    acting_user=user,
+                )
+            elif form == "saved_reply" and can_configure:
+                actions.do_save_saved_reply(
+                    org,
+                    title=request.POST.get("title", ""),
+                    body=request.POST.get("body", ""),
+                    acting_user=user,
+                )
+            elif form == "policy" and can_configure:
+                actions.do_save_sla_policy(
+                    org,
+                    name=request.POST.get("name", "") or _("SLA policy"),
+                    first_response_minutes=int(request.POST.get("first_response_minutes") or 1440),
+                    priority=request.POST.get("priority", ""),
+                    kind=request.POST.get("kind", ""),
+                    acting_user=user,
+                )
+            else:
+                raise Http404
+            messages.success(request, _("Saved."))
+        except (ActionError, ValueError) as exc:
+            messages.error(request, str(exc))
+        return redirect("inbox_settings")
+    profile = AgentProfile.objects.filter(organization=org, user=user).first()
+    context = {
+        "org": org,
+        "profile": profile,
+        "can_configure": can_configure,
+        "saved_replies": SavedReply.objects.restrict(user, "view_org").filter(organization=org),
+        "policies": SlaPolicy.objects.restrict(user, "view_org")
+        .filter(organization=org)
+        .select_related("brand", "channel", "business_hours"),
+        "rules": RoutingRule.objects.restrict(user, "view_org")
+        .filter(organization=org)
+        .select_related("set_team", "set_assignee", "channel", "brand", "auto_reply"),
+        "priorities": Priority.choices,
+    }
+    return render(request, "inbox/settings.html", context)
+
+
+@login_required
+@require_POST
+def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "inbox")
+    contact = get_object_or_404(Contact.objects.restrict(request.user, "view_org"), pk=pk)
+    if contact.organization_id != org.pk:
+        raise Http404
+    actions.do_update_contact(
+        contact,
+        acting_user=_user(request),
+        is_vip=request.POST.get("is_vip") == "on",
+        is_customer=request.POST.get("is_customer") == "on",
+    )
+    return _back(request, reverse("inbox"))

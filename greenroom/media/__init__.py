@@ -1,0 +1,1 @@
+"""The media library: uploaded images and videos, and their renditions for every placement."""

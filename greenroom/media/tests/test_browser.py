@@ -1,0 +1,70 @@
+"""A person uploads a picture, clicks its subject, and previews the Story crop in chromium.
+
+Screenshots land in test-artifacts/screenshots/ (media-*.png) for a person to look at. Skipped
+when /usr/bin/chromium is missing, unless GREENROOM_REQUIRE_BROWSER=1 (then it fails).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from greenroom.conftest import World
+from greenroom.core.tests.test_browser import chromium, shot, sign_in
+from greenroom.media.models import MediaAsset, Rendition, RenditionStatus
+
+from .conftest import plain_image, red_square_image, upload
+
+pytestmark = pytest.mark.browser
+__all__ = ["chromium"]
+
+
+def test_upload_set_the_focal_point_and_preview_a_story(
+    chromium: Any, live_server: Any, world: World, tmp_path: Any
+) -> None:
+    upload(world, plain_image(tmp_path / "harbour.jpg", 1200, 800), alt_text="The harbour")
+    base = live_server.url
+    page = sign_in(chromium, base, "carl")
+
+    page.goto(f"{base}/publishing/media/")
+    assert page.get_by_role("heading", name="Media library").is_visible()
+    # Upload from the form: a PNG-with-a-red-square saved under a .jpg name.
+    square = red_square_image(tmp_path / "square.png")
+    page.get_by_label("Image or video").set_input_files(str(square))
+    page.get_by_label("Alt text").fill("A red square in the corner")
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(f"{base}/publishing/media/*/")
+    asset = MediaAsset.objects.get(filename="square.png")
+    assert page.get_by_text("Added to the library.").is_visible()
+    assert page.get_by_role("heading", name="square.png").is_visible()
+    shot(page, "media-01-asset")
+
+    # Click the red square: the focal point moves there and is saved.
+    picture = page.locator(".gr-focal img")
+    box = picture.bounding_box()
+    assert box is not None
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + box["width"] * 0.92, box["y"] + box["height"] * 0.1)
+    assert page.get_by_text("Focal point saved").is_visible()
+    asset.refresh_from_db()
+    assert asset.focal_x == pytest.approx(0.92, abs=0.03)
+    assert asset.focal_y == pytest.approx(0.1, abs=0.03)
+
+    # Make the Story rendition in place (htmx), then preview it with the safe zones.
+    row = page.locator("tr", has_text="Instagram · Story")
+    row.get_by_role("button", name="Make").click()
+    page.locator("tr", has_text="Instagram · Story").get_by_text("Ready").wait_for()
+    shot(page, "media-02-renditions")
+    story = Rendition.objects.get(asset=asset, network="instagram", placement="stories")
+    assert story.status == RenditionStatus.READY
+    page.locator("tr", has_text="Instagram · Story").get_by_role("link", name="Preview").click()
+    assert page.locator(".gr-zone-top").is_visible()
+    assert page.locator(".gr-zone-bottom").is_visible()
+    image = page.locator(".gr-preview img")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 1080
+    shot(page, "media-03-story-preview")
+
+    page.goto(f"{base}/publishing/media/")
+    assert page.locator(".gr-media-card").count() == 2
+    shot(page, "media-04-library")

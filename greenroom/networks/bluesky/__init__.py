@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol): connector, app-password connect, tests against a real PDS."""

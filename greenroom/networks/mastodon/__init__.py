@@ -1,0 +1,1 @@
+"""Mastodon (any server): connector, OAuth connect, tests against mastodon-mock and the docs."""

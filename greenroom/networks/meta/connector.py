@@ -1,0 +1,977 @@
+"""Facebook Pages, Instagram and Threads: one connector class per network kind, sharing the Graph
+API client (`graph.Graph`).
+
+Publishing follows Meta's documented flows:
+- Instagram (feed, carousel, Reels, Stories) and Threads (text, image, video, carousel): create a
+  media container (children first for a carousel), poll its status until FINISHED, publish it.
+- Facebook Pages: text to /feed, one photo to /photos, several photos uploaded unpublished and
+  attached to a /feed post, a video to /videos; Reels through the Reels Publishing API (start,
+  hosted-file upload to rupload.facebook.com, poll, finish).
+
+None of these APIs takes an idempotency key. `find_published` relies on what the attempt
+recorded in the shared cache: the container id (Instagram, Threads: a container that finished
+processing is published rather than created again) and a hash of the text, matched against the
+account's recent posts made after the attempt began. Without that record (cache lost), Meta
+cannot tell whether a post came from this attempt, and `find_published` says "not found".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from greenroom.core.actions import do_update_channel
+from greenroom.networks import network_api as api
+from greenroom.networks import rules
+from greenroom.networks.base import (
+    ConnectorError,
+    InboundItem,
+    InboundKind,
+    InboxPage,
+    OutgoingPost,
+    PostMetrics,
+    PublishedRef,
+    TokenSet,
+    WebhookRejected,
+)
+from greenroom.networks.meta import errors, graph
+from greenroom.networks.registry import register
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from greenroom.core.models import Channel, User
+
+logger = logging.getLogger(__name__)
+
+INBOX_POSTS = 10
+METRICS_BATCH = 50
+
+
+def _facebook_oauth(network: str, network_name: str, scopes: Sequence[str]) -> api.AppProvider:
+    # Facebook Login's server-side flow: the code is exchanged with the app secret (no PKCE).
+    return api.AppProvider(
+        network,
+        network_name,
+        authorize_url=f"https://www.facebook.com/{graph.graph_version()}/dialog/oauth",
+        token_url=f"{graph.facebook_base()}/oauth/access_token",
+        scopes=scopes,
+        pkce=False,
+        scope_separator=",",
+        service_url=graph.facebook_base(),
+        after_connect=lambda channel, tokens, user: _connect_page(
+            channel, tokens, user, network=network, network_name=network_name
+        ),
+    )
+
+
+def _graph_get(url: str, params: dict[str, str], network_name: str) -> dict[str, Any]:
+    """A Graph call made while connecting, before the channel has tokens."""
+    with api.client() as http:
+        request = http.build_request("GET", url, params=params)
+        response = api.send(http, request, write=False, network_name=network_name)
+    if not response.is_success:
+        raise errors.to_connector_error(response, network_name, None)
+    return api.json_of(response)
+
+
+def _connect_page(
+    channel: Channel, tokens: api.StoredTokens, user: User, *, network: str, network_name: str
+) -> api.StoredTokens:
+    """Trade the short-lived user token for a long-lived one, then keep the token of the Page
+    this channel is (for Instagram: the Page linked to the Instagram professional account).
+
+    Page tokens obtained from a long-lived user token do not expire."""
+    org = channel.organization_id
+    long_lived = _graph_get(
+        f"{graph.facebook_base()}/oauth/access_token",
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": api.require_app_value(org, network, "client_id", network_name),
+            "client_secret": api.require_app_value(org, network, "client_secret", network_name),
+            "fb_exchange_token": tokens.access_token,
+        },
+        network_name,
+    )
+    user_token = str(long_lived.get("access_token") or tokens.access_token)
+    pages = _graph_get(
+        f"{graph.facebook_base()}/me/accounts",
+        {
+            "fields": "id,name,username,access_token,instagram_business_account{id,username}",
+            "access_token": user_token,
+        },
+        network_name,
+    ).get("data", [])
+    wanted = channel.handle.lstrip("@").lower()
+
+    def account_of(page: dict[str, Any]) -> tuple[str, str]:
+        if network == "instagram":
+            ig = page.get("instagram_business_account") or {}
+            return str(ig.get("id") or ""), str(ig.get("username") or "").lower()
+        return str(page.get("id") or ""), str(page.get("username") or page.get("name") or "")
+
+    candidates = [p for p in pages if isinstance(p, dict) and account_of(p)[0]]
+    chosen = next(
+        (
+            p
+            for p in candidates
+            if account_of(p)[0] == channel.external_id
+            or account_of(p)[1].lower() == wanted
+            or str(p.get("name", "")).lower() == wanted
+        ),
+        candidates[0] if len(candidates) == 1 else None,
+    )
+    if chosen is None:
+        raise ConnectorError(
+            _(
+                "%(network)s: the account that signed in does not manage %(handle)s. Sign in with "
+                "an account that has a role on it, and allow access to it."
+            )
+            % {"network": network_name, "handle": channel.handle},
+            permanent=True,
+            code="account_not_found",
+        )
+    account_id = account_of(chosen)[0]
+    if channel.external_id != account_id:
+        do_update_channel(channel, external_id=account_id, acting_user=user)
+    page_token = str(chosen["access_token"])
+    return api.StoredTokens(
+        access_token=page_token,
+        scopes=tokens.scopes,
+        extra={"page_id": str(chosen["id"]), "user_id": tokens.extra.get("user_id", "")},
+    )
+
+
+class MetaConnector:
+    """What Facebook, Instagram and Threads share: tokens, the Graph client, attempts."""
+
+    kind: ClassVar[str]
+    network_name: ClassVar[str]
+    base_url: ClassVar[str]
+    # Polled as a backstop to webhooks (greenroom.networks.connections.polling).
+    polls_inbox: ClassVar[bool] = True
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.tokens = api.ChannelTokens(channel, self.network_name, self._refresher())
+
+    def _refresher(self) -> Any:
+        return None
+
+    def graph(self, placement: str | None = None) -> graph.Graph:
+        spec = rules.get_spec(self.channel.kind, placement) if placement else None
+        return graph.Graph(self.base_url, self.tokens, self.network_name, spec)
+
+    @property
+    def account_id(self) -> str:
+        if not self.channel.external_id:
+            raise self.tokens.reconnect_error(_("Greenroom does not know its account id"))
+        return self.channel.external_id
+
+    def refresh_token(self) -> TokenSet | None:
+        fresh = self.tokens.refresh()
+        if fresh is None:
+            return None
+        return TokenSet(fresh.access_token, fresh.refresh_token, fresh.expires_at)
+
+    def _since(self, since: str | None) -> datetime | None:
+        return api.parse_time(since) if since else None
+
+    @staticmethod
+    def _page(items: list[InboundItem], since: str | None) -> InboxPage:
+        items.sort(key=lambda i: i.created_at)
+        cursor = items[-1].created_at.isoformat() if items else since
+        return InboxPage(items=items, cursor=cursor)
+
+    def _matching_recent(
+        self, record: dict[str, Any], posts: list[dict[str, Any]], *, text_field: str
+    ) -> dict[str, Any] | None:
+        """The recent post made by the recorded attempt: same text, made after it began."""
+        began = api.parse_time(record.get("began"))
+        for post in posts:
+            made = api.parse_time(post.get("timestamp") or post.get("created_time"))
+            text = str(post.get(text_field) or "")
+            if api.text_hash(text) == record.get("text") and (
+                began is None or made is None or made >= began - _CLOCK_SKEW
+            ):
+                return post
+        return None
+
+
+_CLOCK_SKEW = timedelta(minutes=2)
+
+
+# --- Instagram and Threads: containers -----------------------------------------------------------
+
+
+class ContainerConnector(MetaConnector):
+    """Instagram and Threads publish through media containers."""
+
+    status_fields: ClassVar[str]
+    text_param: ClassVar[str]
+
+    @staticmethod
+    def _state(data: dict[str, Any]) -> str:
+        return str(data.get("status_code") or data.get("status") or "")
+
+    def _container(self, g: graph.Graph, params: dict[str, str]) -> str:
+        data = g.call("POST", f"{self.account_id}/{self.media_edge}", data=params, write=True)
+        return str(data["id"])
+
+    media_edge: ClassVar[str]
+    publish_edge: ClassVar[str]
+
+    def _children(self, g: graph.Graph, post: OutgoingPost) -> list[str]:
+        ids = []
+        for item in post.media:
+            params = {"is_carousel_item": "true"}
+            params.update(self._media_params(item, carousel=True))
+            ids.append(self._container(g, params))
+        for child in ids:
+            g.wait_until_ready(child, fields=self.status_fields, state_of=self._state)
+        return ids
+
+    def _media_params(self, item: Any, *, carousel: bool) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _build(self, g: graph.Graph, post: OutgoingPost) -> str:
+        raise NotImplementedError
+
+    def publish(self, post: OutgoingPost) -> PublishedRef:
+        """Create the container (or reuse the one this attempt made), wait until Meta has
+        processed it, publish it, and read its permalink."""
+        g = self.graph(post.placement)
+        record = api.recall_attempt(self.channel, post.idempotency_key) or {}
+        container = str(record.get("container") or "")
+        if container:
+            state = self._state(g.call("GET", container, params={"fields": self.status_fields}))
+            if state.upper() in ("ERROR", "EXPIRED"):
+                container = ""
+            elif state.upper() == "PUBLISHED":
+                found = self.find_published(post.idempotency_key)
+                if found is not None:
+                    return found
+        if not container:
+            api.remember_attempt(
+                self.channel,
+                post.idempotency_key,
+                text=api.text_hash(post.text),
+                began=timezone.now().isoformat(),
+            )
+            container = self._build(g, post)
+            api.remember_attempt(self.channel, post.idempotency_key, container=container)
+        g.wait_until_ready(container, fields=self.status_fields, state_of=self._state)
+        data = g.call(
+            "POST",
+            f"{self.account_id}/{self.publish_edge}",
+            data={"creation_id": container},
+            write=True,
+        )
+        media_id = str(data["id"])
+        api.remember_attempt(self.channel, post.idempotency_key, published=media_id)
+        link = g.call("GET", media_id, params={"fields": "permalink"})
+        return PublishedRef(external_id=media_id, url=str(link.get("permalink") or ""))
+
+    def find_published(self, idempotency_key: str) -> PublishedRef | None:
+        """The post this key's attempt published, judged from the recorded attempt (see the
+        module docstring); None when there is no record or no matching post."""
+        record = api.recall_attempt(self.channel, idempotency_key)
+        if not record:
+            return None
+        g = self.graph()
+        if record.get("published"):
+            media_id = str(record["published"])
+            link = g.call("GET", media_id, params={"fields": "permalink"})
+            return PublishedRef(external_id=media_id, url=str(link.get("permalink") or ""))
+        recent = g.call(
+            "GET",
+            f"{self.account_id}/{self.recent_edge}",
+            params={"fields": f"id,{self.text_param},timestamp,permalink", "limit": "25"},
+        ).get("data", [])
+        post = self._matching_recent(record, recent, text_field=self.text_param)
+        if post is None:
+            return None
+        return PublishedRef(
+            external_id=str(post["id"]),
+            url=str(post.get("permalink") or ""),
+            published_at=api.parse_time(post.get("timestamp")),
+        )
+
+    recent_edge: ClassVar[str]
+
+
+def _instagram_connect() -> api.AppProvider:
+    return _facebook_oauth(
+        "instagram",
+        "Instagram",
+        (
+            "instagram_basic",
+            "instagram_content_publish",
+            "instagram_manage_comments",
+            "instagram_manage_insights",
+            "instagram_manage_messages",
+            "pages_show_list",
+            "pages_read_engagement",
+            "business_management",
+        ),
+    )
+
+
+@register("instagram")
+class InstagramConnector(ContainerConnector):
+    """An Instagram professional account, through the Instagram API with Facebook Login
+    (graph.facebook.com): feed images, carousels, Reels and Stories; comments; DMs by webhook."""
+
+    kind: ClassVar[str] = "instagram"
+    network_name: ClassVar[str] = "Instagram"
+    base_url: ClassVar[str] = graph.facebook_base()
+    oauth: ClassVar[api.AppProvider] = _instagram_connect()
+    status_fields: ClassVar[str] = "status_code,status"
+    text_param: ClassVar[str] = "caption"
+    media_edge: ClassVar[str] = "media"
+    publish_edge: ClassVar[str] = "media_publish"
+    recent_edge: ClassVar[str] = "media"
+
+    def _media_params(self, item: Any, *, carousel: bool) -> dict[str, str]:
+        if api.is_video(item):
+            # A single video is a reel; inside a carousel it is a VIDEO item.
+            return {
+                "media_type": "VIDEO" if carousel else "REELS",
+                "video_url": api.media_url(item),
+            }
+        params = {"image_url": api.media_url(item)}
+        if item.alt_text and not carousel:
+            params["alt_text"] = item.alt_text
+        return params
+
+    def _build(self, g: graph.Graph, post: OutgoingPost) -> str:
+        placement = post.placement
+        if not post.media:
+            raise ConnectorError(
+                _("Instagram posts need an image or a video."), permanent=True, code="no_media"
+            )
+        if placement == "carousel":
+            children = self._children(g, post)
+            return self._container(
+                g, {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text}
+            )
+        item = post.media[0]
+        if placement == "stories":
+            key = "video_url" if api.is_video(item) else "image_url"
+            return self._container(g, {"media_type": "STORIES", key: api.media_url(item)})
+        if placement == "reels":
+            return self._container(
+                g, {"media_type": "REELS", "video_url": api.media_url(item), "caption": post.text}
+            )
+        params = self._media_params(item, carousel=False)
+        params["caption"] = post.text
+        return self._container(g, params)
+
+    def fetch_inbox(self, since: str | None) -> InboxPage:
+        """Comments and replies on the account's recent posts, newer than the cursor (a time).
+        Mentions and DMs arrive by webhook (Instagram has no endpoint to list them)."""
+        after = self._since(since)
+        data = self.graph().call(
+            "GET",
+            f"{self.account_id}/media",
+            params={
+                "fields": "id,comments.limit(50){id,text,timestamp,username,from,parent_id}",
+                "limit": str(INBOX_POSTS),
+            },
+        )
+        items: list[InboundItem] = []
+        for media in data.get("data", []):
+            for comment in (media.get("comments") or {}).get("data", []):
+                made = api.parse_time(comment.get("timestamp"))
+                author = comment.get("from") or {}
+                if made is None or (after is not None and made <= after):
+                    continue
+                if str(author.get("id") or "") == self.account_id:
+                    continue  # our own replies
+                items.append(
+                    InboundItem(
+                        external_id=str(comment["id"]),
+                        kind=InboundKind.COMMENT,
+                        text=str(comment.get("text") or ""),
+                        author_handle=str(comment.get("username") or author.get("username") or ""),
+                        author_name=str(comment.get("username") or ""),
+                        created_at=made,
+                        in_reply_to=str(comment.get("parent_id") or media["id"]),
+                        thread_id=str(media["id"]),
+                        raw=comment,
+                    )
+                )
+        return self._page(items, since)
+
+    def reply(self, item: InboundItem, text: str) -> PublishedRef:
+        """Answer a comment publicly (POST /{comment-id}/replies) or a DM (Send API)."""
+        g = self.graph()
+        if item.kind == InboundKind.DM:
+            page_id = self.tokens.stored().extra.get("page_id") or "me"
+            data = g.call(
+                "POST",
+                f"{page_id}/messages",
+                data={
+                    "recipient": json.dumps({"id": item.author_handle}),
+                    "message": json.dumps({"text": text}),
+                },
+                write=True,
+            )
+            return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
+        data = g.call("POST", f"{item.external_id}/replies", data={"message": text}, write=True)
+        return PublishedRef(external_id=str(data["id"]), url="")
+
+    def hide(self, item: InboundItem) -> None:
+        """Hide a comment (POST /{comment-id}?hide=true); DMs cannot be hidden."""
+        if item.kind == InboundKind.DM:
+            raise ConnectorError(
+                _("Instagram cannot hide direct messages."), permanent=True, code="unsupported"
+            )
+        self.graph().call("POST", item.external_id, data={"hide": "true"}, write=True)
+
+    def delete(self, external_id: str) -> None:
+        """Instagram's API can delete comments but not posts: say so."""
+        raise ConnectorError(
+            _("Instagram does not let apps delete posts. Delete it in the Instagram app."),
+            permanent=True,
+            code="unsupported",
+        )
+
+    def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]:
+        """Likes and comments (fields), and views, reach, saves and shares (insights)."""
+        g = self.graph()
+        result = []
+        for media_id in refs:
+            fields = g.call("GET", media_id, params={"fields": "like_count,comments_count"})
+            insights = _insight_values(
+                g.call(
+                    "GET",
+                    f"{media_id}/insights",
+                    params={"metric": "views,reach,saved,shares"},
+                )
+            )
+            result.append(
+                PostMetrics(
+                    external_id=media_id,
+                    likes=int(fields.get("like_count") or 0),
+                    replies=int(fields.get("comments_count") or 0),
+                    reposts=insights.get("shares", 0),
+                    impressions=insights.get("views"),
+                    extra={k: v for k, v in insights.items() if k in ("reach", "saved")},
+                )
+            )
+        return result
+
+    @classmethod
+    def verify_webhook(cls, request: HttpRequest) -> list[InboundItem]:
+        raise WebhookRejected(_("Use the organisation's Meta webhook address."), status=404)
+
+
+def _insight_values(data: dict[str, Any]) -> dict[str, int]:
+    """{"data": [{"name": "views", "values": [{"value": 12}]} ...]} -> {"views": 12}."""
+    values: dict[str, int] = {}
+    for row in data.get("data", []):
+        if not isinstance(row, dict):
+            continue
+        if isinstance(row.get("total_value"), dict):
+            values[str(row["name"])] = int(row["total_value"].get("value") or 0)
+            continue
+        points = row.get("values") or []
+        if points and isinstance(points[-1], dict):
+            values[str(row.get("name"))] = int(points[-1].get("value") or 0)
+    return values
+
+
+# --- Threads -------------------------------------------------------------------------------------
+
+
+THREADS_SCOPES = (
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_replies",
+    "threads_read_replies",
+    "threads_manage_insights",
+    "threads_manage_mentions",
+)
+
+
+def _threads_connect(channel: Channel, tokens: api.StoredTokens, user: User) -> api.StoredTokens:
+    """Trade the short-lived token (1 hour) for a long-lived one (60 days), and note the user
+    id as the channel's account id."""
+    org = channel.organization_id
+    data = _graph_get(
+        f"{graph.THREADS_BASE.rsplit('/', 1)[0]}/access_token",
+        {
+            "grant_type": "th_exchange_token",
+            "client_secret": api.require_app_value(org, "threads", "client_secret", "Threads"),
+            "access_token": tokens.access_token,
+        },
+        "Threads",
+    )
+    user_id = tokens.extra.get("user_id", "")
+    if user_id and channel.external_id != user_id:
+        do_update_channel(channel, external_id=user_id, acting_user=user)
+    return api.StoredTokens(
+        access_token=str(data["access_token"]),
+        expires_at=timezone.now() + timedelta(seconds=int(data.get("expires_in") or 0))
+        if data.get("expires_in")
+        else None,
+        scopes=tokens.scopes,
+        extra=dict(tokens.extra),
+    )
+
+
+def _threads_refresh(tokens: api.StoredTokens) -> api.StoredTokens:
+    """Threads' long-lived tokens refresh themselves (no refresh token): GET
+    /refresh_access_token?grant_type=th_refresh_token while still valid."""
+    data = _graph_get(
+        f"{graph.THREADS_BASE.rsplit('/', 1)[0]}/refresh_access_token",
+        {"grant_type": "th_refresh_token", "access_token": tokens.access_token},
+        "Threads",
+    )
+    return api.StoredTokens(
+        access_token=str(data["access_token"]),
+        expires_at=timezone.now() + timedelta(seconds=int(data.get("expires_in") or 0)),
+    )
+
+
+@register("threads")
+class ThreadsConnector(ContainerConnector):
+    """A Threads profile through the Threads API (graph.threads.net): text, image, video and
+    carousel posts; replies and mentions; hide and delete; insights."""
+
+    kind: ClassVar[str] = "threads"
+    network_name: ClassVar[str] = "Threads"
+    base_url: ClassVar[str] = graph.THREADS_BASE
+    oauth: ClassVar[api.AppProvider] = api.AppProvider(
+        "threads",
+        "Threads",
+        authorize_url="https://threads.net/oauth/authorize",
+        token_url=f"{graph.THREADS_BASE.rsplit('/', 1)[0]}/oauth/access_token",
+        scopes=THREADS_SCOPES,
+        pkce=False,
+        scope_separator=",",
+        service_url=graph.THREADS_BASE,
+        after_connect=_threads_connect,
+    )
+    status_fields: ClassVar[str] = "status,error_message"
+    text_param: ClassVar[str] = "text"
+    media_edge: ClassVar[str] = "threads"
+    publish_edge: ClassVar[str] = "threads_publish"
+    recent_edge: ClassVar[str] = "threads"
+
+    def _refresher(self) -> Any:
+        return _threads_refresh
+
+    def refresh_token(self) -> TokenSet | None:
+        # A long-lived Threads token can be refreshed once it is a day old; refresh a week early.
+        fresh = self.tokens.stored(reload=True)
+        if fresh.near_expiry(timedelta(days=7)):
+            renewed = self.tokens.refresh(force=True)
+            if renewed is not None:
+                return TokenSet(renewed.access_token, None, renewed.expires_at)
+        return None
+
+    def _media_params(self, item: Any, *, carousel: bool) -> dict[str, str]:
+        if api.is_video(item):
+            return {"media_type": "VIDEO", "video_url": api.media_url(item)}
+        params = {"media_type": "IMAGE", "image_url": api.media_url(item)}
+        if item.alt_text:
+            params["alt_text"] = item.alt_text
+        return params
+
+    def _build(self, g: graph.Graph, post: OutgoingPost) -> str:
+        extra = {"reply_to_id": post.reply_to} if post.reply_to else {}
+        if len(post.media) > 1:
+            children = self._children(g, post)
+            return self._container(
+                g,
+                {"media_type": "CAROUSEL", "children": ",".join(children), "text": post.text}
+                | extra,
+            )
+        if post.media:
+            params = self._media_params(post.media[0], carousel=False)
+            return self._container(g, params | {"text": post.text} | extra)
+        return self._container(g, {"media_type": "TEXT", "text": post.text} | extra)
+
+    def fetch_inbox(self, since: str | None) -> InboxPage:
+        """Replies to the profile's recent posts and mentions of it, newer than the cursor."""
+        after = self._since(since)
+        g = self.graph()
+        fields = "id,text,username,timestamp,permalink,replied_to,root_post"
+        items: list[InboundItem] = []
+        posts = g.call(
+            "GET", f"{self.account_id}/threads", params={"fields": "id", "limit": str(INBOX_POSTS)}
+        ).get("data", [])
+        for post in posts:
+            replies = g.call("GET", f"{post['id']}/replies", params={"fields": fields})
+            items += self._items(replies.get("data", []), InboundKind.COMMENT, after)
+        mentions = g.call("GET", f"{self.account_id}/mentions", params={"fields": fields})
+        items += self._items(mentions.get("data", []), InboundKind.MENTION, after)
+        return self._page(items, since)
+
+    def _items(
+        self, rows: list[dict[str, Any]], kind: str, after: datetime | None
+    ) -> list[InboundItem]:
+        return [
+            item
+            for row in rows
+            if (item := threads_item(row, kind)) is not None
+            and (after is None or item.created_at > after)
+            and row.get("username") != self.channel.handle.lstrip("@")
+        ]
+
+    def reply(self, item: InboundItem, text: str) -> PublishedRef:
+        """A reply is a post with reply_to_id: container, then publish."""
+        return self.publish(
+            OutgoingPost(
+                text=text,
+                idempotency_key=f"reply:{item.external_id}:{api.text_hash(text)[:16]}",
+                reply_to=item.external_id,
+            )
+        )
+
+    def hide(self, item: InboundItem) -> None:
+        """Hide a reply (POST /{reply-id}/manage_reply?hide=true)."""
+        self.graph().call(
+            "POST", f"{item.external_id}/manage_reply", data={"hide": "true"}, write=True
+        )
+
+    def delete(self, external_id: str) -> None:
+        self.graph().call("DELETE", external_id, write=True)
+
+    def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]:
+        """Views, likes, replies, reposts and quotes from /{media-id}/insights."""
+        g = self.graph()
+        result = []
+        for media_id in refs:
+            values = _insight_values(
+                g.call(
+                    "GET",
+                    f"{media_id}/insights",
+                    params={"metric": "views,likes,replies,reposts,quotes"},
+                )
+            )
+            result.append(
+                PostMetrics(
+                    external_id=media_id,
+                    likes=values.get("likes", 0),
+                    replies=values.get("replies", 0),
+                    reposts=values.get("reposts", 0),
+                    impressions=values.get("views"),
+                    extra={"quotes": values.get("quotes", 0)},
+                )
+            )
+        return result
+
+    @classmethod
+    def verify_webhook(cls, request: HttpRequest) -> list[InboundItem]:
+        raise WebhookRejected(_("Use the organisation's Meta webhook address."), status=404)
+
+
+def threads_item(row: dict[str, Any], kind: str) -> InboundItem | None:
+    made = api.parse_time(row.get("timestamp"))
+    if not row.get("id") or made is None:
+        return None
+    replied_to = row.get("replied_to") or {}
+    root = row.get("root_post") or {}
+    return InboundItem(
+        external_id=str(row["id"]),
+        kind=kind,
+        text=str(row.get("text") or ""),
+        author_handle=str(row.get("username") or ""),
+        author_name=str(row.get("username") or ""),
+        created_at=made,
+        in_reply_to=str(replied_to.get("id") or "") or None,
+        thread_id=str(root.get("id") or "") or None,
+        raw=row,
+    )
+
+
+# --- Facebook Pages ------------------------------------------------------------------------------
+
+
+@register("facebook")
+class FacebookConnector(MetaConnector):
+    """A Facebook Page: text, photo, multi-photo and video posts, Reels; comments and Messenger
+    conversations; reply, hide, delete; reactions, comments and shares."""
+
+    kind: ClassVar[str] = "facebook"
+    network_name: ClassVar[str] = "Facebook"
+    base_url: ClassVar[str] = graph.facebook_base()
+    oauth: ClassVar[api.AppProvider] = _facebook_oauth(
+        "facebook",
+        "Facebook",
+        (
+            "pages_show_list",
+            "pages_read_engagement",
+            "pages_manage_posts",
+            "pages_manage_engagement",
+            "pages_read_user_content",
+            "pages_messaging",
+            "read_insights",
+        ),
+    )
+
+    def publish(self, post: OutgoingPost) -> PublishedRef:
+        """Publish to the Page; Reels through the Reels Publishing API."""
+        g = self.graph(post.placement)
+        page = self.account_id
+        api.remember_attempt(
+            self.channel,
+            post.idempotency_key,
+            text=api.text_hash(post.text),
+            began=timezone.now().isoformat(),
+        )
+        if post.placement == "reels":
+            return self._publish_reel(g, post)
+        videos = [m for m in post.media if api.is_video(m)]
+        if videos:
+            data = g.call(
+                "POST",
+                f"{page}/videos",
+                data={"file_url": api.media_url(videos[0]), "description": post.text},
+                write=True,
+            )
+            video_id = str(data["id"])
+            return PublishedRef(video_id, f"https://www.facebook.com/{page}/videos/{video_id}")
+        if len(post.media) == 1:
+            data = g.call(
+                "POST",
+                f"{page}/photos",
+                data={"url": api.media_url(post.media[0]), "message": post.text},
+                write=True,
+            )
+            post_id = str(data.get("post_id") or data["id"])
+        else:
+            body = {"message": post.text}
+            for index, item in enumerate(post.media):
+                photo = g.call(
+                    "POST",
+                    f"{page}/photos",
+                    data={"url": api.media_url(item), "published": "false"},
+                    write=True,
+                )
+                body[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
+            post_id = str(g.call("POST", f"{page}/feed", data=body, write=True)["id"])
+        api.remember_attempt(self.channel, post.idempotency_key, published=post_id)
+        link = g.call("GET", post_id, params={"fields": "permalink_url"})
+        return PublishedRef(post_id, str(link.get("permalink_url") or ""))
+
+    def _publish_reel(self, g: graph.Graph, post: OutgoingPost) -> PublishedRef:
+        """Reels Publishing API: start, upload the hosted file, wait for processing, finish."""
+        page = self.account_id
+        if not post.media or not api.is_video(post.media[0]):
+            raise ConnectorError(
+                _("A Facebook reel needs one video."), permanent=True, code="no_media"
+            )
+        start = g.call("POST", f"{page}/video_reels", data={"upload_phase": "start"}, write=True)
+        video_id = str(start["video_id"])
+        token = self.tokens.access_token()
+        with api.client() as http:
+            request = http.build_request(
+                "POST",
+                str(
+                    start.get("upload_url")
+                    or f"https://rupload.facebook.com/video-upload/"
+                    f"{graph.graph_version()}/{video_id}"
+                ),
+                headers={
+                    "Authorization": f"OAuth {token}",
+                    "file_url": api.media_url(post.media[0]),
+                },
+            )
+            response = api.send(http, request, write=True, network_name=self.network_name)
+        if not response.is_success:
+            raise errors.to_connector_error(response, self.network_name, g.spec)
+        data = g.call(
+            "POST",
+            f"{page}/video_reels",
+            data={
+                "upload_phase": "finish",
+                "video_id": video_id,
+                "video_state": "PUBLISHED",
+                "description": post.text,
+            },
+            write=True,
+        )
+        if not data.get("success", True):
+            raise ConnectorError(
+                _("Facebook did not accept the reel."), permanent=True, code="reel_refused"
+            )
+        g.wait_until_ready(
+            video_id,
+            fields="status",
+            state_of=lambda d: {
+                "ready": "FINISHED",
+                "processing": "IN_PROGRESS",
+                "error": "ERROR",
+                "expired": "EXPIRED",
+            }.get(str((d.get("status") or {}).get("video_status") or ""), "IN_PROGRESS"),
+        )
+        api.remember_attempt(self.channel, post.idempotency_key, published=video_id)
+        return PublishedRef(video_id, f"https://www.facebook.com/reel/{video_id}")
+
+    def find_published(self, idempotency_key: str) -> PublishedRef | None:
+        """The Page post this key's attempt made, from the attempt record and the Page's recent
+        posts (see the module docstring)."""
+        record = api.recall_attempt(self.channel, idempotency_key)
+        if not record:
+            return None
+        g = self.graph()
+        if record.get("published"):
+            post_id = str(record["published"])
+            link = g.call("GET", post_id, params={"fields": "permalink_url"})
+            return PublishedRef(post_id, str(link.get("permalink_url") or ""))
+        recent = g.call(
+            "GET",
+            f"{self.account_id}/posts",
+            params={"fields": "id,message,created_time,permalink_url", "limit": "25"},
+        ).get("data", [])
+        post = self._matching_recent(record, recent, text_field="message")
+        if post is None:
+            return None
+        return PublishedRef(
+            external_id=str(post["id"]),
+            url=str(post.get("permalink_url") or ""),
+            published_at=api.parse_time(post.get("created_time")),
+        )
+
+    def fetch_inbox(self, since: str | None) -> InboxPage:
+        """Comments on the Page's recent posts and Messenger messages, newer than the cursor."""
+        after = self._since(since)
+        g = self.graph()
+        page = self.account_id
+        items: list[InboundItem] = []
+        posts = g.call(
+            "GET",
+            f"{page}/posts",
+            params={
+                "fields": "id,comments.limit(50){id,message,from,created_time,parent{id}}",
+                "limit": str(INBOX_POSTS),
+            },
+        ).get("data", [])
+        for post in posts:
+            for comment in (post.get("comments") or {}).get("data", []):
+                item = facebook_comment(comment, post_id=str(post["id"]))
+                mine = item is not None and item.raw.get("from", {}).get("id") == page
+                if item and not mine and (after is None or item.created_at > after):
+                    items.append(item)
+        conversations = g.call(
+            "GET",
+            f"{page}/conversations",
+            params={"fields": "messages.limit(20){id,message,from,created_time}"},
+        ).get("data", [])
+        for conversation in conversations:
+            for message in (conversation.get("messages") or {}).get("data", []):
+                made = api.parse_time(message.get("created_time"))
+                sender = message.get("from") or {}
+                if made is None or str(sender.get("id")) == page:
+                    continue
+                if after is not None and made <= after:
+                    continue
+                items.append(
+                    InboundItem(
+                        external_id=str(message["id"]),
+                        kind=InboundKind.DM,
+                        text=str(message.get("message") or ""),
+                        author_handle=str(sender.get("id") or ""),
+                        author_name=str(sender.get("name") or ""),
+                        created_at=made,
+                        thread_id=str(conversation.get("id") or ""),
+                        raw=message,
+                    )
+                )
+        return self._page(items, since)
+
+    def reply(self, item: InboundItem, text: str) -> PublishedRef:
+        """Answer a comment (POST /{comment-id}/comments) or a Messenger message (Send API)."""
+        g = self.graph()
+        if item.kind == InboundKind.DM:
+            data = g.call(
+                "POST",
+                f"{self.account_id}/messages",
+                data={
+                    "recipient": json.dumps({"id": item.author_handle}),
+                    "messaging_type": "RESPONSE",
+                    "message": json.dumps({"text": text}),
+                },
+                write=True,
+            )
+            return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
+        data = g.call("POST", f"{item.external_id}/comments", data={"message": text}, write=True)
+        return PublishedRef(external_id=str(data["id"]), url="")
+
+    def hide(self, item: InboundItem) -> None:
+        """Hide a comment from everyone but its author and their friends."""
+        if item.kind == InboundKind.DM:
+            raise ConnectorError(
+                _("Facebook cannot hide Messenger messages."), permanent=True, code="unsupported"
+            )
+        self.graph().call("POST", item.external_id, data={"is_hidden": "true"}, write=True)
+
+    def delete(self, external_id: str) -> None:
+        self.graph().call("DELETE", external_id, write=True)
+
+    def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]:
+        """Reactions, comments and shares, 50 posts per request (?ids=)."""
+        g = self.graph()
+        result = []
+        ids = list(refs)
+        for start in range(0, len(ids), METRICS_BATCH):
+            batch = ids[start : start + METRICS_BATCH]
+            data = g.call(
+                "GET",
+                "",
+                params={
+                    "ids": ",".join(batch),
+                    "fields": "reactions.summary(total_count).limit(0),"
+                    "comments.summary(total_count).limit(0),shares",
+                },
+            )
+            for post_id in batch:
+                row = data.get(post_id) or {}
+                result.append(
+                    PostMetrics(
+                        external_id=post_id,
+                        likes=int(
+                            ((row.get("reactions") or {}).get("summary") or {}).get("total_count")
+                            or 0
+                        ),
+                        replies=int(
+                            ((row.get("comments") or {}).get("summary") or {}).get("total_count")
+                            or 0
+                        ),
+                        reposts=int((row.get("shares") or {}).get("count") or 0),
+                    )
+                )
+        return result
+
+    @classmethod
+    def verify_webhook(cls, request: HttpRequest) -> list[InboundItem]:
+        raise WebhookRejected(_("Use the organisation's Meta webhook address."), status=404)
+
+
+def facebook_comment(comment: dict[str, Any], *, post_id: str) -> InboundItem | None:
+    made = api.parse_time(comment.get("created_time"))
+    if not comment.get("id") or made is None:
+        return None
+    author = comment.get("from") or {}
+    parent = comment.get("parent") or {}
+    return InboundItem(
+        external_id=str(comment["id"]),
+        kind=InboundKind.COMMENT,
+        text=str(comment.get("message") or ""),
+        author_handle=str(author.get("id") or ""),
+        author_name=str(author.get("name") or ""),
+        created_at=made,
+        in_reply_to=str(parent.get("id") or post_id),
+        thread_id=post_id,
+        raw=comment,
+    )

@@ -1,0 +1,186 @@
+"""Meta webhooks for Facebook Pages, Instagram and Threads, one address per organisation and
+network: /hooks/<network>/<organisation id>/.
+
+- GET is Meta's verification request: `hub.mode=subscribe`, `hub.verify_token` equal to the
+  organisation's `app:<network>:webhook_verify_token` (vault), answered with `hub.challenge`.
+- POST carries `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body with the app secret>`
+  (https://developers.facebook.com/docs/graph-api/webhooks/getting-started). A missing or wrong
+  signature is a 401 and nothing is stored; items land through do_ingest_inbound, which stores a
+  replayed delivery once.
+
+Payloads read here: Page `feed` changes (comments), Instagram `comments` and `mentions` changes,
+`messaging` events (Messenger and Instagram DMs), and Threads `replies` and `mentions`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from greenroom.networks import network_api as api
+from greenroom.networks.base import InboundItem, InboundKind
+from greenroom.networks.meta.connector import facebook_comment, threads_item
+
+logger = logging.getLogger("greenroom.webhooks")
+
+NETWORKS = ("facebook", "instagram", "threads")
+
+
+def _when(epoch: Any) -> datetime:
+    try:
+        value = float(epoch)
+    except (TypeError, ValueError):
+        return datetime.now(UTC)
+    # Messaging timestamps are in milliseconds; change times in seconds.
+    return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+
+
+def _messaging(entry: dict[str, Any]) -> list[InboundItem]:
+    items = []
+    for event in entry.get("messaging") or []:
+        message = event.get("message") or {}
+        sender = event.get("sender") or {}
+        if not message.get("mid") or message.get("is_echo"):
+            continue  # echoes are our own messages
+        items.append(
+            InboundItem(
+                external_id=str(message["mid"]),
+                kind=InboundKind.DM,
+                text=str(message.get("text") or ""),
+                author_handle=str(sender.get("id") or ""),
+                author_name="",
+                created_at=_when(event.get("timestamp")),
+                thread_id=str(sender.get("id") or "") or None,
+                raw=event,
+            )
+        )
+    return items
+
+
+def _facebook_change(change: dict[str, Any], page_id: str) -> InboundItem | None:
+    value = change.get("value") or {}
+    if change.get("field") != "feed" or value.get("item") != "comment":
+        return None
+    if value.get("verb") != "add" or str((value.get("from") or {}).get("id")) == page_id:
+        return None
+    return facebook_comment(
+        {
+            "id": value.get("comment_id"),
+            "message": value.get("message"),
+            "from": value.get("from") or {},
+            "created_time": _when(value.get("created_time")).isoformat(),
+            "parent": {"id": value.get("parent_id")} if value.get("parent_id") else {},
+        },
+        post_id=str(value.get("post_id") or ""),
+    )
+
+
+def _instagram_change(change: dict[str, Any], entry_time: Any) -> InboundItem | None:
+    value = change.get("value") or {}
+    field = change.get("field")
+    if field == "comments" and value.get("id"):
+        author = value.get("from") or {}
+        media = value.get("media") or {}
+        return InboundItem(
+            external_id=str(value["id"]),
+            kind=InboundKind.COMMENT,
+            text=str(value.get("text") or ""),
+            author_handle=str(author.get("username") or author.get("id") or ""),
+            author_name=str(author.get("username") or ""),
+            created_at=_when(entry_time),
+            in_reply_to=str(value.get("parent_id") or media.get("id") or "") or None,
+            thread_id=str(media.get("id") or "") or None,
+            raw=change,
+        )
+    if field == "mentions" and (value.get("comment_id") or value.get("media_id")):
+        # Instagram sends only ids; the inbox reads the text with the mentioned media id.
+        return InboundItem(
+            external_id=str(value.get("comment_id") or value.get("media_id")),
+            kind=InboundKind.MENTION,
+            text="",
+            author_handle="",
+            author_name="",
+            created_at=_when(entry_time),
+            thread_id=str(value.get("media_id") or "") or None,
+            raw=change,
+        )
+    return None
+
+
+def read_meta_payload(network: str, payload: dict[str, Any]) -> dict[str, list[InboundItem]]:
+    """Items per account id (Page id, Instagram user id, Threads user id)."""
+    found: dict[str, list[InboundItem]] = defaultdict(list)
+    if network == "threads":
+        values = payload.get("values") or {}
+        field = values.get("field")
+        value = values.get("value") or {}
+        kind = {"replies": InboundKind.COMMENT, "mentions": InboundKind.MENTION}.get(str(field))
+        item = threads_item(value, kind) if kind else None
+        if item is not None:
+            owner = (value.get("root_post") or {}).get("owner_id") if kind == "comment" else None
+            found[str(owner or payload.get("target_id") or "")].append(item)
+        return found
+    for entry in payload.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        account = str(entry.get("id") or "")
+        found[account] += _messaging(entry)
+        for change in entry.get("changes") or []:
+            if not isinstance(change, dict):
+                continue
+            item = (
+                _facebook_change(change, account)
+                if network == "facebook"
+                else _instagram_change(change, entry.get("time"))
+            )
+            if item is not None:
+                found[account].append(item)
+    return found
+
+
+@csrf_exempt
+def meta_hook(request: HttpRequest, network: str, org_id: int) -> HttpResponse:
+    if network not in NETWORKS:
+        return JsonResponse({"ok": False}, status=404)
+    if request.method == "GET":
+        expected = api.app_value(org_id, network, "webhook_verify_token")
+        given = request.GET.get("hub.verify_token", "")
+        if (
+            request.GET.get("hub.mode") == "subscribe"
+            and expected
+            and given
+            and api.same(given, expected)
+        ):
+            return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+        logger.info("webhook network=%s org=%s outcome=rejected reason=verify", network, org_id)
+        return HttpResponse(status=403)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    secret = api.app_value(org_id, network, "client_secret")
+    header = request.headers.get("X-Hub-Signature-256", "")
+    body = request.body
+    # An unknown organisation and a bad signature look the same from outside.
+    expected_sig = "sha256=" + api.hmac_sha256(secret, body).hex() if secret else ""
+    if not secret or not header or not api.same(header, expected_sig):
+        logger.info("webhook network=%s org=%s outcome=rejected status=401", network, org_id)
+        return JsonResponse({"ok": False, "error": _("Bad signature.")}, status=401)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
+    created, duplicates = api.land_webhook_items(
+        org_id,
+        network,
+        read_meta_payload(network, payload),
+        delivery_id=header[-16:],
+    )
+    return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})

@@ -1,0 +1,554 @@
+"""X (v2 API), against request and response pairs from X's documentation on docs.x.com:
+
+- Chunked media upload (INIT / APPEND / FINALIZE / STATUS on /2/media/upload, the INIT answer
+  {"data": {"id", "media_key", "expires_after_secs"}}, processing_info states):
+  https://docs.x.com/x-api/media/quickstart/media-upload-chunked
+- Media metadata (alt text): https://docs.x.com/x-api/media/metadata-create
+- Create a post (POST /2/tweets, 201 {"data": {"id", "text", "edit_history_tweet_ids"}}):
+  https://docs.x.com/x-api/posts/creation-of-a-post
+- Mentions timeline (includes.users, meta.newest_id): https://docs.x.com/x-api/users/get-mentions
+- DM events: https://docs.x.com/x-api/direct-messages/get-dm-events
+- Hide replies (PUT /2/tweets/:id/hidden): https://docs.x.com/x-api/posts/hide-reply
+- Public metrics: https://docs.x.com/x-api/fundamentals/metrics
+- Rate limits (429, x-rate-limit-reset) and error objects (RFC 7807 problems):
+  https://docs.x.com/x-api/fundamentals/rate-limits, https://docs.x.com/x-api/fundamentals/response-codes-and-errors
+- OAuth 2.0 with PKCE (Basic auth for confidential clients, refresh_token grant):
+  https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
+- Account Activity webhooks (CRC, x-twitter-webhooks-signature): https://docs.x.com/x-api/webhooks/introduction
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.utils import timezone
+
+from greenroom.conftest import World
+from greenroom.core import actions
+from greenroom.core.models import Channel, ChannelStatus
+from greenroom.networks import network_api as api
+from greenroom.networks.base import ConnectorError, InboundItem, MediaItem, OutgoingPost
+from greenroom.networks.models import InboundEvent
+from greenroom.networks.x import connector as x
+
+TOKEN = "VGhpcyBpcyBhbiBleGFtcGxlIGFjY2Vzcw"
+REFRESH = "bWRWa3gzdnk3WHRGU1o0bmRRcTJ5VUxWX1p"
+CLIENT_SECRET = "x-client-secret-abcdefghijklmnop"
+CONSUMER_SECRET = "x-consumer-secret-qrstuvwxyz012345"
+USER = "2244994945"
+MEDIA_ID = "1880028106020515840"
+A = "https://api.x.com/2"
+
+
+@pytest.fixture
+def channel(world: World, settings: Any, tmp_path: Any, monkeypatch: Any) -> Channel:
+    settings.GREENROOM_NETWORKS = ["sandbox", "x"]
+    settings.MEDIA_ROOT = str(tmp_path)
+    monkeypatch.setattr(x, "sleep", lambda seconds: None)
+    channel = actions.do_create_channel(
+        world.acme,
+        brand=world.coffee,
+        kind="x",
+        handle="@AcmeCoffee",
+        external_id=USER,
+        owner=world.alice,
+        acting_user=world.alice,
+    )
+    api.do_store_tokens(
+        channel,
+        api.StoredTokens(
+            access_token=TOKEN,
+            refresh_token=REFRESH,
+            expires_at=timezone.now() + timedelta(hours=2),
+            scopes=("tweet.write", "offline.access"),
+        ),
+        acting_user=world.alice,
+    )
+    api.do_set_app_credentials(
+        world.acme,
+        "x",
+        acting_user=world.alice,
+        client_id="cl13nt1d",
+        client_secret=CLIENT_SECRET,
+        consumer_secret=CONSUMER_SECRET,
+    )
+    return channel
+
+
+def multipart(request: httpx.Request) -> dict[str, bytes]:
+    pattern = (
+        rb'name="([^"]+)"(?:; filename="[^"]*")?\r\n(?:Content-Type: [^\r]+\r\n)?\r\n(.*?)\r\n--'
+    )
+    return {k.decode(): v for k, v in re.findall(pattern, request.content, re.S)}
+
+
+def ok(data: dict[str, Any], status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=data)
+
+
+def test_a_video_is_uploaded_in_chunks_then_posted(channel: Channel, monkeypatch: Any) -> None:
+    monkeypatch.setattr(x, "CHUNK_BYTES", 4)
+    default_storage.save("v/clip.mp4", ContentFile(b"0123456789"))
+    item = MediaItem(path="v/clip.mp4", mime_type="video/mp4", alt_text="Pouring")
+    with respx.mock(assert_all_called=True) as router:
+        upload = router.post(f"{A}/media/upload").mock(
+            side_effect=[
+                ok(
+                    {
+                        "data": {
+                            "id": MEDIA_ID,
+                            "media_key": f"13_{MEDIA_ID}",
+                            "expires_after_secs": 1295999,
+                        }
+                    }
+                ),
+                httpx.Response(204),
+                httpx.Response(204),
+                httpx.Response(204),
+                ok(
+                    {
+                        "data": {
+                            "id": MEDIA_ID,
+                            "media_key": f"13_{MEDIA_ID}",
+                            "size": 10,
+                            "expires_after_secs": 86400,
+                            "processing_info": {"state": "pending", "check_after_secs": 1},
+                        }
+                    }
+                ),
+            ]
+        )
+        status = router.get(f"{A}/media/upload").mock(
+            side_effect=[
+                ok(
+                    {
+                        "data": {
+                            "id": MEDIA_ID,
+                            "processing_info": {
+                                "state": "in_progress",
+                                "check_after_secs": 1,
+                                "progress_percent": 40,
+                            },
+                        }
+                    }
+                ),
+                ok(
+                    {
+                        "data": {
+                            "id": MEDIA_ID,
+                            "processing_info": {"state": "succeeded", "progress_percent": 100},
+                        }
+                    }
+                ),
+            ]
+        )
+        metadata = router.post(f"{A}/media/metadata").mock(
+            return_value=ok({"data": {"associated_metadata": True}})
+        )
+        tweets = router.post(f"{A}/tweets").mock(
+            return_value=ok(
+                {
+                    "data": {
+                        "id": "1445880548472328192",
+                        "text": "New pour",
+                        "edit_history_tweet_ids": ["1445880548472328192"],
+                    }
+                },
+                201,
+            )
+        )
+        ref = x.XConnector(channel).publish(
+            OutgoingPost(text="New pour", idempotency_key="k", media=[item])
+        )
+    assert ref.external_id == "1445880548472328192"
+    assert ref.url == "https://x.com/AcmeCoffee/status/1445880548472328192"
+    calls = [multipart(c.request) for c in upload.calls]
+    assert calls[0] == {
+        "command": b"INIT",
+        "media_type": b"video/mp4",
+        "total_bytes": b"10",
+        "media_category": b"tweet_video",
+    }
+    assert [c["segment_index"] for c in calls[1:4]] == [b"0", b"1", b"2"]
+    assert b"".join(c["media"] for c in calls[1:4]) == b"0123456789"
+    assert calls[4] == {"command": b"FINALIZE", "media_id": MEDIA_ID.encode()}
+    assert status.calls[0].request.url.params["command"] == "STATUS"
+    assert json.loads(metadata.calls[0].request.content) == {
+        "id": MEDIA_ID,
+        "metadata": {"alt_text": {"text": "Pouring"}},
+    }
+    sent = tweets.calls[0].request
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert json.loads(sent.content) == {"text": "New pour", "media": {"media_ids": [MEDIA_ID]}}
+
+
+def test_a_failed_media_processing_says_why(channel: Channel) -> None:
+    default_storage.save("v/bad.mp4", ContentFile(b"xx"))
+    with respx.mock() as router:
+        router.post(f"{A}/media/upload").mock(
+            side_effect=[
+                ok({"data": {"id": MEDIA_ID}}),
+                httpx.Response(204),
+                ok(
+                    {
+                        "data": {
+                            "id": MEDIA_ID,
+                            "processing_info": {
+                                "state": "failed",
+                                "error": {
+                                    "code": 1,
+                                    "name": "InvalidMedia",
+                                    "message": "Unsupported video format",
+                                },
+                            },
+                        }
+                    }
+                ),
+            ]
+        )
+        with pytest.raises(ConnectorError) as caught:
+            x.XConnector(channel).publish(
+                OutgoingPost(
+                    text="t", idempotency_key="k", media=[MediaItem("v/bad.mp4", "video/mp4")]
+                )
+            )
+    assert caught.value.permanent
+    assert "Unsupported video format" in caught.value.message
+
+
+def test_rate_limits_wait_until_x_resets(channel: Channel) -> None:
+    reset = int(time.time()) + 600
+    with respx.mock() as router:
+        router.post(f"{A}/tweets").mock(
+            return_value=httpx.Response(
+                429,
+                json={
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                },
+                headers={
+                    "x-rate-limit-limit": "200",
+                    "x-rate-limit-remaining": "0",
+                    "x-rate-limit-reset": str(reset),
+                },
+            )
+        )
+        with pytest.raises(ConnectorError) as caught:
+            x.XConnector(channel).publish(OutgoingPost(text="t", idempotency_key="k"))
+    assert not caught.value.permanent
+    assert caught.value.retry_after is not None and 590 <= caught.value.retry_after <= 600
+
+
+def test_a_duplicate_post_is_refused_in_plain_words(channel: Channel) -> None:
+    with respx.mock() as router:
+        router.post(f"{A}/tweets").mock(
+            return_value=httpx.Response(
+                403,
+                json={
+                    "detail": "You are not allowed to create a Tweet with duplicate content.",
+                    "type": "about:blank",
+                    "title": "Forbidden",
+                    "status": 403,
+                },
+            )
+        )
+        with pytest.raises(ConnectorError) as caught:
+            x.XConnector(channel).publish(OutgoingPost(text="same", idempotency_key="k"))
+    assert caught.value.permanent and caught.value.code == "duplicate"
+    assert "identical" in caught.value.message
+
+
+def test_a_refused_token_is_refreshed_once_then_the_post_goes_out(channel: Channel) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        tweets = router.post(f"{A}/tweets").mock(
+            side_effect=[
+                httpx.Response(
+                    401,
+                    json={
+                        "title": "Unauthorized",
+                        "type": "about:blank",
+                        "status": 401,
+                        "detail": "Unauthorized",
+                    },
+                ),
+                ok({"data": {"id": "1", "text": "t"}}, 201),
+            ]
+        )
+        token = router.post(f"{A}/oauth2/token").mock(
+            return_value=ok(
+                {
+                    "token_type": "bearer",
+                    "expires_in": 7200,
+                    "access_token": "bmV3LWFjY2Vzcy10b2tlbi12YWx1ZQ",
+                    "scope": "tweet.write offline.access",
+                    "refresh_token": "bmV3LXJlZnJlc2gtdG9rZW4tdmFsdWU",
+                }
+            )
+        )
+        x.XConnector(channel).publish(OutgoingPost(text="t", idempotency_key="k"))
+    sent = token.calls[0].request
+    assert (
+        sent.headers["Authorization"]
+        == "Basic " + base64.b64encode(f"cl13nt1d:{CLIENT_SECRET}".encode()).decode()
+    )
+    assert parse_qs(sent.content.decode())["grant_type"] == ["refresh_token"]
+    assert parse_qs(sent.content.decode())["refresh_token"] == [REFRESH]
+    assert (
+        tweets.calls[1].request.headers["Authorization"] == "Bearer bmV3LWFjY2Vzcy10b2tlbi12YWx1ZQ"
+    )
+
+
+def test_a_revoked_connection_flags_the_channel(channel: Channel, caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG)
+    with respx.mock() as router:
+        router.post(f"{A}/tweets").mock(
+            return_value=httpx.Response(
+                401, json={"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}
+            )
+        )
+        router.post(f"{A}/oauth2/token").mock(
+            return_value=httpx.Response(
+                400,
+                json={
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+            )
+        )
+        with pytest.raises(ConnectorError) as caught:
+            x.XConnector(channel).publish(OutgoingPost(text="t", idempotency_key="k"))
+    assert caught.value.permanent and caught.value.code == "reconnect_needed"
+    assert "reconnect" in caught.value.message
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.NEEDS_RECONNECT
+    for secret in (TOKEN, REFRESH, CLIENT_SECRET):
+        assert secret not in caplog.text
+        assert secret not in caught.value.message
+
+
+def test_an_unknown_outcome_is_found_among_recent_posts(channel: Channel) -> None:
+    post = OutgoingPost(text="Read more https://acme.example/menu", idempotency_key="u1")
+    with respx.mock() as router:
+        create = router.post(f"{A}/tweets").mock(side_effect=httpx.ReadTimeout("slow"))
+        with pytest.raises(ConnectorError):
+            x.XConnector(channel).publish(post)
+        timeline = router.get(f"{A}/users/{USER}/tweets").mock(
+            return_value=ok(
+                {
+                    "data": [
+                        {
+                            "id": "99",
+                            "text": "Read more https://t.co/abc123",
+                            "created_at": "2099-01-01T00:00:00.000Z",
+                            "edit_history_tweet_ids": ["99"],
+                        }
+                    ],
+                    "meta": {"result_count": 1},
+                }
+            )
+        )
+        found = x.XConnector(channel).find_published("u1")
+        assert x.XConnector(channel).find_published("never") is None
+    assert found is not None and found.external_id == "99"
+    assert timeline.calls[0].request.url.params["tweet.fields"] == "created_at"
+    assert create.call_count == 1
+
+
+def test_mentions_and_dms_since_the_cursor(channel: Channel) -> None:
+    mentions = {
+        "data": [
+            {
+                "author_id": "6253282",
+                "created_at": "2022-10-24T19:02:43.000Z",
+                "id": "1584588843218980864",
+                "text": "@AcmeCoffee open today?",
+                "conversation_id": "1584588843218980864",
+                "edit_history_tweet_ids": ["1584588843218980864"],
+            }
+        ],
+        "includes": {"users": [{"id": "6253282", "name": "Twitter API", "username": "TwitterAPI"}]},
+        "meta": {
+            "newest_id": "1584588843218980864",
+            "oldest_id": "1584588843218980864",
+            "result_count": 1,
+        },
+    }
+    dms = {
+        "data": [
+            {
+                "id": "1582838223305555972",
+                "text": "Hello",
+                "event_type": "MessageCreate",
+                "dm_conversation_id": "1582103724607971328-2244994945",
+                "created_at": "2022-10-19T20:58:00.000Z",
+                "sender_id": "1582103724607971328",
+            },
+            {
+                "id": "1582838223305555000",
+                "text": "older",
+                "event_type": "MessageCreate",
+                "dm_conversation_id": "c",
+                "created_at": "2022-10-18T20:58:00.000Z",
+                "sender_id": "7",
+            },
+        ]
+    }
+    with respx.mock() as router:
+        m = router.get(f"{A}/users/{USER}/mentions").mock(return_value=ok(mentions))
+        router.get(f"{A}/dm_events").mock(return_value=ok(dms))
+        page = x.XConnector(channel).fetch_inbox(
+            json.dumps({"mentions": "1584588843218980000", "dm": "1582838223305555500"})
+        )
+    assert m.calls[0].request.url.params["since_id"] == "1584588843218980000"
+    assert [(i.kind, i.external_id) for i in page.items] == [
+        ("dm", "dm:1582838223305555972"),
+        ("mention", "1584588843218980864"),
+    ]
+    assert page.items[1].author_handle == "TwitterAPI"
+    assert json.loads(page.cursor or "") == {
+        "mentions": "1584588843218980864",
+        "dm": 1582838223305555972,
+    }
+
+
+def test_hide_reply_dm_and_metrics(channel: Channel) -> None:
+    mention = InboundItem("1584588843218980864", "mention", "hi", "TwitterAPI", "", timezone.now())
+    dm = InboundItem(
+        "dm:1", "dm", "hi", "15821", "", timezone.now(), thread_id="1582103724607971328-2244994945"
+    )
+    with respx.mock(assert_all_called=True) as router:
+        hidden = router.put(f"{A}/tweets/1584588843218980864/hidden").mock(
+            return_value=ok({"data": {"hidden": True}})
+        )
+        send_dm = router.post(f"{A}/dm_conversations/1582103724607971328-2244994945/messages").mock(
+            return_value=ok(
+                {
+                    "data": {
+                        "dm_conversation_id": "1582103724607971328-2244994945",
+                        "dm_event_id": "1582838223305555973",
+                    }
+                },
+                201,
+            )
+        )
+        metrics = router.get(f"{A}/tweets").mock(
+            return_value=ok(
+                {
+                    "data": [
+                        {
+                            "id": "1",
+                            "text": "t",
+                            "public_metrics": {
+                                "retweet_count": 2,
+                                "reply_count": 3,
+                                "like_count": 40,
+                                "quote_count": 1,
+                                "bookmark_count": 5,
+                                "impression_count": 1200,
+                            },
+                        }
+                    ]
+                }
+            )
+        )
+        connector = x.XConnector(channel)
+        connector.hide(mention)
+        assert connector.reply(dm, "Thanks!").external_id == "dm:1582838223305555973"
+        (m,) = connector.fetch_metrics(["1"])
+    assert json.loads(hidden.calls[0].request.content) == {"hidden": True}
+    assert json.loads(send_dm.calls[0].request.content) == {"text": "Thanks!"}
+    assert metrics.calls[0].request.url.params["tweet.fields"] == "public_metrics"
+    assert (m.likes, m.reposts, m.replies, m.impressions, m.extra) == (
+        40,
+        2,
+        3,
+        1200,
+        {"quotes": 1, "bookmarks": 5},
+    )
+
+
+def x_sign(body: bytes, secret: str = CONSUMER_SECRET) -> str:
+    return (
+        "sha256="
+        + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    )
+
+
+def test_the_crc_challenge_is_answered(channel: Channel, world: World) -> None:
+    response = Client().get(f"/hooks/x/{world.acme.pk}/", {"crc_token": "challenge_string"})
+    assert response.status_code == 200
+    assert response.json() == {"response_token": x_sign(b"challenge_string")}
+    assert CONSUMER_SECRET not in response.content.decode()
+
+
+def test_signed_activity_is_stored_once_and_bad_signatures_are_refused(
+    channel: Channel, world: World
+) -> None:
+    payload = {
+        "for_user_id": USER,
+        "tweet_create_events": [
+            {
+                "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+                "id_str": "1050118621198921728",
+                "text": "@AcmeCoffee hello",
+                "user": {"id_str": "6253282", "name": "Twitter API", "screen_name": "TwitterAPI"},
+            },
+            {
+                "created_at": "Wed Oct 10 20:20:24 +0000 2018",
+                "id_str": "1050118621198921729",
+                "text": "our own",
+                "user": {"id_str": USER, "screen_name": "AcmeCoffee"},
+            },
+        ],
+        "direct_message_events": [
+            {
+                "type": "message_create",
+                "id": "954491830116155396",
+                "created_timestamp": "1516403560557",
+                "message_create": {
+                    "target": {"recipient_id": USER},
+                    "sender_id": "3001969357",
+                    "message_data": {"text": "Hello World!"},
+                },
+            }
+        ],
+    }
+    body = json.dumps(payload).encode()
+    url = f"/hooks/x/{world.acme.pk}/"
+    client = Client()
+    bad = client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_sign(body, "wrong"),
+    )
+    assert bad.status_code == 401
+    assert not InboundEvent.objects.exists()
+    first = client.post(
+        url, body, content_type="application/json", HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_sign(body)
+    )
+    again = client.post(
+        url, body, content_type="application/json", HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_sign(body)
+    )
+    assert (first.json()["stored"], again.json()["stored"]) == (2, 0)
+    assert sorted(InboundEvent.objects.values_list("external_id", flat=True)) == [
+        "1050118621198921728",
+        "dm:954491830116155396",
+    ]

@@ -1,0 +1,105 @@
+"""X webhooks (Account Activity API), one address per organisation: /hooks/x/<organisation id>/.
+
+- GET ?crc_token=...: the challenge-response check. The answer is
+  {"response_token": "sha256=" + base64(HMAC-SHA256(consumer secret, crc_token))}.
+- POST: `x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256 of the body>` with the same
+  consumer secret (the app's API key secret, kept in the vault as `app:x:consumer_secret`).
+  A missing or wrong signature is a 401 and nothing is stored.
+  https://docs.x.com/x-api/webhooks/introduction (securing webhooks, CRC)
+  Payload: `for_user_id`, `tweet_create_events` (mentions and replies, v1.1 tweet objects) and
+  `direct_message_events` (message_create).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from greenroom.networks import network_api as api
+from greenroom.networks.base import InboundItem, InboundKind
+from greenroom.networks.x.connector import _x_time
+
+logger = logging.getLogger("greenroom.webhooks")
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+
+
+def signature(secret: str, message: bytes) -> str:
+    return "sha256=" + base64.b64encode(api.hmac_sha256(secret, message)).decode("ascii")
+
+
+def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
+    account = str(payload.get("for_user_id") or "")
+    items = []
+    for tweet in payload.get("tweet_create_events") or []:
+        user = tweet.get("user") or {}
+        made = _x_time(tweet.get("created_at"))
+        if not tweet.get("id_str") or made is None or str(user.get("id_str")) == account:
+            continue  # our own posts come back as events too
+        items.append(
+            InboundItem(
+                external_id=str(tweet["id_str"]),
+                kind=InboundKind.MENTION,
+                text=str(tweet.get("text") or ""),
+                author_handle=str(user.get("screen_name") or ""),
+                author_name=str(user.get("name") or ""),
+                created_at=made,
+                in_reply_to=str(tweet.get("in_reply_to_status_id_str") or "") or None,
+                raw=tweet,
+            )
+        )
+    for event in payload.get("direct_message_events") or []:
+        create = event.get("message_create") or {}
+        sender = str(create.get("sender_id") or "")
+        if event.get("type") != "message_create" or not event.get("id") or sender == account:
+            continue
+        millis = int(event.get("created_timestamp") or 0)
+        items.append(
+            InboundItem(
+                external_id=f"dm:{event['id']}",
+                kind=InboundKind.DM,
+                text=str((create.get("message_data") or {}).get("text") or ""),
+                author_handle=sender,
+                author_name="",
+                created_at=datetime.fromtimestamp(millis / 1000, UTC),
+                raw=event,
+            )
+        )
+    return items
+
+
+@csrf_exempt
+def x_hook(request: HttpRequest, org_id: int) -> HttpResponse:
+    secret = api.app_value(org_id, "x", "consumer_secret")
+    if request.method == "GET":
+        token = request.GET.get("crc_token", "")
+        if not secret or not token:
+            return JsonResponse({"ok": False}, status=400)
+        return JsonResponse({"response_token": signature(secret, token.encode())})
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    given = request.headers.get(SIGNATURE_HEADER, "")
+    body = request.body
+    if not secret or not given or not api.same(given, signature(secret, body)):
+        logger.info("webhook network=x org=%s outcome=rejected status=401", org_id)
+        return JsonResponse({"ok": False, "error": _("Bad signature.")}, status=401)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
+    created, duplicates = api.land_webhook_items(
+        org_id,
+        "x",
+        {str(payload.get("for_user_id") or ""): read_activity(payload)},
+        delivery_id=given[-16:],
+    )
+    return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})

@@ -1,0 +1,141 @@
+"""What a variant publishes, and whether the network would accept it (from the rule table).
+
+The engine, the validation in actions and the previews all build the published text here, so
+what is counted is exactly what is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.utils.translation import gettext as _
+
+from greenroom.networks import rules
+from greenroom.networks.base import MediaItem
+from greenroom.networks.text import validate_text
+from greenroom.publishing.models import Variant
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+# The media app registers how asset ids become files (see `register_media_resolver`).
+MediaResolver = Callable[[Variant], Sequence[MediaItem]]
+_media_resolver: MediaResolver | None = None
+
+
+def register_media_resolver(resolver: MediaResolver | None) -> None:
+    """Called by the media app at start-up: turns a variant's asset ids into rendered files."""
+    global _media_resolver
+    _media_resolver = resolver
+
+
+def media_items(variant: Variant) -> list[MediaItem]:
+    """The files to publish with a variant (rendered for its placement by the media app)."""
+    if not variant.media:
+        return []
+    if _media_resolver is None:
+        from greenroom.networks.base import ConnectorError
+
+        raise ConnectorError(
+            _(
+                "This post has media, but the media library is not installed, so Greenroom "
+                "cannot send the files. Remove the media or install the media library."
+            ),
+            permanent=True,
+            code="media_unavailable",
+        )
+    return list(_media_resolver(variant))
+
+
+def link_with_utm(link: str, utm: dict[str, str]) -> str:
+    """The link with the variant's UTM parameters added (existing ones of the link win)."""
+    if not link:
+        return ""
+    parts = urlsplit(link)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {key for key, _value in query}
+    for key in UTM_KEYS:
+        value = (utm or {}).get(key, "")
+        if value and key not in present:
+            query.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def variant_link(variant: Variant) -> str:
+    return link_with_utm(variant.link or variant.post.link, variant.utm)
+
+
+def final_text(variant: Variant) -> str:
+    """The text as the network will receive it: the variant's text, then its link."""
+    text = variant.text
+    link = variant_link(variant)
+    if link and link not in text:
+        text = f"{text.rstrip()}\n\n{link}" if text.strip() else link
+    return text
+
+
+def network_of(variant: Variant) -> str:
+    # A sandboxed channel emulates its kind, and is checked against that network's rules.
+    return variant.channel.kind
+
+
+def problems(variant: Variant) -> list[str]:
+    """Everything that stops this variant from being published as it is, in plain words."""
+    network = network_of(variant)
+    try:
+        spec = rules.get_spec(network, variant.placement)
+    except rules.UnknownNetwork:
+        return [
+            _("%(channel)s: %(network)s has no placement %(placement)s. Choose another one.")
+            % {"channel": variant.channel, "network": network, "placement": variant.placement}
+        ]
+    found = [
+        f"{variant.channel}: {problem}"
+        for problem in validate_text(final_text(variant), network, variant.placement)
+    ]
+    count = len(variant.media)
+    if count > spec.media.max_items:
+        found.append(
+            _(
+                "%(channel)s: %(network)s accepts at most %(max)s media items in a %(placement)s; "
+                "this one has %(count)s. Remove %(excess)s."
+            )
+            % {
+                "channel": variant.channel,
+                "network": spec.network_name,
+                "max": spec.media.max_items,
+                "placement": spec.label,
+                "count": count,
+                "excess": count - spec.media.max_items,
+            }
+        )
+    if spec.media.min_items and count < spec.media.min_items:
+        found.append(
+            _(
+                "%(channel)s: a %(network)s %(placement)s needs at least %(min)s media items; "
+                "this one has %(count)s. Add %(missing)s."
+            )
+            % {
+                "channel": variant.channel,
+                "network": spec.network_name,
+                "min": spec.media.min_items,
+                "placement": spec.label,
+                "count": count,
+                "missing": spec.media.min_items - count,
+            }
+        )
+    if not final_text(variant).strip() and not count:
+        found.append(
+            _("%(channel)s: the post is empty. Write some text or add media.")
+            % {"channel": variant.channel}
+        )
+    return found
+
+
+def placements_for(network: str) -> list[tuple[str, str]]:
+    """(key, label) of every placement the rule table knows for a network."""
+    try:
+        spec = rules.get_network(network)
+    except rules.UnknownNetwork:
+        return []
+    return [(key, placement.label) for key, placement in spec.placements.items()]

@@ -1,0 +1,646 @@
+"""The publishing engine: every due variant published exactly once (DESIGN.md, "Publishing engine").
+
+1. `dispatch_due` claims due variants with one conditional UPDATE (scheduled -> publishing, with a
+   lease token and expiry, skipping anything under an active pause) and sends a task for what it
+   claimed; only the claimer sends.
+2. `publish_one` (in the task) holds the variant only while its lease token is the variant's.
+   It asks the network `find_published(key)` first whenever an earlier attempt may have reached
+   it, then publishes with the variant's idempotency key. Known outcomes: published, failed for
+   good (plain message and the network's code), or back to scheduled with exponential backoff
+   that honours Retry-After, up to a cap. An unknown outcome goes back to scheduled flagged
+   `outcome_unknown`, so the next attempt asks the network before sending again.
+3. `reclaim_expired` (the reconciler) takes over variants whose lease expired (the worker died)
+   through the same unknown-outcome path.
+4. Every write the engine makes is conditional on the variant still being in the state it
+   expects and, while publishing, on the lease token being its own: a slow worker whose lease
+   was reclaimed cannot overwrite the new holder's result.
+
+Each channel's variant succeeds or fails on its own; the post's state is derived from them.
+See docs/architecture/publishing.md for why this holds with many processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from greenroom.core import audit
+from greenroom.core.models import Channel, ChannelStatus
+from greenroom.networks import registry
+from greenroom.networks.base import ConnectorError, OutcomeUnknown, OutgoingPost, PublishedRef
+from greenroom.publishing import content
+from greenroom.publishing.actions.common import PublishingAction, notify, refresh_post_state
+from greenroom.publishing.models import (
+    AttemptOutcome,
+    PauseScope,
+    Post,
+    PostState,
+    PublishAttempt,
+    PublishingPause,
+    Variant,
+    VariantState,
+)
+
+logger = logging.getLogger("greenroom.publishing.engine")
+
+# Network error codes that mean the channel's connection is gone, not the post's content.
+RECONNECT_CODES = frozenset(
+    {"invalid_token", "reconnect_needed", "no_credentials", "invalid_grant"}
+)
+# Past the attempt cap, an unknown outcome gets this many more rounds to ask the network.
+UNKNOWN_EXTRA_ATTEMPTS = 3
+
+
+def lease_duration() -> timedelta:
+    # Far longer than one connector call (SANDBOX_CLIENT_TIMEOUT_S and the networks' own
+    # timeouts), so a lease only expires when its worker is gone.
+    return timedelta(seconds=float(settings.PUBLISHING_LEASE_S))
+
+
+def max_attempts() -> int:
+    return int(settings.PUBLISHING_MAX_ATTEMPTS)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` tries: exponential, jittered, capped."""
+    base = float(settings.PUBLISHING_BACKOFF_BASE_S)
+    delay = min(base * 2 ** max(0, attempts - 1), float(settings.PUBLISHING_BACKOFF_MAX_S))
+    # Jitter spreads the retries of many variants hit by the same outage.
+    return float(delay * random.uniform(0.8, 1.2))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+# --- Pauses --------------------------------------------------------------------------------------
+
+
+def active_pauses(at: datetime | None = None) -> list[PublishingPause]:
+    return list(
+        PublishingPause.objects.active(at).select_related("brand", "channel", "organization")
+    )
+
+
+def _pause_q(pause: PublishingPause) -> Q:
+    """The variants a pause holds, as a filter on Variant."""
+    if pause.scope == PauseScope.CHANNEL:
+        return Q(channel_id=pause.channel_id)
+    if pause.scope == PauseScope.BRAND:
+        return Q(channel__brand_id=pause.brand_id)
+    if pause.scope == PauseScope.REGION:
+        return Q(
+            channel__organization_id=pause.organization_id, channel__region__iexact=pause.region
+        )
+    return Q(channel__organization_id=pause.organization_id)
+
+
+def held_q(pauses: Sequence[PublishingPause]) -> Q | None:
+    """Variants under any of these pauses (None: no pause at all)."""
+    if not pauses:
+        return None
+    return reduce(or_, (_pause_q(p) for p in pauses))
+
+
+def pause_holding(channel: Channel, pauses: Sequence[PublishingPause]) -> PublishingPause | None:
+    """The pause that holds a channel's posts, if any (the earliest-started wins)."""
+    for pause in sorted(pauses, key=lambda p: (p.starts_at, p.pk)):
+        if pause.organization_id != channel.organization_id:
+            continue
+        if pause.scope == PauseScope.ORGANIZATION:
+            return pause
+        if pause.scope == PauseScope.BRAND and pause.brand_id == channel.brand_id:
+            return pause
+        if pause.scope == PauseScope.CHANNEL and pause.channel_id == channel.pk:
+            return pause
+        if pause.scope == PauseScope.REGION and pause.region.casefold() == (
+            channel.region.casefold()
+        ):
+            return pause
+    return None
+
+
+# --- Claiming ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    variant_ids: list[int]
+
+
+def claim_due(*, limit: int, now: datetime | None = None) -> Claim:
+    """Claim up to `limit` due variants in one conditional UPDATE; returns what this call got.
+
+    The UPDATE's own WHERE repeats every condition, so when two processes race for the same rows
+    each row changes once: PostgreSQL re-checks the WHERE of a row another transaction just
+    changed, and SQLite runs one writer at a time. Rows under an active pause are not touched.
+    """
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    due = Q(state=VariantState.SCHEDULED, publish_at__lte=now) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    held = held_q(active_pauses(now))
+    candidates = Variant.objects.filter(due)
+    if held is not None:
+        candidates = candidates.exclude(held)
+    if not candidates.exists():
+        # Nothing due: no write transaction (on SQLite it would queue behind every writer).
+        return Claim(token=token, variant_ids=[])
+    candidate_ids = candidates.order_by("next_attempt_at", "pk").values("pk")[:limit]
+    with transaction.atomic():
+        target = Variant.objects.filter(due, pk__in=candidate_ids)
+        if held is not None:
+            target = target.exclude(held)
+        changed = target.update(
+            state=VariantState.PUBLISHING,
+            lease_token=token,
+            lease_expires_at=now + lease_duration(),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+        ids = (
+            list(
+                Variant.objects.filter(lease_token=token, state=VariantState.PUBLISHING)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if changed
+            else []
+        )
+        if ids:
+            # Any channel being published makes its post "publishing" (derive_post_state).
+            Post.objects.filter(
+                pk__in=Variant.objects.filter(lease_token=token).values("post_id")
+            ).exclude(state=PostState.PUBLISHING).update(state=PostState.PUBLISHING)
+    return Claim(token=token, variant_ids=ids)
+
+
+def _room() -> int:
+    """How many more variants may be in flight (bounds the queue, so leases do not expire while
+    tasks wait in the broker)."""
+    busy = Variant.objects.filter(state=VariantState.PUBLISHING).count()
+    return max(0, int(settings.PUBLISHING_MAX_IN_FLIGHT) - busy)
+
+
+def dispatch_due() -> int:
+    """Claim what is due and send a task per chunk of claimed variants; returns how many."""
+    from greenroom.publishing import tasks
+
+    total = 0
+    chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
+    while True:
+        room = min(_room(), int(settings.PUBLISHING_CLAIM_BATCH))
+        if room <= 0:
+            break
+        claim = claim_due(limit=room)
+        # Sent after the claim committed: a crash between the two leaves leased rows, which the
+        # reconciler takes over when the lease expires.
+        for start in range(0, len(claim.variant_ids), chunk):
+            tasks.publish_variants.delay(claim.variant_ids[start : start + chunk], claim.token)
+        total += len(claim.variant_ids)
+        if len(claim.variant_ids) < room:
+            break
+    return total
+
+
+def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Take over variants whose lease expired (their worker died or lost its task).
+
+    Their outcome is unknown: the new task asks the network before sending anything.
+    """
+    from greenroom.publishing import tasks
+
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    expired = Q(state=VariantState.PUBLISHING, lease_expires_at__lt=now)
+    if not Variant.objects.filter(expired).exists():
+        return 0
+    candidate_ids = Variant.objects.filter(expired).order_by("pk").values("pk")[:limit]
+    with transaction.atomic():
+        changed = Variant.objects.filter(expired, pk__in=candidate_ids).update(
+            lease_token=token,
+            lease_expires_at=now + lease_duration(),
+            outcome_unknown=True,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+        if not changed:
+            return 0
+        taken = list(
+            Variant.objects.filter(lease_token=token, state=VariantState.PUBLISHING)
+            .order_by("pk")
+            .values_list("pk", "attempts")
+        )
+        ids = [pk for pk, _attempts in taken]
+        # The dead worker's try, for the post's history.
+        PublishAttempt.objects.bulk_create(
+            PublishAttempt(
+                variant_id=pk,
+                number=max(1, attempts - 1),
+                started_at=now,
+                finished_at=now,
+                outcome=AttemptOutcome.UNKNOWN,
+                error=_("The worker stopped before reporting; Greenroom checks with the network."),
+                error_code="lease_expired",
+            )
+            for pk, attempts in taken
+        )
+    logger.warning("reclaimed %s variants whose lease expired", len(ids))
+    chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
+    for start in range(0, len(ids), chunk):
+        tasks.publish_variants.delay(ids[start : start + chunk], token)
+    return len(ids)
+
+
+def keep_publishing(*, budget_s: float | None = None) -> int:
+    """Claim a chunk at a time and publish it right here, until nothing is due or the time
+    budget is spent; returns how many variants this call claimed.
+
+    A worker that just finished a chunk goes on with the next one itself instead of a round
+    trip through the broker (in embedded mode a SQLite file, slow to write): the claimer still
+    is the only one who publishes what it claimed.
+    """
+    budget = float(settings.PUBLISHING_TASK_BUDGET_S if budget_s is None else budget_s)
+    chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
+    deadline = timezone.now() + timedelta(seconds=budget)
+    total = 0
+    while timezone.now() < deadline:
+        claim = claim_due(limit=chunk)
+        if not claim.variant_ids:
+            break
+        total += len(claim.variant_ids)
+        publish_batch(claim.variant_ids, claim.token)
+    return total
+
+
+# --- Publishing one variant ----------------------------------------------------------------------
+
+
+def _ours(variant_id: int, token: str) -> Q:
+    return Q(pk=variant_id, state=VariantState.PUBLISHING, lease_token=token)
+
+
+def _renew(variant_id: int, token: str) -> bool:
+    """Extend our lease; False when it is no longer ours (reclaimed, or cancelled meanwhile)."""
+    now = timezone.now()
+    return bool(
+        Variant.objects.filter(_ours(variant_id, token)).update(
+            lease_expires_at=now + lease_duration()
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Try:
+    """One attempt in progress; written as a PublishAttempt row with its outcome, in the same
+    transaction as the outcome itself (one write per attempt instead of two)."""
+
+    variant_id: int
+    number: int
+    started_at: datetime
+    worker: str
+
+
+def _finish_attempt(attempt: Try, outcome: str, error: str = "", code: str = "") -> None:
+    PublishAttempt.objects.create(
+        variant_id=attempt.variant_id,
+        number=attempt.number,
+        started_at=attempt.started_at,
+        finished_at=timezone.now(),
+        outcome=outcome,
+        error=error,
+        error_code=code[:100],
+        worker=attempt.worker,
+    )
+
+
+def _ensure_lease(variant: Variant, token: str) -> bool:
+    """Before talking to the network: hold the lease with at least half its length left, so
+    the reconciler cannot take the variant over while a request is in flight. Renews (a
+    conditional write) only when needed; False when the lease is no longer ours."""
+    left = (
+        (variant.lease_expires_at - timezone.now()).total_seconds()
+        if variant.lease_expires_at is not None
+        else 0.0
+    )
+    if left > lease_duration().total_seconds() / 2:
+        return True
+    if not _renew(variant.pk, token):
+        return False
+    variant.lease_expires_at = timezone.now() + lease_duration()
+    return True
+
+
+def publish_one(variant_id: int, token: str, *, worker: str = "") -> str:
+    """Publish one claimed variant, if `token` still holds it. Returns the attempt's outcome."""
+    variant = (
+        Variant.objects.select_related(
+            "post", "post__author", "channel", "channel__brand", "channel__organization"
+        )
+        .filter(_ours(variant_id, token))
+        .first()
+    )
+    if variant is None:
+        return "stale"  # reclaimed, cancelled or finished by another holder
+    attempt = Try(
+        variant_id=variant.pk,
+        number=variant.attempts,
+        started_at=timezone.now(),
+        worker=worker or worker_name(),
+    )
+    pause = pause_holding(variant.channel, active_pauses())
+    if pause is not None:
+        # Paused after the claim: hand it back untouched; it waits like the others.
+        return _release(variant, token, attempt, pause)
+    try:
+        connector = registry.connector_for(variant.channel)
+    except ImproperlyConfigured:
+        return _fail(
+            variant,
+            token,
+            attempt,
+            _(
+                "Greenroom has no connector for %(network)s in this installation. Ask an admin "
+                "to enable it (GREENROOM_NETWORKS), then retry."
+            )
+            % {"network": variant.channel.kind},
+            "no_connector",
+        )
+    try:
+        if not _ensure_lease(variant, token):
+            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
+            return AttemptOutcome.LEASE_LOST
+        if variant.outcome_unknown:
+            found = connector.find_published(variant.idempotency_key)
+            if found is not None:
+                return _succeed(variant, token, attempt, found, found_existing=True)
+            if not _ensure_lease(variant, token):
+                _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
+                return AttemptOutcome.LEASE_LOST
+        if variant.attempts > max_attempts():
+            return _fail(
+                variant,
+                token,
+                attempt,
+                _(
+                    "Greenroom tried %(n)s times without a clear answer from the network and "
+                    "stopped. The post is not on the network. Retry when it works again."
+                )
+                % {"n": max_attempts()},
+                variant.error_code or "gave_up",
+            )
+        outgoing = OutgoingPost(
+            text=content.final_text(variant),
+            idempotency_key=variant.idempotency_key,
+            placement=variant.placement,
+            media=content.media_items(variant),
+            extra={"first_comment": variant.first_comment} if variant.first_comment else {},
+        )
+        ref = connector.publish(outgoing)
+    except OutcomeUnknown as exc:
+        return _retry(variant, token, attempt, exc, unknown=True)
+    except ConnectorError as exc:
+        if exc.permanent:
+            return _fail(variant, token, attempt, exc.message, exc.code, reconnect=True)
+        return _retry(variant, token, attempt, exc, unknown=False)
+    except Exception:
+        # A bug or crash inside the connector: whether the post went out is unknown.
+        logger.exception("connector crashed publishing variant %s", variant_id)
+        return _retry(
+            variant,
+            token,
+            attempt,
+            ConnectorError(
+                _("Greenroom hit an internal error while publishing; it will check and retry."),
+                code="internal_error",
+            ),
+            unknown=True,
+        )
+    return _succeed(variant, token, attempt, ref, found_existing=False)
+
+
+def publish_batch(variant_ids: Sequence[int], token: str) -> dict[str, int]:
+    """Publish claimed variants, concurrently up to PUBLISHING_TASK_THREADS (network latency
+    dominates, so threads overlap waiting); returns a count per outcome."""
+    outcomes: dict[str, int] = {}
+    threads = max(1, int(settings.PUBLISHING_TASK_THREADS))
+    if threads == 1 or len(variant_ids) == 1:
+        for variant_id in variant_ids:
+            outcome = publish_one(variant_id, token)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(variant_id: int) -> str:
+        try:
+            return publish_one(variant_id, token)
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for outcome in pool.map(run, variant_ids):
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+# --- Outcomes ------------------------------------------------------------------------------------
+
+
+def _succeed(
+    variant: Variant,
+    token: str,
+    attempt: Try,
+    ref: PublishedRef,
+    *,
+    found_existing: bool,
+) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
+            state=VariantState.PUBLISHED,
+            external_id=ref.external_id[:200],
+            external_url=safe_url(ref.url),
+            published_at=ref.published_at or now,
+            lease_token="",
+            lease_expires_at=None,
+            outcome_unknown=False,
+            last_error="",
+            error_code="",
+            updated_at=now,
+        )
+        if not changed:
+            # Our lease was taken over; the new holder finds this post by its key.
+            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
+            return AttemptOutcome.LEASE_LOST
+        _finish_attempt(
+            attempt, AttemptOutcome.FOUND if found_existing else AttemptOutcome.PUBLISHED
+        )
+        audit.record(
+            PublishingAction.VARIANT_PUBLISHED,
+            actor=None,
+            organization=variant.channel.organization,
+            target=variant,
+            after={
+                "external_id": ref.external_id,
+                "url": ref.url,
+                "found_existing": found_existing,
+                "attempt": variant.attempts,
+            },
+        )
+        refresh_post_state(variant.post_id)
+    return AttemptOutcome.FOUND if found_existing else AttemptOutcome.PUBLISHED
+
+
+def safe_url(url: str) -> str:
+    """A network's link to the post, kept only if it is a plain web link (it is shown as one)."""
+    return url[:2000] if url.lower().startswith(("https://", "http://")) else ""
+
+
+def _fail(
+    variant: Variant,
+    token: str,
+    attempt: Try,
+    message: str,
+    code: str,
+    *,
+    reconnect: bool = False,
+) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
+            state=VariantState.FAILED,
+            last_error=message,
+            error_code=code[:100],
+            lease_token="",
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        if not changed:
+            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST, message, code)
+            return AttemptOutcome.LEASE_LOST
+        _finish_attempt(attempt, AttemptOutcome.FAILED, message, code)
+        audit.record(
+            PublishingAction.VARIANT_FAILED,
+            actor=None,
+            organization=variant.channel.organization,
+            target=variant,
+            after={"error": message, "code": code, "attempt": variant.attempts},
+        )
+        notify(
+            variant.post,
+            variant.post.author,
+            "failed",
+            _("“%(post)s” was not published on %(channel)s: %(error)s")
+            % {"post": variant.post, "channel": variant.channel, "error": message},
+        )
+        if reconnect and code in RECONNECT_CODES:
+            _mark_needs_reconnect(variant.channel)
+        refresh_post_state(variant.post_id)
+    return AttemptOutcome.FAILED
+
+
+def _mark_needs_reconnect(channel: Channel) -> None:
+    from greenroom.core.actions import do_update_channel
+
+    fresh = Channel.objects.get(pk=channel.pk)
+    if fresh.status == ChannelStatus.ACTIVE:
+        do_update_channel(fresh, status=ChannelStatus.NEEDS_RECONNECT, acting_user=None)
+
+
+def _retry(
+    variant: Variant,
+    token: str,
+    attempt: Try,
+    exc: ConnectorError,
+    *,
+    unknown: bool,
+) -> str:
+    if unknown and variant.attempts >= max_attempts() + UNKNOWN_EXTRA_ATTEMPTS:
+        return _fail(
+            variant,
+            token,
+            attempt,
+            _(
+                "Greenroom could not find out from the network whether this post went out, "
+                "after %(n)s tries. Look at the channel on the network before retrying: the "
+                "post may be there. The network's last answer: %(error)s"
+            )
+            % {"n": variant.attempts, "error": exc.message},
+            exc.code or "outcome_unknown",
+        )
+    # Past the cap an unknown outcome is not a failure yet: the next round asks the network
+    # first and fails with a clear message only if the post is not there.
+    if variant.attempts >= max_attempts() and not unknown:
+        return _fail(
+            variant,
+            token,
+            attempt,
+            _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
+            % {"n": variant.attempts, "error": exc.message},
+            exc.code or "gave_up",
+        )
+    now = timezone.now()
+    delay = backoff(variant.attempts)
+    if exc.retry_after:
+        delay = max(delay, float(exc.retry_after))
+    next_at = now + timedelta(seconds=delay)
+    outcome = AttemptOutcome.UNKNOWN if unknown else AttemptOutcome.RETRY
+    with transaction.atomic():
+        fields: dict[str, object] = {
+            "state": VariantState.SCHEDULED,
+            "next_attempt_at": next_at,
+            "lease_token": "",
+            "lease_expires_at": None,
+            "last_error": exc.message,
+            "error_code": exc.code[:100],
+            "updated_at": now,
+        }
+        if unknown:
+            fields["outcome_unknown"] = True
+        changed = Variant.objects.filter(_ours(variant.pk, token)).update(**fields)
+        if not changed:
+            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST, exc.message, exc.code)
+            return AttemptOutcome.LEASE_LOST
+        _finish_attempt(attempt, outcome, exc.message, exc.code)
+        refresh_post_state(variant.post_id)
+    logger.info("variant %s: %s (%s); next try in %.0f s", variant.pk, outcome, exc.code, delay)
+    return outcome
+
+
+def _release(variant: Variant, token: str, attempt: Try, pause: PublishingPause) -> str:
+    """Give a claimed variant back, unsent, because a pause now holds it."""
+    with transaction.atomic():
+        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
+            state=VariantState.SCHEDULED,
+            lease_token="",
+            lease_expires_at=None,
+            # The claim counted an attempt that never happened.
+            attempts=F("attempts") - 1,
+            updated_at=timezone.now(),
+        )
+        _finish_attempt(
+            attempt,
+            AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST,
+            _("Held by a pause: %(reason)s") % {"reason": pause.reason},
+        )
+        if changed:
+            refresh_post_state(variant.post_id)
+    return AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST

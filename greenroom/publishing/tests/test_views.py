@@ -1,0 +1,193 @@
+"""The publishing pages: the list, a post's page, the composer and the pause switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from greenroom.conftest import World
+from greenroom.core.models import AuditEvent
+from greenroom.publishing import actions
+from greenroom.publishing.models import (
+    Post,
+    PostState,
+    PublishingPause,
+    Variant,
+    VariantState,
+)
+
+from .conftest import Pub, dispatch, fresh, variant_of
+
+
+def signed_in(client: Client, world: World, name: str) -> Client:
+    client.force_login(world.people[name])
+    return client
+
+
+def test_the_list_shows_the_posts_one_may_see(client: Client, pub: Pub) -> None:
+    w = pub.world
+    pub.post([w.coffee_x], text="Coffee news for everyone.")
+    pub.post([w.tea_bluesky], text="Tea news for tea people.")
+
+    page = signed_in(client, w, "bianca").get("/publishing/").content.decode()
+    assert "Coffee news for everyone." in page
+    assert "Tea news" not in page
+
+    page = signed_in(client, w, "alice").get("/publishing/?state=scheduled").content.decode()
+    assert "Coffee news" in page and "Tea news" in page
+    page = client.get(f"/publishing/?channel={w.tea_bluesky.pk}").content.decode()
+    assert "Tea news" in page and "Coffee news" not in page
+
+
+def test_the_list_is_for_people_who_draft_publish_or_approve(client: Client, world: World) -> None:
+    assert signed_in(client, world, "anna").get("/publishing/").status_code == 404
+    assert signed_in(client, world, "april").get("/publishing/").status_code == 200
+
+
+def test_composing_a_post_and_submitting_it(client: Client, world: World) -> None:
+    signed_in(client, world, "carl")
+    response = client.post(
+        "/publishing/new/",
+        {
+            "text": "Pumpkin spice returns.",
+            "channels": [world.coffee_x.pk, world.tea_bluesky.pk],
+            "publish_at": (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "then": "submit",
+        },
+    )
+    post = Post.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/publishing/posts/{post.pk}/"
+    assert post.state == PostState.IN_APPROVAL
+    assert post.author == world.carl
+
+
+def test_the_composer_explains_what_a_network_refuses(client: Client, world: World) -> None:
+    signed_in(client, world, "alice")
+    response = client.post(
+        "/publishing/new/",
+        {"text": "가" * 200, "channels": [world.coffee_x.pk], "then": "draft"},
+    )
+    assert response.status_code == 200
+    assert "Korean characters count 2" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_a_post_page_shows_each_channel_honestly(client: Client, pub: Pub) -> None:
+    w = pub.world
+    post = pub.post([w.coffee_x, w.tea_bluesky])
+    pub.due(post)
+    Variant.objects.filter(post=post, channel=w.tea_bluesky).update(text="x" * 400)
+    dispatch()
+
+    page = signed_in(client, w, "alice").get(f"/publishing/posts/{post.pk}/").content.decode()
+
+    published = variant_of(post, w.coffee_x)
+    assert "Partially published" in page
+    assert published.external_url in page and "View post" in page
+    assert "Bluesky counts this post as 400 of 300" in page
+    assert "text_too_long" in page
+    assert "Retry" in page
+    # The history says who did what.
+    for step in ("Drafted", "Submitted for approval", "Approval complete", "Published", "Failed"):
+        assert step in page
+
+
+def test_retry_from_the_post_page(client: Client, pub: Pub) -> None:
+    w = pub.world
+    post = pub.post([w.tea_bluesky])
+    pub.due(post)
+    Variant.objects.filter(post=post).update(text="x" * 400)
+    dispatch()
+    variant = variant_of(post, w.tea_bluesky)
+    Variant.objects.filter(pk=variant.pk).update(text="Fixed.")
+
+    # carl may view but not publish (and did not write the post): refused, nothing changes.
+    response = signed_in(client, w, "carl").post(f"/publishing/variants/{variant.pk}/retry/")
+    assert response.status_code == 302
+    assert fresh(variant).state == VariantState.FAILED
+    assert "publish permission" in client.get(response["Location"]).content.decode()
+
+    assert client.get(f"/publishing/variants/{variant.pk}/retry/").status_code == 405
+    signed_in(client, w, "paul").post(f"/publishing/variants/{variant.pk}/retry/")
+    assert fresh(variant).state == VariantState.SCHEDULED
+
+
+def test_another_tenants_or_another_brands_post_is_a_404(client: Client, pub: Pub) -> None:
+    w = pub.world
+    post = pub.post([w.tea_bluesky])
+    variant = variant_of(post, w.tea_bluesky)
+    signed_in(client, w, "bianca")
+    assert client.get(f"/publishing/posts/{post.pk}/").status_code == 404
+    assert client.post(f"/publishing/variants/{variant.pk}/cancel/").status_code == 404
+    assert client.post(f"/publishing/posts/{post.pk}/cancel/").status_code == 404
+    assert fresh(variant).state == VariantState.SCHEDULED
+
+
+def test_approving_and_requesting_changes_from_the_post_page(client: Client, world: World) -> None:
+    post = actions.do_create_post(
+        world.acme,
+        text="Barista championship.",
+        channels=[world.coffee_x],
+        publish_at=timezone.now() + timedelta(days=1),
+        acting_user=world.carl,
+    )
+    actions.do_submit_for_approval(post, acting_user=world.carl)
+
+    page = signed_in(client, world, "carl").get(f"/publishing/posts/{post.pk}/").content.decode()
+    assert "someone else approves it" in page and "Request changes" not in page
+
+    page = signed_in(client, world, "april").get(f"/publishing/posts/{post.pk}/").content.decode()
+    assert "Request changes" in page
+    assert "Barista championship." in client.get("/publishing/").content.decode()  # waiting
+    client.post(f"/publishing/posts/{post.pk}/request-changes/", {"comment": "Add the date."})
+    assert fresh(post).state == PostState.CHANGES_REQUESTED
+
+    page = signed_in(client, world, "carl").get(f"/publishing/posts/{post.pk}/").content.decode()
+    assert "Add the date." in page
+    client.post(f"/publishing/posts/{post.pk}/submit/")
+    signed_in(client, world, "april").post(f"/publishing/posts/{post.pk}/approve/", {"comment": ""})
+    assert fresh(post).state == PostState.SCHEDULED
+
+
+def test_the_pause_switch_holds_posts_visibly_and_lifts(client: Client, pub: Pub) -> None:
+    w = pub.world
+    post = pub.post([w.coffee_x])
+    signed_in(client, w, "paul")
+    response = client.post(
+        "/publishing/pauses/",
+        {"scope": "brand", "brand": w.coffee.pk, "reason": "Recall of batch 42"},
+    )
+    assert response.status_code == 302
+    pause = PublishingPause.objects.get()
+    assert AuditEvent.objects.filter(action="publishing.paused", actor=w.paul).exists()
+
+    pub.due(post)
+    dispatch()
+    page = client.get(f"/publishing/posts/{post.pk}/").content.decode()
+    assert "Publishing is paused." in page  # the banner
+    assert "paused by Paul because “Recall of batch 42”" in page
+    assert variant_of(post, w.coffee_x).state == VariantState.SCHEDULED
+
+    client.post(f"/publishing/pauses/{pause.pk}/lift/")
+    assert fresh(pause).lifted_at is not None
+    dispatch()
+    assert variant_of(post, w.coffee_x).state == VariantState.PUBLISHED
+
+
+def test_pausing_needs_the_publish_permission(client: Client, world: World) -> None:
+    signed_in(client, world, "carl")
+    page = client.get("/publishing/pauses/").content.decode()
+    assert "Pausing needs the publish permission" in page
+    client.post("/publishing/pauses/", {"scope": "organization", "reason": "Because"})
+    assert not PublishingPause.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["bianca", "paul"])
+def test_the_empty_list_still_names_the_channels_to_draft_for(
+    client: Client, world: World, name: str
+) -> None:
+    page = signed_in(client, world, name).get("/publishing/").content.decode()
+    assert "@acmecoffee" in page and "@globex" not in page
