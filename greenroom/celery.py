@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenroom.settings")
 
@@ -33,3 +36,31 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("PUBLISHING_RECLAIM_EVERY_S", "10")),
     },
 }
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: object = None, **kwargs: object) -> None:
+    """Report the worker alive from its main process, every WORKER_HEARTBEAT_S seconds.
+
+    The beat-scheduled heartbeat task proves tasks run, but it waits in the queue behind a
+    backlog (a demo seed queues hundreds of inbox tasks); /healthz must not call a busy worker dead.
+    """
+    import threading
+
+    from django.conf import settings
+
+    def beat() -> None:
+        from django.db import close_old_connections
+
+        from greenroom.core.tasks import heartbeat
+
+        while True:
+            try:
+                heartbeat()
+            except Exception:  # a database hiccup must not kill the thread
+                logging.getLogger(__name__).warning("worker heartbeat failed", exc_info=True)
+            finally:
+                close_old_connections()
+            time.sleep(settings.WORKER_HEARTBEAT_S)
+
+    threading.Thread(target=beat, name="greenroom-heartbeat", daemon=True).start()

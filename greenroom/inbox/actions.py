@@ -455,11 +455,15 @@ def _contacts(
     for event, incoming in items:
         wanted.setdefault((event.channel.kind, incoming.author_handle), incoming)
     handles = {handle for _, handle in wanted}
+    networks = {network for network, _ in wanted}
 
     def existing() -> dict[tuple[str, str], Contact]:
+        # All three columns of the unique index, so the lookup is an index search.
         return {
             (c.network, c.handle): c
-            for c in Contact.objects.filter(organization_id=org_id, handle__in=handles)
+            for c in Contact.objects.filter(
+                organization_id=org_id, network__in=networks, handle__in=handles
+            )
             if (c.network, c.handle) in wanted
         }
 
@@ -517,10 +521,11 @@ def _ingest_batch(
     org_id = ctx.org.pk
     channel_ids = {event.channel_id for event, _, _ in items}
     external_ids = {incoming.external_id for _, incoming, _ in items}
+    # exclude(external_id=""): lets the database use the partial unique index.
     stored = set(
-        Message.objects.filter(
-            channel_id__in=channel_ids, external_id__in=external_ids
-        ).values_list("channel_id", "external_id")
+        Message.objects.filter(channel_id__in=channel_ids, external_id__in=external_ids)
+        .exclude(external_id="")
+        .values_list("channel_id", "external_id")
     )
     fresh = [x for x in items if (x[0].channel_id, x[1].external_id) not in stored]
     report.duplicates += len(items) - len(fresh)
@@ -536,7 +541,9 @@ def _ingest_batch(
         (channel_id, external_id): conversation_id
         for channel_id, external_id, conversation_id in Message.objects.filter(
             channel_id__in=channel_ids, external_id__in=parent_ids
-        ).values_list("channel_id", "external_id", "conversation_id")
+        )
+        .exclude(external_id="")
+        .values_list("channel_id", "external_id", "conversation_id")
     }
     keys = {_thread_key(incoming) for _, incoming, _ in fresh}
     conversations: dict[int, Conversation] = {

@@ -10,7 +10,7 @@ Columns (a header row names them; order is free, only `channel` is required):
     text, link, alt_text, first_comment, campaign (a campaign's name), media (media library
                    ids, separated by spaces; alt_text then holds one text per file, split by |)
 
-Every row is checked against the rule table (through the composer's measure, which is the
+Every row is checked against the rule table (through the composer's problems_of, which is the
 publishing app's own check), the person's rights and the organisation's channels, campaigns and
 media; errors come per row with the file's line number, in plain words. Nothing is imported
 unless every row is valid, or the person asks for the valid rows only. The import itself runs in
@@ -47,7 +47,8 @@ from greenroom.publishing.actions.posts import PAST_GRACE
 from greenroom.publishing.composer.compose import (
     DEFAULT_UTM_MEDIUM,
     campaign_slug,
-    measure,
+    problems_of,
+    unsaved_variant,
     utm_for,
 )
 from greenroom.publishing.models import Campaign, Post
@@ -484,16 +485,15 @@ def _check_row(
                 },
             )
         elif not errors:
-            checked = measure(
+            variant = unsaved_variant(
                 channel,
                 placement=placement,
                 text=text,
                 link=link,
                 utm=link_utm(channel, link, campaign),
                 media=media,
-                first_comment=first_comment,
             )
-            for message in checked.problems:
+            for message in problems_of(variant, first_comment):
                 problem("text", message)
 
     if errors or channel is None:

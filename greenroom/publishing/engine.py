@@ -9,8 +9,8 @@
    good (plain message and the network's code), or back to scheduled with exponential backoff
    that honours Retry-After, up to a cap. An unknown outcome goes back to scheduled flagged
    `outcome_unknown`, so the next attempt asks the network before sending again.
-3. `reclaim_expired` (the reconciler) takes over variants whose lease expired (the worker died)
-   through the same unknown-outcome path.
+3. `reclaim_expired` (the reconciler) takes over variants whose lease expired (the worker died,
+   or its task was lost or waited too long) through the same unknown-outcome path.
 4. Every write the engine makes is conditional on the variant still being in the state it
    expects and, while publishing, on the lease token being its own: a slow worker whose lease
    was reclaimed cannot overwrite the new holder's result.
@@ -235,11 +235,12 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
         return 0
     candidate_ids = Variant.objects.filter(expired).order_by("pk").values("pk")[:limit]
     with transaction.atomic():
+        # Not counted as another attempt: the task may simply have waited in the broker, and a
+        # variant must not run out of attempts it never made.
         changed = Variant.objects.filter(expired, pk__in=candidate_ids).update(
             lease_token=token,
             lease_expires_at=now + lease_duration(),
             outcome_unknown=True,
-            attempts=F("attempts") + 1,
             updated_at=now,
         )
         if not changed:
@@ -250,15 +251,18 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
             .values_list("pk", "attempts")
         )
         ids = [pk for pk, _attempts in taken]
-        # The dead worker's try, for the post's history.
+        # For the post's history: the try that went quiet.
         PublishAttempt.objects.bulk_create(
             PublishAttempt(
                 variant_id=pk,
-                number=max(1, attempts - 1),
+                number=attempts,
                 started_at=now,
                 finished_at=now,
                 outcome=AttemptOutcome.UNKNOWN,
-                error=_("The worker stopped before reporting; Greenroom checks with the network."),
+                error=_(
+                    "No worker reported within the lease (it stopped, or its task was lost); "
+                    "Greenroom takes over and checks with the network before sending."
+                ),
                 error_code="lease_expired",
             )
             for pk, attempts in taken

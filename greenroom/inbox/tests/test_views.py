@@ -182,3 +182,26 @@ def test_an_agent_sees_who_else_is_replying(client: Client, conversations: World
     client.force_login(conversations.alice)
     seen = client.post(f"/inbox/c/{conversation.pk}/presence/", {"state": "viewing"})
     assert "Adam is replying" in seen.content.decode()
+
+
+def test_an_admin_adds_a_routing_rule_from_the_settings_page(
+    client: Client, conversations: World
+) -> None:
+    client.force_login(conversations.alice)
+    client.post(
+        "/inbox/settings/",
+        {
+            "form": "rule",
+            "name": "Refunds",
+            "keywords": "refund, 환불",
+            "set_priority": "urgent",
+            "add_tags": "refund",
+            "require_approval": "on",
+        },
+    )
+    land(conversations.coffee_x, item("st1", "환불 부탁드려요", author="kim"))
+    routed = conversation_of(conversations.coffee_x, "st1")
+    assert (routed.priority, routed.tags, routed.requires_approval) == ("urgent", ["refund"], True)
+    # An agent may not add rules.
+    client.force_login(conversations.agnes)
+    assert client.post("/inbox/settings/", {"form": "rule", "name": "x"}).status_code == 404

@@ -184,6 +184,37 @@ class Measured:
         }
 
 
+def unsaved_variant(
+    channel: Channel,
+    *,
+    placement: str,
+    text: str,
+    link: str,
+    utm: Mapping[str, str],
+    media: Sequence[int] = (),
+) -> Variant:
+    """The variant as it would be saved (not saved): content.problems and final_text are the
+    publishing app's own checks and its own published text."""
+    return Variant(
+        post=Post(link=""),
+        channel=channel,
+        placement=placement,
+        text=text,
+        link=link,
+        utm=dict(utm),
+        media=list(media),
+    )
+
+
+def problems_of(variant: Variant, first_comment: str = "") -> list[str]:
+    """Everything that stops the variant, without counting for a counter (bulk checks)."""
+    found = content.problems(variant)
+    found += first_comment_problems(
+        first_comment, variant.channel.kind, variant.placement, variant.channel
+    )
+    return found
+
+
 def measure(
     channel: Channel,
     *,
@@ -201,22 +232,13 @@ def measure(
     except rules.UnknownNetwork:
         spec = rules.get_spec(network, "feed")
         placement = spec.key
-    # An unsaved variant: content.problems and final_text are the publishing app's own checks.
-    variant = Variant(
-        post=Post(link=""),
-        channel=channel,
-        placement=placement,
-        text=text,
-        link=link,
-        utm=dict(utm),
-        media=list(media),
+    variant = unsaved_variant(
+        channel, placement=placement, text=text, link=link, utm=utm, media=media
     )
     final = content.final_text(variant)
     measured: TextCount | None = None
     if spec.text_rule("text") is not None:
         measured = count(final, network, placement)
-    problems = content.problems(variant)
-    problems += first_comment_problems(first_comment, network, placement, channel)
     rule = first_comment_rule(network, placement)
     comment_count = None
     if rule is not None and first_comment.strip():
@@ -227,7 +249,7 @@ def measure(
         count=measured,
         text=final,
         link=content.variant_link(variant),
-        problems=problems,
+        problems=problems_of(variant, first_comment),
         first_comment_supported=rule is not None,
         first_comment_count=comment_count,
     )

@@ -82,6 +82,7 @@ class ComposeForm(forms.Form):
         self.fields["channels"].choices = [(c.pk, str(c)) for c in self.channel_list]  # type: ignore[attr-defined]
         self.fields["assets"].choices = [(a.pk, a.filename) for a in self.asset_list]  # type: ignore[attr-defined]
         self.fields["campaign"].queryset = campaigns  # type: ignore[attr-defined]
+        self.fields["campaign"].empty_label = _("No campaign")  # type: ignore[attr-defined]
 
     def draft(self, data: QueryDict) -> Draft:
         """The posted form as a Draft: master fields, chosen channels in order, their variants."""
