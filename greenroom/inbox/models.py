@@ -355,10 +355,14 @@ class Message(models.Model):
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = "channel"
 
+    # Indexes are kept to what queries use (every index is written on each of many inserts):
+    # organization and channel lead composite indexes below.
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+"
+        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
@@ -370,10 +374,15 @@ class Message(models.Model):
     external_id = models.CharField(max_length=200, blank=True)
     in_reply_to = models.CharField(max_length=200, blank=True)
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     author = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     author_handle = models.CharField(max_length=200, blank=True)
     author_name = models.CharField(max_length=200, blank=True)
@@ -392,7 +401,12 @@ class Message(models.Model):
     # For replies: seconds the agent spent writing it, who approved it, why it failed.
     handle_seconds = models.FloatField(null=True, blank=True)
     approved_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     error = models.CharField(max_length=500, blank=True)
     # People @mentioned in an internal note.
@@ -494,16 +508,27 @@ class InboxActivity(models.Model):
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = "channel"
 
+    # organization and channel lead the composite indexes below; brand and agent are read
+    # through aggregates over those.
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+"
+        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
-    brand = models.ForeignKey("core.Brand", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    brand = models.ForeignKey(
+        "core.Brand", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     conversation = models.ForeignKey(
         Conversation, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     agent = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     kind = models.CharField(max_length=24, choices=ActivityKind.choices)
     at = models.DateTimeField()

@@ -106,3 +106,12 @@ def escalations(settings: Any) -> Iterator[Captured]:
         yield sink
     finally:
         _CAPTURED.remove(sink)
+
+
+@pytest.fixture(autouse=True)
+def _forget_presence() -> Iterator[None]:
+    """Who is viewing what lives in the cache; ids repeat between tests, so start empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
