@@ -99,3 +99,14 @@ def build_world() -> World:
 @pytest.fixture
 def world(db: Any) -> World:
     return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _english_and_utc_between_tests() -> Any:
+    """A test that signs in a Korean-speaking person leaves Korean active in its thread; the next
+    test in the same worker must start from the defaults again."""
+    from django.utils import timezone, translation
+
+    yield
+    translation.activate("en")
+    timezone.deactivate()
