@@ -94,6 +94,20 @@ def clear_user_failures(username: str) -> None:
     cache.delete(_key("user", username))
 
 
+# The same counters for other sign-in steps (the second factor counts under its own kind, so a
+# right password cannot wipe out failed codes).
+def note_failure(kind: str, value: str) -> None:
+    _bump(_key(kind, value))
+
+
+def failure_count(kind: str, value: str) -> int:
+    return _failures(_key(kind, value))
+
+
+def forget_failures(kind: str, value: str) -> None:
+    cache.delete(_key(kind, value))
+
+
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Refuses without checking the password once a username or an address failed too often."""
 
