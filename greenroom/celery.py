@@ -20,6 +20,11 @@ app.conf.beat_schedule = {
     # Inbound events no task processed (lost task, killed worker); SLA warnings and breaches.
     "inbox-sweep-inbound": {"task": "greenroom.inbox.sweep_inbound", "schedule": 30.0},
     "inbox-check-sla": {"task": "greenroom.inbox.check_sla", "schedule": 60.0},
+    # Channel tokens renewed before they expire (greenroom/networks/health.py).
+    "refresh-expiring-tokens": {
+        "task": "greenroom.networks.refresh_expiring_tokens",
+        "schedule": 60.0,
+    },
     # Bluesky and Mastodon inboxes are polled (settings.GREENROOM_INBOX_POLL_SECONDS).
     "poll-inboxes": {
         "task": "greenroom.networks.connections.tasks.poll_inboxes",

@@ -9,4 +9,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Greenroom core"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from greenroom.core import signals  # noqa: F401
+
+        # Each app names its audit actions in <app>/audit_labels.py.
+        autodiscover_modules("audit_labels")

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import FieldError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import (
@@ -28,7 +27,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -37,10 +36,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from greenroom.core import actions, audit
-from greenroom.core.actions import ActionError
 from greenroom.core.forms import (
     AuditFilterForm,
-    ChannelPeopleForm,
     LanguageForm,
     PreferencesForm,
 )
@@ -49,7 +46,6 @@ from greenroom.core.models import (
     AuditEvent,
     Brand,
     Channel,
-    ChannelGrant,
     ChannelStatus,
     Membership,
     Organization,
@@ -136,31 +132,25 @@ def _expiring_tokens(
 
 
 def _waiting_messages(request: HttpRequest, org: Organization) -> dict[str, Any] | None:
-    """New inbound messages not yet handled, per channel, or None before the inbox exists.
+    """Conversations waiting for an answer, per channel the person engages on.
 
-    The model comes from the networks app; look it up by name so the shell works without it.
+    A conversation waits from its first unanswered inbound message until someone answers,
+    snoozes or closes it. The inbox app owns the model; core looks it up by name so the shell
+    works without it (and stays below the apps in the import graph).
     """
     try:
-        model = apps.get_model("networks", "InboundEvent")
+        model = apps.get_model("inbox", "Conversation")
     except LookupError:
         return None
-    manager: Any = model._default_manager
-    try:
-        if hasattr(manager, "restrict"):
-            events = manager.restrict(request.user, "engage")
-        else:
-            events = manager.filter(
-                channel__in=Channel.objects.restrict(request.user, "engage").values("pk")
-            )
-        waiting = events.filter(channel__organization=org, processed_at__isnull=True)
-        per_channel = list(
-            waiting.values("channel_id", "channel__name", "channel__kind")
-            .annotate(count=Count("pk"))
-            .order_by("-count")[:10]
-        )
-    except FieldError:
-        return None
-    return {"total": sum(row["count"] for row in per_channel), "per_channel": per_channel}
+    waiting = model._default_manager.restrict(request.user, "engage").filter(
+        organization=org, status__in=("open", "pending"), waiting_since__isnull=False
+    )
+    per_channel = list(
+        waiting.values("channel_id", "channel__name", "channel__kind")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "channel__name")[:10]
+    )
+    return {"total": waiting.count(), "per_channel": per_channel}
 
 
 @login_required
@@ -271,19 +261,6 @@ def _section_page(
 
 
 @login_required
-def publishing(request: HttpRequest) -> HttpResponse:
-    org = require_section(request, "publishing")
-    targets = _channels(request, org, "draft").exclude(status=ChannelStatus.ARCHIVED)
-    return _section_page(request, org, "publishing", {"channels": list(targets[:50])})
-
-
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    org = require_section(request, "inbox")
-    return _section_page(request, org, "inbox", {"waiting": _waiting_messages(request, org)})
-
-
-@login_required
 def crisis(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "crisis")
     return _section_page(request, org, "crisis", {})
@@ -297,104 +274,6 @@ def analytics(request: HttpRequest) -> HttpResponse:
         channels.order_by().values("kind").annotate(count=Count("pk")).order_by("-count", "kind")
     )
     return _section_page(request, org, "analytics", {"by_network": by_network})
-
-
-@login_required
-def governance(request: HttpRequest) -> HttpResponse:
-    org = require_section(request, "governance")
-    channels = list(_channels(request, org))
-    now = timezone.now()
-    soon = now + timedelta(days=TOKEN_WARNING_DAYS)
-    rows = []
-    for channel in channels:
-        expires = channel.credentials.expires_at if channel.credentials else None
-        rows.append(
-            {
-                "channel": channel,
-                "uncovered": channel.backup_id is None or channel.owner_id is None,
-                "token_expires": expires,
-                "token_state": (
-                    "none"
-                    if channel.credentials is None
-                    else "expired"
-                    if expires is not None and expires <= now
-                    else "soon"
-                    if expires is not None and expires <= soon
-                    else "ok"
-                ),
-            }
-        )
-    context = {
-        "org": org,
-        "rows": rows,
-        "no_backup": sum(1 for c in channels if c.backup_id is None),
-        "no_owner": sum(1 for c in channels if c.owner_id is None),
-        "reconnect": sum(1 for c in channels if c.status == ChannelStatus.NEEDS_RECONNECT),
-        "can_audit": has_org_perm(request, org, "view_audit"),
-    }
-    return render(request, "core/governance.html", context)
-
-
-def _members(request: HttpRequest, org: Organization) -> QuerySet[User]:
-    """People of `org` the user can see: who may be offered as a channel's owner or backup."""
-    memberships = Membership.objects.restrict(request.user, "view_org").filter(
-        organization=org, is_active=True
-    )
-    return User.objects.filter(memberships__in=memberships).order_by("display_name", "username")
-
-
-@login_required
-def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    org = require_section(request, "governance")
-    channel = get_object_or_404(_channels(request, org), pk=pk)
-    can_administer = Channel.objects.restrict(request.user, "administer").filter(pk=pk).exists()
-    form: ChannelPeopleForm | None = None
-    if request.method == "POST":
-        # Re-read through the stricter gate: only administrators may change a channel.
-        channel = get_object_or_404(_channels(request, org, "administer"), pk=pk)
-        form = ChannelPeopleForm(request.POST, members=_members(request, org))
-        if form.is_valid():
-            try:
-                actions.do_update_channel(
-                    channel,
-                    owner=form.cleaned_data["owner"],
-                    backup=form.cleaned_data["backup"],
-                    status=form.cleaned_data["status"],
-                    acting_user=_user(request),
-                )
-            except ActionError as error:
-                form.add_error(None, str(error))
-            else:
-                saved = gettext("Channel %(name)s saved.") % {"name": channel.name}
-                messages.success(request, saved)
-                return redirect("channel_detail", pk=channel.pk)
-    elif can_administer:
-        form = ChannelPeopleForm(
-            initial={"owner": channel.owner, "backup": channel.backup, "status": channel.status},
-            members=_members(request, org),
-        )
-    grants = (
-        ChannelGrant.objects.restrict(request.user, "view")
-        .filter(channel=channel)
-        .select_related("user", "granted_by")
-        .order_by("user__display_name", "permission")
-    )
-    history: list[AuditRow] = []
-    if has_org_perm(request, org, "view_audit"):
-        events = AuditEvent.objects.restrict(request.user, "view_audit").filter(
-            organization=org, target_type="core.channel", target_id=str(channel.pk)
-        )
-        history = audit_rows(request, org, list(events[:10]))
-    context = {
-        "org": org,
-        "channel": channel,
-        "grants": list(grants),
-        "form": form,
-        "can_administer": can_administer,
-        "history": history,
-    }
-    status = 400 if form is not None and form.errors else 200
-    return render(request, "core/channel_detail.html", context, status=status)
 
 
 @login_required

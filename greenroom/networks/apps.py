@@ -26,3 +26,7 @@ class NetworksConfig(AppConfig):
         from greenroom.core import actions
 
         actions.channel_kind_problem = registry.channel_kind_problem
+
+        from greenroom.networks import health
+
+        health.connect()

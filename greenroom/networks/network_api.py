@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Refresh a little before expiry, so a token does not expire between check and use.
-REFRESH_MARGIN = timedelta(minutes=5)
+REFRESH_MARGIN = timedelta(minutes=10)
 
 # Sent after commit with `channel` and `reason` when a channel's owner must reconnect it; the
 # notifications side (owner and backup) listens here.

@@ -40,6 +40,7 @@ from greenroom.publishing.models import (
     Notification,
     Post,
     PostQuerySet,
+    PostState,
     PublishAttempt,
     PublishingPause,
     Variant,
@@ -379,6 +380,8 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_author": post.author_id == user.pk,
         "may_schedule_any": bool(schedulable),
         "can_submit": states == {VariantState.DRAFT}
+        and bool(channels_with(user, "draft", channels)),
+        "can_edit": post.state == PostState.DRAFT
         and bool(channels_with(user, "draft", channels)),
         "can_withdraw": bool(states & {"in_approval", "approved", "scheduled", "needs_new_time"})
         and bool(schedulable),

@@ -83,7 +83,8 @@ def network_name(kind: str) -> str:
         return kind
 
 
-# Audit actions in words; actions other apps add show their code until they are named here.
+# Audit actions in words. Other apps name theirs in an `audit_labels` module (LABELS), found at
+# start-up by CoreConfig.ready(); an action nobody named shows its code.
 ACTION_LABELS: dict[str, StrOrPromise] = {
     "org.created": _("Organisation created"),
     "org.updated": _("Organisation changed"),
@@ -115,7 +116,10 @@ ACTION_LABELS: dict[str, StrOrPromise] = {
 
 @register.filter
 def action_label(code: str) -> str:
-    return str(ACTION_LABELS.get(code, code))
+    from greenroom.core.audit import action_labels
+
+    label = ACTION_LABELS.get(code) or action_labels().get(code)
+    return str(label) if label else code
 
 
 _DEFAULT_REPR = re.compile(r"^\w+ object \(\d+\)$")

@@ -56,7 +56,7 @@ def chromium() -> Iterator[Any]:
 
 def furnish(world: World) -> None:
     """Give the personas' organisation something to look at: owners, gaps, a token, messages."""
-    from greenroom.networks.models import InboundEvent, InboundSource
+    from greenroom.inbox.tests.conftest import item, land
 
     alice, adam, bianca, agnes = world.alice, world.adam, world.bianca, world.agnes
     actions.do_update_channel(world.coffee_x, owner=bianca, backup=adam, acting_user=alice)
@@ -79,15 +79,10 @@ def furnish(world: World) -> None:
         world.acme, name="Community care", lead=adam, members=[agnes, adam], acting_user=alice
     )
     actions.do_grant_channel_permission(world.coffee_x, world.carl, "publish", acting_user=alice)
-    for n in range(3):
-        InboundEvent.objects.create(
-            organization=world.acme,
-            channel=world.tea_bluesky,
-            external_id=f"browser-{n}",
-            kind="comment",
-            payload={"text": "차 맛이 좋아요"},
-            source=InboundSource.WEBHOOK,
-        )
+    land(
+        world.tea_bluesky,
+        *(item(f"browser-{n}", "차 맛이 좋아요", author=f"fan{n}") for n in range(3)),
+    )
     for person in (alice, agnes):
         actions.do_update_preferences(
             person, language="en", timezone_name="Asia/Seoul", acting_user=person

@@ -64,33 +64,22 @@ def test_brand_manager_sees_only_her_brands_gaps(client: Client, world: World) -
 
 
 def test_agent_sees_waiting_messages_and_no_governance(client: Client, world: World) -> None:
-    from greenroom.networks.models import InboundEvent, InboundSource
+    from greenroom.inbox import actions as inbox
+    from greenroom.inbox.models import Conversation
+    from greenroom.inbox.tests.conftest import item, land
 
-    for n, channel in enumerate([world.tea_bluesky, world.tea_bluesky, world.coffee_x]):
-        InboundEvent.objects.create(
-            organization=world.acme,
-            channel=channel,
-            external_id=f"m{n}",
-            kind="comment",
-            payload={"text": "hello"},
-            source=InboundSource.WEBHOOK,
-        )
-    InboundEvent.objects.create(
-        organization=world.acme,
-        channel=world.tea_bluesky,
-        external_id="done",
-        kind="dm",
-        payload={},
-        source=InboundSource.POLL,
-        processed_at=timezone.now(),
-    )
+    land(world.tea_bluesky, item("m0", author="minji"), item("m1", author="jun"))
+    land(world.coffee_x, item("m2", author="sam"))
+    land(world.tea_bluesky, item("m3", author="hana"))
+    answered = Conversation.objects.get(messages__external_id="m3")
+    inbox.do_close([answered], acting_user=world.alice)
     client.force_login(world.agnes)
     response = client.get("/")
     page = response.content.decode()
     assert "Messages waiting for an answer" in page
     waiting = page.split("Messages waiting for an answer")[1].split("</section>")[0]
-    # Two unhandled on her Tea channel; the Coffee one is not hers, the handled one is done.
-    assert "2 new" in waiting
+    # Two waiting on her Tea channel; the Coffee one is not hers, the closed one is done.
+    assert "2 waiting" in waiting
     assert "@acmecoffee" not in waiting
     assert "Channels without an owner or backup" not in page
     assert 'href="/governance/"' not in page

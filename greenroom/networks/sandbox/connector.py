@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 _transport: httpx.BaseTransport | None = None
 
 # Refresh a little before expiry, so a token does not expire between check and use.
-REFRESH_MARGIN = timedelta(seconds=60)
+# More than the beat's minute between token checks (greenroom/networks/health.py).
+REFRESH_MARGIN = timedelta(minutes=2)
 METRICS_BATCH = 100
 
 
