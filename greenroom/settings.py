@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "greenroom.demo",
     "greenroom.inbox",
     "greenroom.media",
+    "greenroom.governance",
     "greenroom.accounts",
 ]
 

@@ -134,3 +134,27 @@ def test_sign_ins_and_failures_are_filed_under_the_persons_organisation(world: W
     assert not AuditEvent.objects.filter(
         organization=world.globex, action__startswith="auth."
     ).exists()
+
+
+def test_record_many_chains_each_event_like_record(world: World) -> None:
+    with transaction.atomic():
+        audit.record("single.before", actor=world.alice, organization=world.acme)
+        events = audit.record_many(
+            [
+                audit.Entry("batch.one", world.acme, target=world.coffee_x, after={"n": 1}),
+                audit.Entry("batch.two", world.acme, target=world.tea_bluesky, before={"n": 1}),
+            ],
+            actor=world.alice,
+        )
+        audit.record("single.after", actor=None, organization=world.acme)
+    assert [e.action for e in events] == ["batch.one", "batch.two"]
+    stored = list(AuditEvent.objects.filter(action__startswith="batch.").order_by("pk"))
+    assert [(e.actor_name, e.target_id) for e in stored] == [
+        ("Alice", str(world.coffee_x.pk)),
+        ("Alice", str(world.tea_bluesky.pk)),
+    ]
+    after = AuditEvent.objects.get(action="single.after")
+    assert after.prev_hash == stored[-1].hash
+    assert AuditChainHead.objects.get(pk=1).last_event_id == after.pk
+    assert audit.verify().ok
+
