@@ -627,24 +627,36 @@ def _find_or_create_person(provider: SsoProvider, claims: SsoClaims) -> tuple[Us
     return user, created
 
 
-@transaction.atomic
 def do_sso_sign_in(provider: SsoProvider, claims: SsoClaims) -> User:
     """The person an identity provider vouched for, provisioned and given their mapped role.
 
     Just-in-time: someone new gets an account and a membership; someone known gets the role
     their groups map to now (so a change in the identity provider shows up at next sign-in).
-    Refuses (SsoRefused) when no group maps to a role.
+    Refuses (SsoRefused, audited) when no group maps to a role or the account cannot be linked.
     """
+    try:
+        return _sso_sign_in(provider, claims)
+    except SsoRefused as refusal:
+        _record_sso_refusal(provider, claims, reason=str(refusal))
+        raise
+
+
+@transaction.atomic
+def _record_sso_refusal(provider: SsoProvider, claims: SsoClaims, *, reason: str) -> None:
+    audit.record(
+        AccountsAuditAction.SSO_SIGN_IN_REFUSED,
+        actor=None,
+        organization=provider.organization,
+        target=provider,
+        after={"subject": claims.subject[:200], "email": claims.email[:200], "reason": reason},
+    )
+
+
+@transaction.atomic
+def _sso_sign_in(provider: SsoProvider, claims: SsoClaims) -> User:
     org = provider.organization
     mapped = role_for_groups(provider, claims.groups)
     if mapped is None:
-        audit.record(
-            AccountsAuditAction.SSO_SIGN_IN_REFUSED,
-            actor=None,
-            organization=org,
-            target=provider,
-            after={"subject": claims.subject[:200], "reason": "no mapped group"},
-        )
         raise SsoRefused(
             _(
                 "Your identity provider signed you in, but none of your groups gives a role in "

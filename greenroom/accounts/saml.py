@@ -103,8 +103,7 @@ def _request_data(provider: SsoProvider, post: dict[str, str] | None = None) -> 
     acs = urlsplit(acs_url(provider))
     return {
         "https": "on" if base.scheme == "https" else "off",
-        "http_host": base.hostname or "",
-        "server_port": str(base.port or (443 if base.scheme == "https" else 80)),
+        "http_host": base.netloc,
         "script_name": acs.path,
         "get_data": {},
         "post_data": post or {},
