@@ -20,6 +20,7 @@ from . import (
     brands,
     channels,
     composer,
+    governance,
     grants,
     inbox,
     media,
@@ -88,6 +89,7 @@ for module in (
     inbox,
     publishing,
     composer,
+    governance,
 ):
     api.add_router("", module.router)
 

@@ -38,8 +38,6 @@ urlpatterns = [
     path("publishing/", include("greenroom.publishing.urls")),
     path("inbox/", include("greenroom.inbox.urls")),
     path("crisis/", views.crisis, name="crisis"),
-    path("governance/", views.governance, name="governance"),
-    path("governance/channels/<int:pk>/", views.channel_detail, name="channel_detail"),
     path("team/", views.team, name="team"),
     path("analytics/", views.analytics, name="analytics"),
     path("audit/", views.audit_log, name="audit"),

@@ -1,0 +1,158 @@
+"""Sentences for offboarding steps and checklist items, built when the page is shown so they
+read in the viewer's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from greenroom.core.permissions import Role
+from greenroom.governance.models import ChecklistItem, ChecklistKind, OffboardingStep, StepKind
+
+register = template.Library()
+
+# Where each network keeps the list of people with admin rights on an account.
+NATIVE_PLACES: dict[str, Any] = {
+    "facebook": gettext_lazy("Meta Business Manager (Business settings → People)"),
+    "instagram": gettext_lazy("Meta Business Manager (Business settings → People)"),
+    "threads": gettext_lazy("Meta Business Manager (Business settings → People)"),
+    "linkedin": gettext_lazy("the LinkedIn Page's admins (Admin tools → Manage admins)"),
+    "x": gettext_lazy("X delegated access (Settings → Account → Delegate)"),
+    "youtube": gettext_lazy("YouTube channel permissions (Settings → Permissions)"),
+    "tiktok": gettext_lazy("TikTok Business Center members"),
+    "bluesky": gettext_lazy("the Bluesky account's app passwords"),
+    "mastodon": gettext_lazy("the Mastodon account's authorised apps"),
+}
+
+
+def native_place(kind: str) -> str:
+    return str(NATIVE_PLACES.get(kind, _("the network's admin settings")))
+
+
+@register.filter
+def checklist_text(item: ChecklistItem) -> str:
+    person = item.offboarding.person_name
+    channel = item.channel.name if item.channel is not None else ""
+    kind = item.channel.kind if item.channel is not None else ""
+    detail = item.detail or {}
+    if item.kind == ChecklistKind.REMOVE_NATIVE_ADMIN:
+        text = _("Remove %(person)s from %(place)s for %(channel)s.") % {
+            "person": person,
+            "place": native_place(kind),
+            "channel": channel,
+        }
+        if detail.get("role"):
+            text += " " + _("Their role there: %(role)s.") % {"role": detail["role"]}
+        return text
+    if item.kind == ChecklistKind.ROTATE_PASSWORD:
+        return _(
+            "Change the password of %(channel)s: %(person)s knew it. "
+            "Store the new one in the vault."
+        ) % {"channel": channel, "person": person}
+    if item.kind == ChecklistKind.MOVE_TWO_FACTOR:
+        return _(
+            "Move the two-factor device of %(channel)s from %(person)s to someone who stays, and "
+            "record the new holder."
+        ) % {"channel": channel, "person": person}
+    if item.kind == ChecklistKind.CHANGE_RECOVERY_EMAIL:
+        return _(
+            "Change the recovery email of %(channel)s: %(person)s read it. Use a shared mailbox."
+        ) % {"channel": channel, "person": person}
+    if item.kind == ChecklistKind.CHANGE_RECOVERY_PHONE:
+        return _("Change the recovery phone of %(channel)s: %(person)s held it.") % {
+            "channel": channel,
+            "person": person,
+        }
+    if item.kind == ChecklistKind.FIX_APPROVAL_STEP:
+        return _(
+            "The approval step “%(step)s” of policy “%(policy)s” has %(possible)s possible "
+            "approvers and needs %(needed)s: add approvers, or posts will wait there."
+        ) % {
+            "step": detail.get("step", ""),
+            "policy": detail.get("policy", ""),
+            "possible": detail.get("possible", 0),
+            "needed": detail.get("needed", 1),
+        }
+    if item.kind == ChecklistKind.FIX_ROUTING_RULE:
+        return _(
+            "The inbox routing rule “%(rule)s” assigns conversations to %(person)s: change it."
+        ) % {
+            "rule": detail.get("rule", ""),
+            "person": person,
+        }
+    return str(item.get_kind_display())
+
+
+@register.filter
+def step_text(step: OffboardingStep) -> str:
+    detail: dict[str, Any] = step.detail or {}
+    offboarding = step.offboarding
+    successor = offboarding.successor.name if offboarding.successor else None
+    if step.kind == StepKind.SESSIONS:
+        if not detail.get("searchable", True):
+            return _("The session store cannot be searched; their sessions end when they expire.")
+        return _("Sessions signed out: %(n)s.") % {"n": step.count}
+    if step.kind == StepKind.API_TOKENS:
+        return _("API tokens revoked: %(n)s.") % {"n": step.count}
+    if step.kind == StepKind.CONVERSATIONS:
+        to = offboarding.conversations_to.name if offboarding.conversations_to else None
+        text = _("Open conversations: %(n)s.") % {"n": step.count}
+        if detail.get("assigned"):
+            text += " " + _("Given to %(person)s: %(n)s.") % {"person": to, "n": detail["assigned"]}
+        if detail.get("to_queue"):
+            text += " " + _("Back to the unassigned queue: %(n)s.") % {"n": detail["to_queue"]}
+        return text
+    if step.kind == StepKind.APPROVALS:
+        text = _(
+            "Posts waiting for their approval: %(n)s; approval steps that named them: %(steps)s."
+        ) % {
+            "n": step.count,
+            "steps": detail.get("steps", 0),
+        }
+        if successor:
+            text += " " + _("%(person)s approves in their place.") % {"person": successor}
+        if detail.get("short_steps"):
+            text += " " + _("Steps short of approvers: %(steps)s.") % {
+                "steps": ", ".join(detail["short_steps"])
+            }
+        return text
+    if step.kind == StepKind.CHANNELS:
+        text = _("Channels they owned: %(owned)s; channels they backed up: %(backup)s.") % {
+            "owned": detail.get("owned", 0),
+            "backup": detail.get("backed_up", 0),
+        }
+        text += " " + (
+            _("Handed to %(person)s.") % {"person": successor}
+            if successor
+            else _("Each channel's backup took over as owner.")
+        )
+        if detail.get("without_owner") or detail.get("without_backup"):
+            text += " " + _("Now without an owner: %(owner)s; without a backup: %(backup)s.") % {
+                "owner": detail.get("without_owner", 0),
+                "backup": detail.get("without_backup", 0),
+            }
+        return text
+    if step.kind == StepKind.GRANTS:
+        return _("Channel grants removed: %(n)s, on %(channels)s channels.") % {
+            "n": step.count,
+            "channels": detail.get("channels", 0),
+        }
+    if step.kind == StepKind.TEAMS:
+        names = ", ".join(detail.get("teams", []))
+        return _("Removed from teams: %(n)s.") % {"n": step.count} + (
+            f" ({names})" if names else ""
+        )
+    if step.kind == StepKind.MEMBERSHIP:
+        role = detail.get("role", "")
+        label = Role(role).label if role in Role.values else role
+        return _("Membership as %(role)s ended.") % {"role": label}
+    if step.kind == StepKind.ACCOUNT:
+        if detail.get("other_organisations"):
+            return _("Account kept: they belong to another organisation, which still sees them.")
+        return _("Account deactivated: they belonged to no other organisation.")
+    if step.kind == StepKind.CHECKLIST:
+        return _("Tasks to do on the networks: %(n)s.") % {"n": step.count}
+    return str(step.get_kind_display())
