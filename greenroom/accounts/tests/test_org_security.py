@@ -182,3 +182,18 @@ def test_the_preferences_page_links_to_security_and_admins_see_the_org_page(
     assert 'href="/settings/security/"' in alice and 'href="/organization/security/"' in alice
     carl = as_person(world, "carl").get("/settings/preferences/").content.decode()
     assert 'href="/settings/security/"' in carl and 'href="/organization/security/"' not in carl
+
+
+def test_the_security_pages_speak_korean(world: World) -> None:
+    from greenroom.core import actions as core_actions
+
+    core_actions.do_update_preferences(
+        world.adam, language="ko", timezone_name="Asia/Seoul", acting_user=world.adam
+    )
+    adam = as_person(world, "adam")
+    mine = adam.get("/settings/security/").content.decode()
+    assert "로그인 및 보안" in mine and "로그인된 곳" in mine
+    org = adam.get("/organization/security/").content.decode()
+    assert "조직 보안" in org and "싱글 사인온" in org and "2단계 인증 필수" in org
+    enrol_page = adam.get("/settings/security/mfa/enrol/").content.decode()
+    assert "2단계 인증 설정" in enrol_page
