@@ -300,6 +300,17 @@ def _channel(caller: Caller, channel_id: int) -> Channel:
     return channel
 
 
+def _require_anywhere(caller: Caller, perm: str, doing: str) -> None:
+    """A create the caller's role cannot use on any channel is a 403, before the body's channels
+    and brands are looked up (they would otherwise answer a 400 about an unseen channel)."""
+    if not visible(Channel.objects, caller, perm).exists():
+        raise HttpError(
+            403,
+            f"Your role in {caller.organization} does not allow {doing} on any channel: that "
+            f"needs the {perm} permission.",
+        )
+
+
 def _channels(caller: Caller, ids: list[int] | None) -> list[Channel] | None:
     return None if ids is None else [_channel(caller, pk) for pk in ids]
 
@@ -393,6 +404,7 @@ def get_post(request: HttpRequest, post_id: ObjectId) -> Post:
 )
 def create_post(request: HttpRequest, body: PostIn) -> Status[Post]:
     caller = caller_of(request)
+    _require_anywhere(caller, "draft", "drafting posts")
     brand = None
     if body.brand_id is not None:
         brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
@@ -651,6 +663,7 @@ def list_pauses(request: HttpRequest, query: Query[PauseQuery]) -> dict[str, Any
 )
 def create_pause(request: HttpRequest, body: PauseIn) -> Status[PublishingPause]:
     caller = caller_of(request)
+    _require_anywhere(caller, "publish", "pausing publishing")
     brand = None
     if body.brand_id is not None:
         brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
