@@ -9,14 +9,15 @@ routing rules are read by anyone in the organisation and changed by people with 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from django.db.models import F, Q
+from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, StringConstraints
 
+from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, Team
 from greenroom.inbox import actions
 from greenroom.inbox.models import (
@@ -49,6 +50,8 @@ from .schemas import (
 )
 
 router = Router(tags=["Inbox"])
+
+M = TypeVar("M", bound=Model)
 
 LongText = Annotated[
     str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(clean_text)
@@ -429,16 +432,25 @@ def approve_reply(request: HttpRequest, message_id: ObjectId) -> Message:
 # --- Configuration ---------------------------------------------------------------------------
 
 
+def _referenced(queryset: QuerySet[M], caller: Caller, pk: int, noun: str) -> M:
+    """An object named in a request body: one the caller can see, or a 400 that says so (the
+    same words whether it exists elsewhere or not), like the rest of the API."""
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise ActionError(f"There is no {noun} with id {pk} in {caller.organization}.")
+    return found
+
+
 def _brand(caller: Caller, brand_id: int | None) -> Brand | None:
     if brand_id is None:
         return None
-    return get_or_404(visible(Brand.objects, caller, "view_org"), brand_id, "brand")
+    return _referenced(visible(Brand.objects, caller, "view_org"), caller, brand_id, "brand")
 
 
 def _channel(caller: Caller, channel_id: int | None) -> Channel | None:
     if channel_id is None:
         return None
-    return get_or_404(visible(Channel.objects, caller, "view"), channel_id, "channel")
+    return _referenced(visible(Channel.objects, caller, "view"), caller, channel_id, "channel")
 
 
 @router.get(
@@ -453,7 +465,7 @@ def list_saved_replies(request: HttpRequest, query: Query[PageQuery]) -> dict[st
 
 @router.post(
     "/inbox/saved-replies",
-    response={201: SavedReplyOut, **errors(400, 401, 403, 404, 422)},
+    response={201: SavedReplyOut, **errors(400, 401, 403, 422)},
     summary="Create a saved reply",
     description="Variables {first_name}, {name}, {handle}, {agent}, {brand}, {channel} are filled "
     "in when it is used. Needs manage_org.",
@@ -499,7 +511,7 @@ def list_sla_policies(request: HttpRequest, query: Query[PageQuery]) -> dict[str
 
 @router.post(
     "/inbox/sla-policies",
-    response={201: SlaPolicyOut, **errors(400, 401, 403, 404, 422)},
+    response={201: SlaPolicyOut, **errors(400, 401, 403, 422)},
     summary="Create an SLA policy",
     description="The most specific active policy matching a conversation applies (channel, then "
     "brand, then priority, then kind). Needs manage_org.",
@@ -519,8 +531,9 @@ def create_sla_policy(request: HttpRequest, body: SlaPolicyIn) -> Status[SlaPoli
         resolution_minutes=body.resolution_minutes,
         warn_at_share=body.warn_at_share,
         business_hours=(
-            get_or_404(
+            _referenced(
                 visible(BusinessHours.objects, caller, "view_org"),
+                caller,
                 body.business_hours_id,
                 "business hours",
             )
@@ -592,7 +605,7 @@ def list_rules(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
 
 @router.post(
     "/inbox/rules",
-    response={201: RuleOut, **errors(400, 401, 403, 404, 422)},
+    response={201: RuleOut, **errors(400, 401, 403, 422)},
     summary="Create a routing rule",
     description="Rules run by position. For team, assignee, priority and auto-reply the first "
     "matching rule that sets one wins; tags add up; any match that requires approval requires "
@@ -603,11 +616,16 @@ def create_rule(request: HttpRequest, body: RuleIn) -> Status[RoutingRule]:
     require(caller, "manage_org")
     team = None
     if body.set_team_id is not None:
-        team = get_or_404(visible(Team.objects, caller, "view_org"), body.set_team_id, "team")
+        team = _referenced(
+            visible(Team.objects, caller, "view_org"), caller, body.set_team_id, "team"
+        )
     auto_reply = None
     if body.auto_reply_id is not None:
-        auto_reply = get_or_404(
-            visible(SavedReply.objects, caller, "view_org"), body.auto_reply_id, "saved reply"
+        auto_reply = _referenced(
+            visible(SavedReply.objects, caller, "view_org"),
+            caller,
+            body.auto_reply_id,
+            "saved reply",
         )
     rule = actions.do_save_routing_rule(
         caller.organization,
