@@ -291,11 +291,6 @@ def app_cases() -> list[Case]:
     return cases
 
 
-@pytest.mark.xfail(
-    reason="the publishing, inbox and bulk-import operations are not yet in this matrix "
-    "(each app tests its own permissions meanwhile); remove this mark once they are",
-    strict=False,
-)
 def test_every_operation_is_in_the_matrix() -> None:
     from greenroom.api.api import api
 

@@ -1,0 +1,263 @@
+"""Who may call what on /api/inbox, for every persona (the API permission matrix's rules).
+
+The policy (greenroom/api/inbox.py, docs/architecture/inbox.md): a conversation and its
+messages are seen by whoever may view its channel; working it (reply, note, assign, tag, close)
+needs engage there; letting a held reply go out needs approve there. Saved replies, SLA policies,
+business hours and routing rules are the organisation's: everyone in it reads them, only people
+who manage the organisation change them. A brand or channel named in a body that the caller
+cannot see is a 400 that says so. Each object comes three times: Coffee's, Tea's (bianca manages
+Coffee only, agnes works Tea only) and Globex's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from greenroom.api.tests import matrix
+from greenroom.api.tests.conftest import ACME_PEOPLE, bearer, call, make_token
+from greenroom.api.tests.test_permissions import Case, grid
+from greenroom.conftest import World, make_user
+from greenroom.core import actions as core_actions
+from greenroom.core.models import Brand, Organization, User
+from greenroom.core.permissions import Role
+from greenroom.inbox import actions
+from greenroom.inbox.models import Conversation, DeliveryStatus, SavedReply
+
+from .conftest import conversation_of, item, land
+
+EVERYONE = set(ACME_PEOPLE)
+ADMINS = {"alice", "adam"}  # manage_org
+VIEW_COFFEE = EVERYONE - {"agnes"}
+VIEW_TEA = EVERYONE - {"bianca"}
+ENGAGE_COFFEE = {"alice", "adam", "bianca"}
+ENGAGE_TEA = {"alice", "adam", "agnes"}
+APPROVE_COFFEE = {"alice", "adam", "bianca", "april"}
+APPROVE_TEA = {"alice", "adam", "april"}
+
+HOURS = {
+    "name": "Seoul office",
+    "timezone": "Asia/Seoul",
+    "weekly": [[["09:00", "18:00"]]] * 5 + [[], []],
+    "holidays": ["2026-12-25"],
+}
+
+
+def _sends(body: Any) -> Callable[[Any], Any]:
+    return lambda ctx: body
+
+
+def _conversation_cases() -> list[Case]:
+    """Reading and working a conversation, for Coffee's, Tea's and Globex's."""
+    works = [
+        ("reply", "/reply", 201, {"text": "On its way!"}, "inbox.reply_queued"),
+        ("note", "/notes", 201, {"text": "Checking the courier."}, "inbox.note_added"),
+        ("assign", "/assign", 200, {"assignee_id": None}, "inbox.assigned"),
+        ("tags", "/tags", 200, {"add": ["order"], "remove": []}, "inbox.tagged"),
+        ("close", "/close", 200, None, "inbox.closed"),
+    ]
+    of = {
+        "coffee": (VIEW_COFFEE, ENGAGE_COFFEE),
+        "tea": (VIEW_TEA, ENGAGE_TEA),
+    }
+    cases = []
+    for brand, (view, engage) in of.items():
+        path = f"/inbox/conversations/{{{brand}_conversation}}"
+        cases += [
+            Case(f"conversations.get.{brand}", "GET", path, grid(200, view, 404), gina=404),
+            Case(
+                f"messages.list.{brand}", "GET", path + "/messages", grid(200, view, 404), gina=404
+            ),
+        ]
+        for name, suffix, ok, body, audit in works:
+            # Seen but not engage: 403; not seen: 404.
+            expect = {p: ok if p in engage else 403 if p in view else 404 for p in ACME_PEOPLE}
+            cases.append(
+                Case(
+                    f"conversations.{name}.{brand}",
+                    "POST",
+                    path + suffix,
+                    expect,
+                    gina=404,
+                    body=_sends(body),
+                    audit=audit,
+                )
+            )
+    path = "/inbox/conversations/{globex_conversation}"
+    cases += [
+        Case("conversations.get.globex", "GET", path, grid(404, EVERYONE, 0), gina=200),
+        Case("messages.list.globex", "GET", path + "/messages", grid(404, EVERYONE, 0), gina=200),
+    ]
+    for name, suffix, ok, body, audit in works:
+        cases.append(
+            Case(
+                f"conversations.{name}.globex",
+                "POST",
+                path + suffix,
+                grid(404, EVERYONE, 0),
+                gina=ok,
+                body=_sends(body),
+                audit=audit,
+            )
+        )
+    return cases
+
+
+# fmt: off
+CASES = [
+    Case("conversations.list", "GET", "/inbox/conversations", grid(200, EVERYONE, 0), gina=200),
+    *_conversation_cases(),
+    # Replies a routing rule held: an engager without approve wrote each one (agnes the Tea one,
+    # herself unable to approve it).
+    Case("replies.approve.coffee", "POST", "/inbox/replies/{coffee_held}/approve",
+         grid(200, APPROVE_COFFEE, 403, agnes=404), gina=404, audit="inbox.reply_approved"),
+    Case("replies.approve.tea", "POST", "/inbox/replies/{tea_held}/approve",
+         grid(200, APPROVE_TEA, 403, bianca=404), gina=404, audit="inbox.reply_approved"),
+    Case("replies.approve.globex", "POST", "/inbox/replies/{globex_held}/approve",
+         grid(404, EVERYONE, 0), gina=200, audit="inbox.reply_approved"),
+    # --- Configuration: the organisation's ------------------------------------------------------
+    Case("saved_replies.list", "GET", "/inbox/saved-replies", grid(200, EVERYONE, 0), gina=200),
+    Case("saved_replies.create", "POST", "/inbox/saved-replies", grid(201, ADMINS, 403),
+         gina=201, body=lambda ctx: {"title": "Thanks", "body": "Thanks {first_name}!"},
+         audit="inbox.saved_reply_saved"),
+    # Acme's brand is not Globex's.
+    Case("saved_replies.create.coffee", "POST", "/inbox/saved-replies", grid(201, ADMINS, 403),
+         gina=400,
+         body=lambda ctx: {"title": "Beans", "body": "Fresh beans!", "brand_id": ctx.coffee},
+         audit="inbox.saved_reply_saved"),
+    Case("saved_replies.delete.coffee", "DELETE", "/inbox/saved-replies/{coffee_saved}",
+         grid(204, ADMINS, 403), gina=404, audit="inbox.saved_reply_deleted"),
+    # Configuration is the organisation's, so bianca sees Tea's too: a 403, not a 404.
+    Case("saved_replies.delete.tea", "DELETE", "/inbox/saved-replies/{tea_saved}",
+         grid(204, ADMINS, 403), gina=404, audit="inbox.saved_reply_deleted"),
+    Case("saved_replies.delete.globex", "DELETE", "/inbox/saved-replies/{globex_saved}",
+         grid(404, EVERYONE, 0), gina=204, audit="inbox.saved_reply_deleted"),
+    Case("sla_policies.list", "GET", "/inbox/sla-policies", grid(200, EVERYONE, 0), gina=200),
+    Case("sla_policies.create", "POST", "/inbox/sla-policies", grid(201, ADMINS, 403), gina=201,
+         body=lambda ctx: {"name": "Urgent", "priority": "urgent", "first_response_minutes": 30},
+         audit="inbox.sla_policy_saved"),
+    Case("sla_policies.create.tea", "POST", "/inbox/sla-policies", grid(201, ADMINS, 403),
+         gina=400, body=lambda ctx: {"name": "Tea", "channel_id": ctx.tea_bluesky},
+         audit="inbox.sla_policy_saved"),
+    Case("sla_policies.delete.coffee", "DELETE", "/inbox/sla-policies/{coffee_policy}",
+         grid(204, ADMINS, 403), gina=404, audit="inbox.sla_policy_deleted"),
+    Case("sla_policies.delete.globex", "DELETE", "/inbox/sla-policies/{globex_policy}",
+         grid(404, EVERYONE, 0), gina=204, audit="inbox.sla_policy_deleted"),
+    Case("business_hours.list", "GET", "/inbox/business-hours", grid(200, EVERYONE, 0),
+         gina=200),
+    Case("business_hours.create", "POST", "/inbox/business-hours", grid(201, ADMINS, 403),
+         gina=201, body=lambda ctx: HOURS, audit="inbox.business_hours_saved"),
+    Case("rules.list", "GET", "/inbox/rules", grid(200, EVERYONE, 0), gina=200),
+    Case("rules.create", "POST", "/inbox/rules", grid(201, ADMINS, 403), gina=201,
+         body=lambda ctx: {"name": "Refunds", "keywords": "refund", "set_priority": "high"},
+         audit="inbox.rule_saved"),
+    Case("rules.create.coffee", "POST", "/inbox/rules", grid(201, ADMINS, 403), gina=400,
+         body=lambda ctx: {"name": "Coffee", "channel_id": ctx.coffee_x, "add_tags": ["beans"]},
+         audit="inbox.rule_saved"),
+    Case("rules.delete.coffee", "DELETE", "/inbox/rules/{coffee_rule}", grid(204, ADMINS, 403),
+         gina=404, audit="inbox.rule_deleted"),
+    Case("rules.delete.globex", "DELETE", "/inbox/rules/{globex_rule}", grid(404, EVERYONE, 0),
+         gina=204, audit="inbox.rule_deleted"),
+]
+# fmt: on
+
+
+def _agent(org: Organization, name: str, owner: User, brand: Brand | None = None) -> User:
+    """A community agent (of one brand): engage without approve, so a held reply waits."""
+    person = make_user(name)
+    brands = [brand] if brand is not None else []
+    core_actions.do_add_member(org, person, Role.COMMUNITY_AGENT, brands=brands, acting_user=owner)
+    return person
+
+
+def _held(conversation: Conversation, agent: User) -> int:
+    message = actions.do_reply(conversation, "We will refund you today.", acting_user=agent)
+    assert message.status == DeliveryStatus.AWAITING_APPROVAL
+    return message.pk
+
+
+@pytest.fixture
+def ctx(world: World) -> SimpleNamespace:
+    alice, gina, acme, globex = world.alice, world.gina, world.acme, world.globex
+    coffee_x, tea, globex_x = world.coffee_x, world.tea_bluesky, world.globex_x
+    # Replies to refund requests wait for an approver.
+    for org, owner in ((acme, alice), (globex, gina)):
+        actions.do_save_routing_rule(
+            org, name="Hold refunds", keywords="refund", require_approval=True, acting_user=owner
+        )
+    land(coffee_x, item("c1", "Where is my order?", author="emma"))
+    land(coffee_x, item("c2", "I want a refund", author="ed"))
+    land(tea, item("t1", "주문한 차가 아직 안 왔어요", author="minji"))
+    land(tea, item("t2", "환불해 주세요, refund please", author="jun"))
+    land(globex_x, item("g1", "Globex question", author="gus"))
+    land(globex_x, item("g2", "Refund my widget", author="gail"))
+    save = actions.do_save_saved_reply
+    policy = actions.do_save_sla_policy
+    rule = actions.do_save_routing_rule
+    tokens = {name: make_token(world, name)[1] for name in [*ACME_PEOPLE, "gina"]}
+    return SimpleNamespace(
+        coffee=world.coffee.pk,
+        coffee_x=coffee_x.pk,
+        tea_bluesky=tea.pk,
+        coffee_conversation=conversation_of(coffee_x, "c1").pk,
+        tea_conversation=conversation_of(tea, "t1").pk,
+        globex_conversation=conversation_of(globex_x, "g1").pk,
+        coffee_held=_held(
+            conversation_of(coffee_x, "c2"), _agent(acme, "cora", alice, world.coffee)
+        ),
+        tea_held=_held(conversation_of(tea, "t2"), world.agnes),
+        globex_held=_held(conversation_of(globex_x, "g2"), _agent(globex, "gabe", gina)),
+        coffee_saved=save(
+            acme, title="Beans", body="Fresh!", brand=world.coffee, acting_user=alice
+        ).pk,
+        tea_saved=save(acme, title="Leaves", body="Steep!", brand=world.tea, acting_user=alice).pk,
+        globex_saved=save(globex, title="Hi", body="Hi!", acting_user=gina).pk,
+        coffee_policy=policy(acme, name="Coffee", brand=world.coffee, acting_user=alice).pk,
+        globex_policy=policy(globex, name="Globex", acting_user=gina).pk,
+        coffee_rule=rule(acme, name="Coffee", channel=coffee_x, acting_user=alice).pk,
+        globex_rule=rule(globex, name="Globex", acting_user=gina).pk,
+        clients={name: bearer(token) for name, token in tokens.items()},
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_inbox_permission_matrix(case: Case, ctx: Any, world: World) -> None:
+    matrix.check(case, ctx, world)
+
+
+def test_the_matrix_covers_every_inbox_operation() -> None:
+    operations = matrix.operations(lambda path: path.startswith("/api/inbox/"))
+    assert operations, "no inbox operation found: did the paths move?"
+    assert operations <= matrix.covered(CASES), sorted(operations - matrix.covered(CASES))
+
+
+def _ids(response: Any) -> set[int]:
+    assert response.status_code == 200, response.content
+    return {item["id"] for item in response.json()["items"]}
+
+
+def test_lists_hold_exactly_the_conversations_each_person_may_open(ctx: Any, world: World) -> None:
+    """A list is no back door: the open conversations listed are those a GET of each finds."""
+    conversations = set(Conversation.objects.values_list("pk", flat=True))
+    for person in [*ACME_PEOPLE, "gina"]:
+        client = ctx.clients[person]
+        openable = {
+            pk
+            for pk in conversations
+            if call(client, "GET", f"/api/inbox/conversations/{pk}").status_code == 200
+        }
+        listed = _ids(call(client, "GET", "/api/inbox/conversations", {"limit": 200}))
+        assert listed == openable, person
+        org = world.globex if person == "gina" else world.acme
+        saved = _ids(call(client, "GET", "/api/inbox/saved-replies", {"limit": 200}))
+        mine = SavedReply.objects.filter(organization=org).values_list("pk", flat=True)
+        assert saved == set(mine), person
+    assert ctx.tea_conversation not in _ids(
+        call(ctx.clients["bianca"], "GET", "/api/inbox/conversations")
+    )
+    assert ctx.coffee_conversation not in _ids(
+        call(ctx.clients["agnes"], "GET", "/api/inbox/conversations")
+    )
