@@ -36,6 +36,11 @@ app.conf.beat_schedule = {
         "task": "greenroom.publishing.tasks.dispatch_due",
         "schedule": float(os.environ.get("PUBLISHING_DISPATCH_EVERY_S", "2")),
     },
+    # Approvers reminded before an approval is due, and told once it is late.
+    "publishing-remind-approvals": {
+        "task": "greenroom.publishing.remind_approvals",
+        "schedule": 300.0,
+    },
     "publishing-reclaim-expired": {
         "task": "greenroom.publishing.tasks.reclaim_expired",
         "schedule": float(os.environ.get("PUBLISHING_RECLAIM_EVERY_S", "10")),

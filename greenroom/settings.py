@@ -335,5 +335,7 @@ PUBLISHING_TASK_THREADS = int(env("PUBLISHING_TASK_THREADS", "1"))
 PUBLISHING_TASK_BUDGET_S = float(env("PUBLISHING_TASK_BUDGET_S", "20"))
 
 # Bulk import of posts from CSV (Greenroom's own limits; each post's limits are the rule table's).
+# Approvers get a reminder this long before an approval is due (greenroom/publishing/deadlines.py).
+PUBLISHING_APPROVAL_REMIND_BEFORE_S = float(env("PUBLISHING_APPROVAL_REMIND_BEFORE_S", "7200"))
 PUBLISHING_IMPORT_MAX_ROWS = int(env("PUBLISHING_IMPORT_MAX_ROWS", "2000"))
 PUBLISHING_IMPORT_MAX_BYTES = int(env("PUBLISHING_IMPORT_MAX_BYTES", str(5_000_000)))

@@ -8,3 +8,7 @@ class PublishingConfig(AppConfig):
     label = "publishing"
     verbose_name = "Publishing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Beat-run tasks outside tasks.py register with the worker here.
+        from greenroom.publishing import deadlines  # noqa: F401

@@ -11,7 +11,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from greenroom.core.models import Brand, Channel
+from greenroom.core.models import Brand, Channel, Team, User
 from greenroom.publishing.models import Campaign, PauseScope, PostState
 
 if TYPE_CHECKING:
@@ -169,3 +169,84 @@ class PauseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["brand"].queryset = brands  # type: ignore[attr-defined]
         self.fields["channel"].queryset = channels  # type: ignore[attr-defined]
+
+
+if TYPE_CHECKING:
+    _TeamField = forms.ModelChoiceField[Team]
+    _PeopleField = forms.ModelMultipleChoiceField[User]
+else:
+    _TeamField = forms.ModelChoiceField
+    _PeopleField = forms.ModelMultipleChoiceField
+
+
+class PeopleField(_PeopleField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.name
+
+
+class PolicyForm(forms.Form):
+    """Who approves posts for one brand or one channel (the steps come in StepForms)."""
+
+    name = forms.CharField(
+        label=_("Name"), max_length=200, help_text=_("E.g. Coffee: brand and legal.")
+    )
+    brand = _BrandField(
+        label=_("Brand"),
+        required=False,
+        queryset=Brand.objects.none(),
+        help_text=_("The policy covers every channel of this brand..."),
+    )
+    channel = ChannelField(
+        label=_("Channel"),
+        required=False,
+        queryset=Channel.objects.none(),
+        help_text=_("... or only this channel (a channel's own policy wins over its brand's)."),
+    )
+
+    def __init__(self, *args: Any, brands: QuerySet[Brand], channels: QuerySet[Channel], **kw: Any):
+        super().__init__(*args, **kw)
+        brand_field = self.fields["brand"]
+        channel_field = self.fields["channel"]
+        assert isinstance(brand_field, forms.ModelChoiceField)
+        assert isinstance(channel_field, forms.ModelChoiceField)
+        brand_field.queryset = brands
+        channel_field.queryset = channels.select_related("brand")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("brand")) == bool(data.get("channel")):
+            raise forms.ValidationError(_("Choose a brand or a channel, not both."))
+        return data
+
+
+class StepForm(forms.Form):
+    name = forms.CharField(label=_("Step"), max_length=200, required=False)
+    team = _TeamField(label=_("Team"), required=False, queryset=Team.objects.none())
+    approvers = PeopleField(
+        label=_("People"),
+        required=False,
+        queryset=User.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    min_approvals = forms.IntegerField(label=_("Approvals needed"), min_value=1, initial=1)
+    respond_within_hours = forms.DecimalField(
+        label=_("Respond within (hours)"),
+        required=False,
+        min_value=0,
+        max_digits=6,
+        decimal_places=2,
+        help_text=_("Empty: until the post's time."),
+    )
+
+    def __init__(self, *args: Any, teams: QuerySet[Team], people: QuerySet[User], **kw: Any):
+        super().__init__(*args, **kw)
+        team_field = self.fields["team"]
+        people_field = self.fields["approvers"]
+        assert isinstance(team_field, forms.ModelChoiceField)
+        assert isinstance(people_field, forms.ModelMultipleChoiceField)
+        team_field.queryset = teams
+        people_field.queryset = people
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not (data.get("name") or data.get("team") or data.get("approvers"))

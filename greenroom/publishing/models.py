@@ -362,6 +362,8 @@ class ApprovalStep(models.Model):
     )
     approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     min_approvals = models.PositiveIntegerField(default=1)
+    # How long the step's approvers have once it is their turn (none: until the post's time).
+    respond_within = models.DurationField(_("respond within"), null=True, blank=True)
 
     objects = RestrictedManager["ApprovalStep"]()
 
@@ -405,6 +407,36 @@ class ApprovalDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver_name}: {self.get_decision_display()} on post {self.post_id}"
+
+
+class ApprovalReminder(models.Model):
+    """A reminder sent for one step of one approval round, so each is sent once."""
+
+    restrict_org = "post__organization"
+    restrict_channel: ClassVar[str | None] = None
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("Due soon")
+        OVERDUE = "overdue", _("Overdue")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="approval_reminders")
+    round = models.PositiveIntegerField()
+    step_key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=tz.now)
+
+    objects = RestrictedManager["ApprovalReminder"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "round", "step_key", "kind"], name="approval_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} reminder for post {self.post_id}, round {self.round}"
 
 
 # --- Pauses --------------------------------------------------------------------------------------

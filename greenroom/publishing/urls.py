@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from greenroom.publishing import views
+from greenroom.publishing import policy_views, views
 
 # Mounted at /publishing/ (greenroom/core/urls.py); "publishing" is the section's landing page.
 urlpatterns = [
@@ -23,6 +23,12 @@ urlpatterns = [
     path("variants/<int:pk>/retry/", views.variant_retry, name="publishing_retry"),
     path("variants/<int:pk>/cancel/", views.variant_cancel, name="publishing_variant_cancel"),
     path("pauses/", views.pauses, name="publishing_pauses"),
+    path("approvals/", policy_views.policies, name="publishing_policies"),
+    path(
+        "approvals/<int:pk>/switch-off/",
+        policy_views.policy_deactivate,
+        name="publishing_policy_deactivate",
+    ),
     path("pauses/<int:pk>/lift/", views.pause_lift, name="publishing_pause_lift"),
     path("notifications/read/", views.notifications_read, name="publishing_notifications_read"),
 ]

@@ -381,8 +381,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_schedule_any": bool(schedulable),
         "can_submit": states == {VariantState.DRAFT}
         and bool(channels_with(user, "draft", channels)),
-        "can_edit": post.state == PostState.DRAFT
-        and bool(channels_with(user, "draft", channels)),
+        "can_edit": post.state == PostState.DRAFT and bool(channels_with(user, "draft", channels)),
         "can_withdraw": bool(states & {"in_approval", "approved", "scheduled", "needs_new_time"})
         and bool(schedulable),
         "can_schedule": bool(states & {"approved", "scheduled", "needs_new_time", "draft"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django import forms, template
@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from greenroom.core.models import AuditEvent
 
@@ -46,6 +47,24 @@ def until(value: datetime | None) -> str:
     if value is None:
         return ""
     return timeuntil(value, depth=1)
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A length of time in its two largest units: "1 day, 2 hours", "30 minutes"."""
+    if value is None:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        ngettext("%(n)d day", "%(n)d days", days) % {"n": days} if days else "",
+        ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours} if hours else "",
+        ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes} if minutes else "",
+    ]
+    return ", ".join([p for p in parts if p][:2]) or ngettext(
+        "%(n)d minute", "%(n)d minutes", 0
+    ) % {"n": 0}
 
 
 @register.filter

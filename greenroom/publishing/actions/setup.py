@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -98,6 +99,7 @@ class StepInput:
     team: Team | None = None
     approvers: Sequence[User] = ()
     min_approvals: int = 1
+    respond_within: timedelta | None = None
 
 
 @transaction.atomic
@@ -144,6 +146,11 @@ def do_create_approval_policy(
             people |= set(step.team.members.values_list("pk", flat=True))
         if step.min_approvals < 1:
             raise ActionError(_("Each step needs at least one approval."))
+        if step.respond_within is not None and step.respond_within < timedelta(minutes=15):
+            raise ActionError(
+                _("Give the approvers of step %(step)s at least 15 minutes to respond.")
+                % {"step": step.name}
+            )
         # A step nobody can complete would hold every post forever: refuse it now.
         if len(people) < step.min_approvals:
             raise ActionError(
@@ -171,6 +178,7 @@ def do_create_approval_policy(
             name=step.name.strip(),
             team=step.team,
             min_approvals=step.min_approvals,
+            respond_within=step.respond_within,
         )
         row.approvers.set(list(step.approvers))
     audit.record(
@@ -188,6 +196,9 @@ def do_create_approval_policy(
                     "team": s.team.pk if s.team else None,
                     "approvers": sorted(u.pk for u in s.approvers),
                     "min_approvals": s.min_approvals,
+                    "respond_within_s": s.respond_within.total_seconds()
+                    if s.respond_within
+                    else None,
                 }
                 for s in steps
             ],
