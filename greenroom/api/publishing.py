@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from django.db.models import Min, Prefetch, Q
@@ -20,10 +20,13 @@ from ninja.errors import HttpError
 from pydantic import AfterValidator, StringConstraints
 
 from greenroom.core.actions import ActionError
-from greenroom.core.models import Brand, Channel
+from greenroom.core.models import Brand, Channel, Membership, Team, User
+from greenroom.core.restrict import Access
 from greenroom.publishing import actions, engine
 from greenroom.publishing.actions import UNSET, VariantInput
 from greenroom.publishing.models import (
+    ApprovalPolicy,
+    ApprovalStep,
     Campaign,
     PauseScope,
     Post,
@@ -232,6 +235,53 @@ class PauseIn(Schema):
     region: ShortText = ""
     channel_id: ObjectId | None = None
     until: UtcDatetime | None = None
+
+
+class StepOut(Schema):
+    name: str
+    team: int | None = Field(None, alias="team_id")
+    approvers: list[PersonRef]
+    min_approvals: int
+    respond_within_hours: float | None
+
+    @staticmethod
+    def resolve_approvers(obj: ApprovalStep) -> list[User]:
+        return list(obj.approvers.all())
+
+    @staticmethod
+    def resolve_respond_within_hours(obj: ApprovalStep) -> float | None:
+        return obj.respond_within.total_seconds() / 3600 if obj.respond_within else None
+
+
+class PolicyOut(Schema):
+    id: int
+    name: str
+    brand: BrandRef | None
+    channel: ChannelRef | None
+    is_active: bool
+    created_at: datetime
+    steps: list[StepOut]
+
+    @staticmethod
+    def resolve_steps(obj: ApprovalPolicy) -> list[ApprovalStep]:
+        return list(obj.steps.all())
+
+
+class StepIn(Schema):
+    name: Text200
+    team_id: ObjectId | None = None
+    approver_ids: list[ObjectId] = Field(default_factory=list, max_length=MAX_IDS)
+    min_approvals: int = Field(1, ge=1, le=50)
+    respond_within_hours: float | None = Field(
+        None, gt=0, le=24 * 90, description="Empty: until the post's time."
+    )
+
+
+class PolicyIn(Schema):
+    name: Text200
+    brand_id: ObjectId | None = None
+    channel_id: ObjectId | None = None
+    steps: list[StepIn] = Field(min_length=1, max_length=10)
 
 
 class CampaignIn(Schema):
@@ -630,6 +680,98 @@ def create_campaign(request: HttpRequest, body: CampaignIn) -> Status[Campaign]:
             caller.organization, name=body.name, colour=body.colour, acting_user=caller.user
         )
     return Status(201, campaign)
+
+
+# --- Approval policies ---------------------------------------------------------------------------
+
+
+def _policies(caller: Caller) -> Any:
+    return (
+        visible(ApprovalPolicy.objects, caller, "view_org")
+        .select_related("brand", "channel")
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=ApprovalStep.objects.order_by("order", "pk").prefetch_related("approvers"),
+            )
+        )
+    )
+
+
+@router.get(
+    "/approval-policies",
+    response={200: Page[PolicyOut], **errors(401, 403, 422)},
+    summary="List approval policies",
+    description="Active policies first, then the switched-off ones (the history).",
+)
+def list_policies(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
+    caller = caller_of(request)
+    return paginate(_policies(caller).order_by("-is_active", "name", "pk"), query)
+
+
+@router.post(
+    "/approval-policies",
+    response={201: PolicyOut, **errors(400, 401, 403, 422)},
+    summary="Set an approval policy",
+    description="For one brand or one channel, in ordered steps; replaces that scope's active "
+    "policy (kept, switched off, in the history). Owners and admins only.",
+)
+def create_policy(request: HttpRequest, body: PolicyIn) -> Status[ApprovalPolicy]:
+    caller = caller_of(request)
+    org = caller.organization
+    if not Access.of(caller.user).has_org_perm(org.pk, "manage_org"):
+        raise HttpError(403, f"Only owners and admins of {org} set approval policies.")
+    brand = None
+    if body.brand_id is not None:
+        brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
+        if brand is None:
+            raise ActionError(f"Brand {body.brand_id} is not a brand of {org}.")
+    channel = _channel(caller, body.channel_id) if body.channel_id is not None else None
+    members = User.objects.filter(
+        pk__in=Membership.objects.filter(organization=org, is_active=True).values("user_id")
+    )
+    steps = []
+    for step in body.steps:
+        team = None
+        if step.team_id is not None:
+            team = Team.objects.filter(organization=org, pk=step.team_id).first()
+            if team is None:
+                raise ActionError(f"Team {step.team_id} is not a team of {org}.")
+        people = list(members.filter(pk__in=step.approver_ids))
+        if len(people) != len(set(step.approver_ids)):
+            raise ActionError(f"Some approvers of step {step.name} are not members of {org}.")
+        steps.append(
+            actions.StepInput(
+                name=step.name,
+                team=team,
+                approvers=people,
+                min_approvals=step.min_approvals,
+                respond_within=timedelta(hours=step.respond_within_hours)
+                if step.respond_within_hours
+                else None,
+            )
+        )
+    with _refusals():
+        policy = actions.do_create_approval_policy(
+            org, name=body.name, brand=brand, channel=channel, steps=steps, acting_user=caller.user
+        )
+    found: ApprovalPolicy = get_or_404(_policies(caller), policy.pk, "approval policy")
+    return Status(201, found)
+
+
+@router.post(
+    "/approval-policies/{policy_id}/deactivate",
+    response={200: PolicyOut, **errors(400, 401, 403, 404)},
+    summary="Switch an approval policy off",
+    description="Posts waiting for approval then follow the policies still active.",
+)
+def deactivate_policy(request: HttpRequest, policy_id: ObjectId) -> ApprovalPolicy:
+    caller = caller_of(request)
+    policy: ApprovalPolicy = get_or_404(_policies(caller), policy_id, "approval policy")
+    with _refusals():
+        actions.do_deactivate_approval_policy(policy, acting_user=caller.user)
+    found: ApprovalPolicy = get_or_404(_policies(caller), policy_id, "approval policy")
+    return found
 
 
 # --- Pauses --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from greenroom.publishing import actions
 from greenroom.publishing.models import Post, Variant, VariantState
 
 EVERYONE = set(ACME_PEOPLE)
+ADMINS = {"alice", "adam"}
 DRAFT_COFFEE = {"alice", "adam", "bianca", "paul", "carl"}
 DRAFT_TEA = {"alice", "adam", "paul", "carl"}
 PUBLISH_COFFEE = {"alice", "adam", "bianca", "paul"}
@@ -188,6 +189,18 @@ CASES = [
     Case("campaigns.list", "GET", "/campaigns", grid(200, EVERYONE, 0), gina=200),
     Case("campaigns.create", "POST", "/campaigns", grid(201, DRAFT_COFFEE, 403), gina=201,
          body=lambda ctx: {"name": "Winter", "colour": "#123456"}, audit="campaign.created"),
+    # --- Approval policies --------------------------------------------------------------------
+    Case("policies.list", "GET", "/approval-policies", grid(200, EVERYONE, 0), gina=200),
+    # gina names Acme's brand: not one of Globex's.
+    Case("policies.create", "POST", "/approval-policies", grid(201, ADMINS, 403), gina=400,
+         body=lambda ctx: {"name": "Coffee", "brand_id": ctx.coffee,
+                           "steps": [{"name": "Brand", "approver_ids": [ctx.april_id],
+                                      "respond_within_hours": 4}]},
+         audit="approval_policy.created"),
+    Case("policies.deactivate", "POST", "/approval-policies/{acme_policy}/deactivate",
+         grid(200, ADMINS, 403), gina=404, audit="approval_policy.deactivated"),
+    Case("policies.deactivate.globex", "POST", "/approval-policies/{globex_policy}/deactivate",
+         grid(404, EVERYONE, 0), gina=200, audit="approval_policy.deactivated"),
     # --- Publishing pauses --------------------------------------------------------------------
     Case("pauses.list", "GET", "/publishing-pauses", grid(200, EVERYONE, 0), gina=200),
     # The whole organisation: a role with publish over every brand (not bianca's one brand).
@@ -301,12 +314,19 @@ def ctx(world: World) -> SimpleNamespace:
     for post in (coffee_approved, tea_approved):
         actions.do_approve(post, acting_user=april)
     # Posts to Coffee's Instagram wait for alice or april, by name.
-    actions.do_create_approval_policy(
+    acme_policy = actions.do_create_approval_policy(
         world.acme,
         name="Instagram",
         channel=world.coffee_instagram,
         steps=[actions.StepInput(name="Brand", approvers=[alice, april])],
         acting_user=alice,
+    )
+    globex_policy = actions.do_create_approval_policy(
+        world.globex,
+        name="Globex X",
+        channel=globex_x,
+        steps=[actions.StepInput(name="Legal", approvers=[gina])],
+        acting_user=gina,
     )
     pause = actions.do_pause_publishing
     tokens = {name: make_token(world, name)[1] for name in [*ACME_PEOPLE, "gina"]}
@@ -350,6 +370,9 @@ def ctx(world: World) -> SimpleNamespace:
             world.globex, scope="organization", reason="Merger", acting_user=gina
         ).pk,
         tomorrow=(timezone.now() + timedelta(days=1)).isoformat(),
+        acme_policy=acme_policy.pk,
+        globex_policy=globex_policy.pk,
+        april_id=april.pk,
         clients={name: bearer(token) for name, token in tokens.items()},
     )
 
@@ -360,7 +383,13 @@ def test_publishing_permission_matrix(case: Case, ctx: Any, world: World) -> Non
 
 
 def test_the_matrix_covers_every_publishing_operation() -> None:
-    ours = ("/api/posts", "/api/variants", "/api/campaigns", "/api/publishing-pauses")
+    ours = (
+        "/api/posts",
+        "/api/variants",
+        "/api/campaigns",
+        "/api/publishing-pauses",
+        "/api/approval-policies",
+    )
     operations = matrix.operations(
         lambda path: (
             path == "/api/post-imports" or any(path == p or path.startswith(p + "/") for p in ours)
