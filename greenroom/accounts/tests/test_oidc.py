@@ -196,15 +196,15 @@ def test_a_forged_or_stale_id_token_is_refused(
 ) -> None:
     params = start(client)
     now = int(time.time())
-    changes: dict[str, Any] = {
+    by_attack: dict[str, dict[str, Any]] = {
         "bad_signature": {},
         "wrong_audience": {"aud": "someone-elses-client"},
         "expired": {"exp": now - 600, "iat": now - 1200},
         "wrong_nonce": {"nonce": "a-nonce-from-another-browser"},
         "wrong_issuer": {"iss": "https://evil.example.test"},
         "no_subject": {"sub": None},
-    }[attack]
-    idp.claims = good_claims(params, **changes)
+    }
+    idp.claims = good_claims(params, **by_attack[attack])
     if attack == "bad_signature":
         idp.signing_key = attacker_key
     response = callback(client, params)

@@ -233,10 +233,11 @@ def test_a_bad_response_is_refused(
         xml_request_id = None
     elif attack == "answers_another_request":
         xml_request_id = "_a_request_greenroom_never_sent"
-    options: dict[str, Any] = {
+    by_attack: dict[str, dict[str, Any]] = {
         "wrong_audience": {"audience": "https://other-sp.example.test/metadata"},
         "expired_conditions": {"not_on_or_after": past},
-    }.get(attack, {})
+    }
+    options = by_attack.get(attack, {})
     xml = assertion_xml(provider, xml_request_id, **options)
     if attack == "unsigned":
         assertion = xml
