@@ -71,7 +71,11 @@ class SessionSecurityMiddleware:
         if isinstance(last, int) and now - last > idle * 60:
             return self._idle_sign_out(request, user, idle)
         background = request.headers.get(BACKGROUND_HEADER) == "1"
-        if not isinstance(last, int) or (not background and now - last >= sessions.TOUCH_S):
+        if (
+            not isinstance(last, int)
+            or (not background and now - last >= sessions.TOUCH_S)
+            or session.get(sessions.TRACKED_KEY) != session.session_key
+        ):
             sessions.refresh(request, user, now=now)
         if session.get(sessions.NEEDS_MFA) and not request.path.startswith(ENROLMENT_OPEN_PREFIXES):
             return _send_to(

@@ -28,6 +28,9 @@ LAST_ACTIVITY = "greenroom_last_activity"
 IDLE_MINUTES = "greenroom_idle_minutes"
 METHOD = "greenroom_sign_in_method"
 NEEDS_MFA = "greenroom_needs_mfa_enrolment"
+# The session key the session list knows this session by; Django changes the key on sign-in and
+# on a password change, and the row must follow.
+TRACKED_KEY = "greenroom_tracked_session_key"
 TOUCH_S = 60
 SSO_METHODS = frozenset({SignInMethod.SSO_OIDC, SignInMethod.SSO_SAML})
 
@@ -53,15 +56,22 @@ def refresh(request: HttpRequest, user: User, *, now: float, force_row: bool = F
     key = session.session_key
     if key is None:
         return
+    tracked = session.get(TRACKED_KEY)
+    if tracked and tracked != key:
+        UserSession.objects.filter(session_key=tracked, user=user).delete()
+    session[TRACKED_KEY] = key
     seen = timezone.now()
-    updated = UserSession.objects.filter(session_key=key, user=user).update(last_seen_at=seen)
+    ip = client_ip(request)
+    updated = UserSession.objects.filter(session_key=key, user=user).update(
+        last_seen_at=seen, ip=ip
+    )
     if not updated or force_row:
         UserSession.objects.update_or_create(
             session_key=key,
             defaults={
                 "user": user,
                 "user_agent": request.headers.get("User-Agent", "")[:300],
-                "ip": client_ip(request),
+                "ip": ip,
                 "method": method,
                 "last_seen_at": seen,
             },

@@ -151,3 +151,39 @@ def test_sessions_idle_past_the_time_out_leave_the_list(world: World) -> None:
     page = laptop.get("/settings/security/")
     assert "198.51.100.4" not in page.content.decode()
     assert UserSession.objects.filter(user=world.carl).count() == 1
+
+
+def test_every_polling_element_says_it_is_background_work() -> None:
+    """An element that polls (`hx-trigger="every 5s"`) must not count as the person's activity,
+    or an open inbox tab would never be signed out."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    tags = [
+        (path, tag)
+        for path in root.rglob("templates/**/*.html")
+        for tag in re.findall(r"<[^>]*hx-trigger=\"[^\"]*every [^>]*>", path.read_text())
+    ]
+    assert tags, "no polling element found: the check would prove nothing"
+    missing = [str(p) for p, tag in tags if '"X-Greenroom-Background": "1"' not in tag]
+    assert missing == []
+
+
+def test_a_password_change_keeps_one_row_for_this_browser(world: World) -> None:
+    from greenroom.conftest import PASSWORD
+
+    laptop = browser("carl", FIREFOX, "203.0.113.7")
+    response = laptop.post(
+        "/password/change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a brand new passphrase 42",
+            "new_password2": "a brand new passphrase 42",
+        },
+    )
+    assert response.status_code == 302
+    page = laptop.get("/settings/security/")
+    rows = list(UserSession.objects.filter(user=world.carl))
+    assert len(rows) == 1 and rows[0].session_key == laptop.session.session_key
+    assert [s["current"] for s in page.context["sessions"]] == [True]
