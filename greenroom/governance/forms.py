@@ -8,6 +8,9 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from greenroom.core.forms import MemberChoiceField
@@ -15,6 +18,30 @@ from greenroom.core.models import Brand, ChannelStatus, Team, User
 from greenroom.core.permissions import Role
 from greenroom.governance.inventory import GAP_LABELS
 from greenroom.governance.models import TwoFactorMethod
+
+
+class FastSelect(forms.Select):
+    """A <select> rendered in Python: Django renders each option through a template, which
+    costs about a millisecond per option, and a filter offering 500 people has 500 options."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        chosen = {str(v) for v in self.format_value(value)}
+        final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        options = format_html_join(
+            "",
+            "{}",
+            (
+                (
+                    format_html('<option value="{}" selected>{}</option>', key, label)
+                    if str(key) in chosen
+                    else format_html('<option value="{}">{}</option>', key, label),
+                )
+                for key, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
 
 
 def _people(form: forms.Form, members: QuerySet[User], *names: str) -> None:
@@ -27,24 +54,31 @@ def _people(form: forms.Form, members: QuerySet[User], *names: str) -> None:
 class InventoryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     brand = forms.ModelChoiceField(
-        label=_("Brand"), queryset=Brand.objects.none(), required=False, empty_label=_("All brands")
+        label=_("Brand"),
+        queryset=Brand.objects.none(),
+        required=False,
+        empty_label=_("All brands"),
+        widget=FastSelect,
     )
-    network = forms.ChoiceField(label=_("Network"), required=False)
+    network = forms.ChoiceField(label=_("Network"), required=False, widget=FastSelect)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
         choices=[("", _("Any status")), *ChannelStatus.choices],
+        widget=FastSelect,
     )
     gap = forms.ChoiceField(
         label=_("Gap"),
         required=False,
         choices=[("", _("Any")), ("any", _("Any gap")), *GAP_LABELS.items()],
+        widget=FastSelect,
     )
     person = MemberChoiceField(
         label=_("Person"),
         queryset=User.objects.none(),
         required=False,
         empty_label=_("Anyone"),
+        widget=FastSelect,
         help_text=_("Channels this person owns, backs up or administers on the network."),
     )
 

@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from greenroom.core.models import Channel, ChannelStatus, Membership, Organization
+from greenroom.core.models import (
+    Brand,
+    Channel,
+    ChannelStatus,
+    Membership,
+    Organization,
+    Secret,
+    User,
+)
 from greenroom.governance.actions.custody import settings_of
 from greenroom.governance.models import GovernanceSettings, NativeAdmin
 from greenroom.inbox.models import Conversation
@@ -106,12 +114,18 @@ GAP_ANCHORS = {
     GapKind.INACTIVE: "people",
 }
 GAP_ORDER = list(GAP_LABELS)
+STATUS_CHIPS: dict[str, str] = {
+    ChannelStatus.ACTIVE: "gr-chip-ok",
+    ChannelStatus.NEEDS_RECONNECT: "gr-chip-bad",
+    ChannelStatus.PAUSED: "gr-chip-warn",
+}
 
 
 @dataclass(frozen=True)
 class Gap:
     kind: str
     channel_id: int
+    channel_url: str
 
     @property
     def label(self) -> str:
@@ -123,7 +137,7 @@ class Gap:
 
     @property
     def fix_url(self) -> str:
-        return reverse("channel_detail", args=[self.channel_id]) + "#" + GAP_ANCHORS[self.kind]
+        return f"{self.channel_url}#{GAP_ANCHORS[self.kind]}"
 
 
 class MailKind:
@@ -175,6 +189,7 @@ class InventoryRow:
     last_message: datetime | None
     owner_left: bool
     backup_left: bool
+    url: str = ""
     gaps: list[Gap] = field(default_factory=list)
 
     @property
@@ -189,6 +204,10 @@ class InventoryRow:
     @property
     def recovery(self) -> Any:
         return getattr(self.channel, "recovery", None)
+
+    @property
+    def status_chip(self) -> str:
+        return STATUS_CHIPS.get(self.channel.status, "gr-chip-muted")
 
     def has(self, kind: str) -> bool:
         return any(g.kind == kind for g in self.gaps)
@@ -227,21 +246,30 @@ def inventory_channels(queryset: QuerySet[Channel]) -> QuerySet[Channel]:
     ).defer("credentials__ciphertext")
 
 
+PLACEHOLDER = 987654321
+PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "email", "is_active")
+
+
 def build(org: Organization, channels: QuerySet[Channel], now: datetime | None = None) -> Inventory:
-    """Rows for `channels` (already restricted by the caller) with their gaps."""
+    """Rows for `channels` (already restricted by the caller) with their gaps.
+
+    People, brands and token expiries are loaded once each and shared between rows, so a person
+    who owns 40 channels is one object, not 40 copies from a join.
+    """
     now = now or timezone.now()
-    listed = list(inventory_channels(channels))
+    listed = list(channels.select_related("recovery").order_by("brand__name", "kind", "handle"))
     ids = [c.pk for c in listed]
     settings = settings_of(org)
     admins: dict[int, list[NativeAdmin]] = {pk: [] for pk in ids}
     published: dict[int, datetime] = {}
     messages: dict[int, datetime] = {}
+    expiries: dict[int, datetime | None] = {}
+    brands = {b.pk: b for b in Brand.objects.filter(organization=org)}
     if ids:
-        for admin in NativeAdmin.objects.filter(
-            organization=org, removed_at__isnull=True
-        ).select_related("user"):
+        for admin in NativeAdmin.objects.filter(organization=org, removed_at__isnull=True):
             if admin.channel_id in admins:
                 admins[admin.channel_id].append(admin)
+        expiries = dict(Secret.objects.filter(organization=org).values_list("pk", "expires_at"))
         published = dict(
             Variant.objects.filter(
                 channel__organization=org, state=VariantState.PUBLISHED, published_at__isnull=False
@@ -266,21 +294,52 @@ def build(org: Organization, channels: QuerySet[Channel], now: datetime | None =
     domains = frozenset(d.lower() for d in settings.mail_domains) or frozenset(
         e.rpartition("@")[2] for e in people if e.rpartition("@")[2] not in CONSUMER_MAIL_DOMAINS
     )
+    wanted: set[int] = set()
+    for channel in listed:
+        wanted.update((channel.owner_id or 0, channel.backup_id or 0))
+        recovery = getattr(channel, "recovery", None)
+        if recovery is not None:
+            wanted.update(
+                (
+                    recovery.recovery_email_controller_id or 0,
+                    recovery.recovery_phone_controller_id or 0,
+                    recovery.two_factor_holder_id or 0,
+                )
+            )
+    wanted.update(a.user_id or 0 for found in admins.values() for a in found)
+    wanted.discard(0)
+    users = {u.pk: u for u in User.objects.filter(pk__in=wanted).only(*PERSON_FIELDS)}
     soon = now + timedelta(days=settings.token_warning_days)
     quiet_since = now - timedelta(days=settings.inactive_days)
+    # One reverse() for every row's link (and its gaps' links), not one per link.
+    url_of = reverse("channel_detail", args=[PLACEHOLDER]).replace(str(PLACEHOLDER), "{}")
     rows = []
     for channel in listed:
-        expires = channel.credentials.expires_at if channel.credentials else None
+        # Share the loaded objects instead of one copy per channel from a join.
+        channel.brand = brands[channel.brand_id]
+        channel.owner = users.get(channel.owner_id or 0)
+        channel.backup = users.get(channel.backup_id or 0)
+        recovery = getattr(channel, "recovery", None)
+        if recovery is not None:
+            recovery.recovery_email_controller = users.get(
+                recovery.recovery_email_controller_id or 0
+            )
+            recovery.recovery_phone_controller = users.get(
+                recovery.recovery_phone_controller_id or 0
+            )
+            recovery.two_factor_holder = users.get(recovery.two_factor_holder_id or 0)
+        for admin in admins.get(channel.pk, []):
+            admin.user = users.get(admin.user_id or 0)
+        expires = expiries.get(channel.credentials_id) if channel.credentials_id else None
         token_state = (
             "none"
-            if channel.credentials is None
+            if channel.credentials_id is None
             else "expired"
             if expires is not None and expires <= now
             else "soon"
             if expires is not None and expires <= soon
             else "ok"
         )
-        recovery = getattr(channel, "recovery", None)
         row = InventoryRow(
             channel=channel,
             native_admins=admins.get(channel.pk, []),
@@ -293,6 +352,7 @@ def build(org: Organization, channels: QuerySet[Channel], now: datetime | None =
             last_message=messages.get(channel.pk),
             owner_left=channel.owner_id is not None and channel.owner_id not in active,
             backup_left=channel.backup_id is not None and channel.backup_id not in active,
+            url=url_of.format(channel.pk),
         )
         row.gaps = _gaps(row, soon, quiet_since)
         rows.append(row)
@@ -323,4 +383,4 @@ def _gaps(row: InventoryRow, soon: datetime, quiet_since: datetime) -> list[Gap]
     last = row.last_activity or channel.created_at
     if last < quiet_since:
         found.append(GapKind.INACTIVE)
-    return [Gap(kind, channel.pk) for kind in found]
+    return [Gap(kind, channel.pk, row.url) for kind in found]

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -110,6 +110,27 @@ def _require_org_perm(request: HttpRequest, perm: str) -> Organization:
 # --- The inventory and its gaps --------------------------------------------------------------
 
 
+def _row_text() -> dict[str, str]:
+    """Words every inventory row repeats, translated once per page instead of once per row."""
+    return {
+        "left": gettext("left"),
+        "no_owner": gettext("No owner"),
+        "no_backup": gettext("No backup"),
+        "outside": gettext("not in Greenroom"),
+        "not_recorded": gettext("Not recorded"),
+        "no_recovery": gettext("No recovery email"),
+        "personal": gettext("personal"),
+        "shared": gettext("shared"),
+        "two_factor": gettext("2FA"),
+        "not_connected": gettext("Not connected"),
+        "no_expiry": gettext("Does not expire"),
+        "expired": gettext("Expired"),
+        "soon": gettext("Soon"),
+        "none_yet": gettext("None yet"),
+        "no_gaps": pgettext("gaps", "None"),
+    }
+
+
 @login_required
 def governance(request: HttpRequest) -> HttpResponse:
     """The channel inventory: every channel the person may see, with its custody and gaps."""
@@ -161,6 +182,7 @@ def governance(request: HttpRequest) -> HttpResponse:
         "no_owner": sum(1 for r in rows if r.channel.owner_id is None),
         "reconnect": sum(1 for r in rows if r.channel.status == ChannelStatus.NEEDS_RECONNECT),
         "with_gaps": sum(1 for r in rows if r.gaps),
+        "text": _row_text(),
         **_nav(request, org),
     }
     return render(request, "governance/inventory.html", context)

@@ -3,9 +3,12 @@ read in the viewer's language."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -156,3 +159,17 @@ def step_text(step: OffboardingStep) -> str:
     if step.kind == StepKind.CHECKLIST:
         return _("Tasks to do on the networks: %(n)s.") % {"n": step.count}
     return str(step.get_kind_display())
+
+
+@register.filter
+def day(value: datetime | None) -> str:
+    """A date in the viewer's zone as a <time> element: `when` without the per-call locale
+    formatting, for pages with hundreds of rows."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}">{}</time>',
+        value.astimezone(UTC).isoformat(timespec="seconds"),
+        local.strftime("%Y-%m-%d"),
+    )

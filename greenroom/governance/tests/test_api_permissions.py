@@ -33,7 +33,8 @@ MEMBER_VIEWERS = {"alice", "adam", "bianca", "otto"}
 
 # fmt: off
 CASES = [
-    Case("governance.inventory", "GET", "/governance/inventory", grid(200, GOVERNANCE, 403), gina=200),
+    Case("governance.inventory", "GET", "/governance/inventory", grid(200, GOVERNANCE, 403),
+         gina=200),
     Case("governance.inventory.bad_gap", "GET", "/governance/inventory?gap=nope",
          grid(400, GOVERNANCE, 403), gina=400),
     Case("governance.gaps", "GET", "/governance/gaps", grid(200, REPORTS, 403), gina=200),
@@ -52,7 +53,8 @@ CASES = [
     Case("native_admins.remove.globex", "DELETE",
          "/channels/{globex_x}/native-admins/{globex_native_admin}",
          grid(404, GOVERNANCE, 403), gina=204, audit="governance.native_admin_removed"),
-    Case("recovery.get", "GET", "/channels/{coffee_x}/recovery", grid(200, GOVERNANCE, 403), gina=404),
+    Case("recovery.get", "GET", "/channels/{coffee_x}/recovery", grid(200, GOVERNANCE, 403),
+         gina=404),
     Case("recovery.put", "PUT", "/channels/{coffee_x}/recovery", grid(200, COFFEE_ADMINS, 403),
          gina=404,
          body=lambda c: {"recovery_email": "social@example.com", "two_factor_method": "app",
@@ -64,7 +66,8 @@ CASES = [
     Case("people.offboard.globex", "POST", "/people/{gina}/offboard", grid(404, EVERYONE, 0),
          gina=403, body=lambda c: {}),
     Case("offboardings.list", "GET", "/offboardings", grid(200, REPORTS, 403), gina=200),
-    Case("offboardings.get", "GET", "/offboardings/{offboarding}", grid(200, REPORTS, 404), gina=404),
+    Case("offboardings.get", "GET", "/offboardings/{offboarding}", grid(200, REPORTS, 404),
+         gina=404),
     Case("offboardings.get.globex", "GET", "/offboardings/{globex_offboarding}",
          grid(404, EVERYONE, 0), gina=200),
     Case("checklist.done", "POST", "/offboardings/{offboarding}/checklist/{item}/done",

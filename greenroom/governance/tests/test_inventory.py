@@ -290,3 +290,17 @@ def test_the_inventory_page_takes_a_constant_number_of_queries(
     page = response.content.decode()
     assert "tok-" not in page  # token plaintext never reaches the page
     assert page.count("Agency") >= 40
+
+
+def test_the_pages_speak_korean(client: Client, world: World) -> None:
+    core.do_update_preferences(
+        world.alice, language="ko", timezone_name="Asia/Seoul", acting_user=world.alice
+    )
+    client.force_login(world.alice)
+    page = client.get("/governance/").content.decode()
+    assert "네트워크 관리자" in page and "공백" in page
+    assert "Native admins" not in page
+    gaps = client.get("/governance/gaps/").content.decode()
+    assert "소유자 지정" in gaps
+    person = client.get(f"/team/people/{world.paul.pk}/").content.decode()
+    assert "오프보딩" in person

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.sessions.models import Session
 from django.test import Client
 
@@ -26,7 +28,7 @@ from greenroom.publishing.models import ApprovalStep, PostState
 from .conftest import coffee_policy, conversations, pending_post
 
 
-def _april_holds_everything(world: World) -> dict[str, object]:
+def _april_holds_everything(world: World) -> dict[str, Any]:
     """april (approver) owns coffee_x, backs up tea, has grants, conversations, approvals,
     a token, a team, native admin rights and the two-factor device of tea."""
     alice = world.alice
