@@ -151,6 +151,17 @@ class Connector(Protocol):
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef: ...
 
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Comment under the channel's own post `ref` (a first comment: hashtags, a link), or
+        the network's nearest equivalent (a reply in the post's thread).
+
+        Once per key: a retry with the same key after any outcome returns the comment already
+        made instead of posting a second one. Raise OutcomeUnknown when the network may have
+        received it; a network without comments raises a permanent ConnectorError saying so.
+        """
+
     def hide(self, item: InboundItem) -> None: ...
 
     def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]: ...

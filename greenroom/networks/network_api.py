@@ -38,7 +38,7 @@ from greenroom.core import vault
 from greenroom.core.actions import do_set_channel_credentials, do_store_secret, do_update_channel
 from greenroom.core.models import Channel, ChannelStatus, Organization, Secret, User
 from greenroom.networks import oauth
-from greenroom.networks.base import ConnectorError, InboundItem, OutcomeUnknown
+from greenroom.networks.base import ConnectorError, InboundItem, OutcomeUnknown, PublishedRef
 
 if TYPE_CHECKING:
     from greenroom.networks.base import MediaItem
@@ -516,6 +516,52 @@ def parse_time(value: Any) -> datetime | None:
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
     return parsed
+
+
+# How far a network's clock may be behind ours when matching what an attempt made.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def made_by_attempt(record: Mapping[str, Any], text: str, made: datetime | None) -> bool:
+    """Whether something the account wrote (its text and time) is what the recorded attempt
+    sent: the same text, written after the attempt began."""
+    began = parse_time(record.get("began"))
+    late_enough = began is None or made is None or made >= began - CLOCK_SKEW
+    return text_hash(text) == record.get("text") and late_enough
+
+
+def comment_once(
+    channel: Channel,
+    idempotency_key: str,
+    text: str,
+    *,
+    send: Callable[[], PublishedRef],
+    find: Callable[[Mapping[str, Any]], PublishedRef | None],
+) -> PublishedRef:
+    """Comment once per key on a network that takes no idempotency key.
+
+    The attempt record keeps the comment's id once the network has answered. An attempt that
+    began but never heard back (a timeout, a crash) is looked for on the network first:
+    `find(record)` reads the channel's own comments under the post and matches them with
+    `made_by_attempt`. Only when it is not there is the comment sent again.
+    """
+    record = recall_attempt(channel, idempotency_key) or {}
+    if record.get("published"):
+        return PublishedRef(str(record["published"]), str(record.get("url") or ""))
+    if record.get("began"):
+        found = find(record)
+        if found is not None:
+            remember_attempt(channel, idempotency_key, published=found.external_id, url=found.url)
+            return found
+    remember_attempt(
+        channel,
+        idempotency_key,
+        text=text_hash(text),
+        began=record.get("began") or timezone.now().isoformat(),
+    )
+    ref = send()
+    remember_attempt(channel, idempotency_key, published=ref.external_id, url=ref.url)
+    return ref
 
 
 # --- Media ---------------------------------------------------------------------------------------

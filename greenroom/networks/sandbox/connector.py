@@ -375,6 +375,23 @@ class SandboxConnector:
         assert data is not None
         return self._ref(data)
 
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Comment under one of the account's own posts (POST posts/<id>/comments).
+
+        The idempotency key makes a resend return the first comment, never a second one.
+        """
+        data = self._send(
+            "POST",
+            f"posts/{ref.external_id}/comments",
+            write=True,
+            json_body={"text": text},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        assert data is not None
+        return self._ref(data)
+
     def hide(self, item: InboundItem) -> None:
         """Hide a comment or mention from the public (DMs cannot be hidden)."""
         self._send("POST", f"items/{item.external_id}/hide", write=True)

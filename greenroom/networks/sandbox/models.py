@@ -47,7 +47,8 @@ class SandboxPost(models.Model):
     text = models.TextField(blank=True)
     placement = models.CharField(max_length=32, default="feed")
     media = models.JSONField(default=list, blank=True)
-    # Set when this is the account's reply to a comment, mention or DM.
+    # Set when this answers a comment, mention or DM (its si_ id), or is the account's own
+    # comment under one of its posts (the post's sp_ id).
     in_reply_to = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=tz.now)
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -326,6 +326,54 @@ def delete_post(account: SandboxAccount, external_id: str) -> SandboxPost:
     return post
 
 
+def comment_on_post(
+    account: SandboxAccount,
+    external_id: str,
+    *,
+    text: str,
+    idempotency_key: str | None = None,
+) -> tuple[SandboxPost, bool]:
+    """The account comments under its own post (a first comment: hashtags, a link).
+
+    With an idempotency key, the same key always yields the same comment, even after the post
+    was deleted. Returns the comment and whether this call created it.
+    """
+    from greenroom.networks import rules
+
+    if idempotency_key is not None and idempotency_key.strip():
+        existing = account.posts.filter(idempotency_key=idempotency_key.strip()).first()
+        if existing is not None:
+            return existing, False
+    post = get_post(account, external_id)
+    if post.deleted_at is not None:
+        raise ApiError(
+            404, "post_deleted", _("The post was deleted, so there is nothing to comment under.")
+        )
+    if not text.strip():
+        raise ApiError(400, "empty_comment", _("A comment needs text."))
+    try:
+        spec = rules.get_spec(account.network, post.placement)
+    except rules.UnknownNetwork as exc:
+        raise ApiError(400, "unknown_placement", str(exc)) from None
+    if spec.text_rule("text") is None:
+        raise ApiError(
+            400,
+            "comments_not_supported",
+            _("%(network)s does not allow comments on a %(placement)s.")
+            % {"network": spec.network_name, "placement": spec.label},
+        )
+    comment, created = create_post(
+        account,
+        text=text,
+        placement=post.placement,
+        idempotency_key=idempotency_key,
+        in_reply_to=post.external_id,
+    )
+    if created:
+        SandboxPost.objects.filter(pk=post.pk).update(replies=F("replies") + 1)
+    return comment, created
+
+
 def bump_metrics(
     post: SandboxPost, *, likes: int = 0, reposts: int = 0, impressions: int = 0
 ) -> None:

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern] = [
     path("api/v1/me", views.me, name="me"),
     path("api/v1/posts", views.posts, name="posts"),
     path("api/v1/posts/<str:post_id>", views.post_detail, name="post_detail"),
+    path("api/v1/posts/<str:post_id>/comments", views.post_comments, name="post_comments"),
     path("api/v1/inbox", views.inbox, name="inbox"),
     path("api/v1/items/<str:item_id>/replies", views.item_replies, name="item_replies"),
     path("api/v1/items/<str:item_id>/hide", views.item_hide, name="item_hide"),

@@ -101,6 +101,10 @@ def api_endpoint(*methods: str, write: bool = False) -> Callable[[Handler], Hand
 
 
 def _post_url(request: HttpRequest, post: SandboxPost) -> str:
+    if post.in_reply_to.startswith("sp_"):
+        # The account's comment under its own post is shown on that post's page.
+        parent = reverse("sandbox:post_page", args=[post.in_reply_to])
+        return request.build_absolute_uri(f"{parent}#{post.external_id}")
     return request.build_absolute_uri(reverse("sandbox:post_page", args=[post.external_id]))
 
 
@@ -159,6 +163,18 @@ def post_detail(request: HttpRequest, account: SandboxAccount, post_id: str) -> 
     else:
         post = service.get_post(account, post_id)
     return _post_response(request, post)
+
+
+@api_endpoint("POST", write=True)
+def post_comments(request: HttpRequest, account: SandboxAccount, post_id: str) -> HttpResponse:
+    data = _json_body(request)
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise ApiError(400, "invalid_request", _("'text' must be a string."))
+    comment, created = service.comment_on_post(
+        account, post_id, text=text, idempotency_key=_idempotency_key(request)
+    )
+    return _post_response(request, comment, status=201 if created else 200)
 
 
 @api_endpoint("GET")
@@ -369,6 +385,7 @@ def post_page(request: HttpRequest, post_id: str) -> HttpResponse:
     if post.deleted_at is not None:
         raise Http404
     comments = post.account.items.filter(in_reply_to=post.external_id, hidden_at__isnull=True)
+    own_comments = post.account.posts.filter(in_reply_to=post.external_id, deleted_at__isnull=True)
     return render(
         request,
         "sandbox/post.html",
@@ -376,6 +393,7 @@ def post_page(request: HttpRequest, post_id: str) -> HttpResponse:
             "post": post,
             "account": post.account,
             "handle": "@" + post.account.handle.lstrip("@"),
+            "own_comments": own_comments.order_by("pk")[:50],
             "comments": comments.order_by("pk")[:200],
         },
     )

@@ -224,3 +224,84 @@ def test_a_disabled_sandbox_is_not_there(client: Client, account: Any, settings:
     settings.SANDBOX_ENABLED = False
     _acct, token = account
     assert client.get("/sandbox/api/v1/me", headers=auth(token)).status_code == 404
+
+
+def test_a_comment_under_the_accounts_own_post_is_made_once_per_key(
+    client: Client, account: Any
+) -> None:
+    acct, token = account
+    post = client.post(
+        "/sandbox/api/v1/posts",
+        {"text": "hello"},
+        content_type="application/json",
+        headers=auth(token),
+    ).json()
+    send = lambda: client.post(  # noqa: E731
+        f"/sandbox/api/v1/posts/{post['id']}/comments",
+        {"text": "#coffee #winter"},
+        content_type="application/json",
+        headers=auth(token, **{"Idempotency-Key": "comment-1"}),
+    )
+    first, second = send(), send()
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    body = first.json()
+    assert second.json()["id"] == body["id"]
+    assert body["text"] == "#coffee #winter"
+    assert body["in_reply_to"] == post["id"]
+    assert body["url"].endswith(f"/sandbox/p/{post['id']}/#{body['id']}")
+    assert SandboxPost.objects.filter(account=acct, in_reply_to=post["id"]).count() == 1
+    assert SandboxPost.objects.get(external_id=post["id"]).replies == 1
+    page = client.get(f"/sandbox/p/{post['id']}/")
+    assert b"#coffee #winter" in page.content
+
+
+def test_comments_are_refused_in_plain_words_where_they_cannot_be(
+    client: Client, account: Any
+) -> None:
+    acct, token = account
+    other, _issued = service.create_account(handle="@globex", network="x")
+    theirs, _created = service.create_post(other, text="not yours")
+    mine, _created = service.create_post(acct, text="mine")
+
+    def comment(post_id: str, text: str = "hi") -> Any:
+        return client.post(
+            f"/sandbox/api/v1/posts/{post_id}/comments",
+            {"text": text},
+            content_type="application/json",
+            headers=auth(token),
+        )
+
+    # Another account's post is not there for this account.
+    assert comment(theirs.external_id).json()["error"]["code"] == "not_found"
+    blank = comment(mine.external_id, "  ")
+    assert blank.status_code == 400 and blank.json()["error"]["code"] == "empty_comment"
+    too_long = comment(mine.external_id, "a" * 281)
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["message"] == (
+        "X counts this post as 281 of 280. Shorten it by 1."
+    )
+    service.delete_post(acct, mine.external_id)
+    gone = comment(mine.external_id)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "post_deleted"
+    assert SandboxPost.objects.filter(in_reply_to__startswith="sp_").count() == 0
+
+
+def test_a_story_has_no_comments(client: Client, settings: Any) -> None:
+    settings.SANDBOX_LATENCY_MS = 0
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = 0
+    acct, issued = service.create_account(handle="@acme.ig", network="instagram")
+    story, _created = service.create_post(
+        acct, text="", placement="stories", media=[{"mime_type": "image/jpeg"}]
+    )
+    response = client.post(
+        f"/sandbox/api/v1/posts/{story.external_id}/comments",
+        {"text": "#coffee"},
+        content_type="application/json",
+        headers=auth(issued.access_token),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "comments_not_supported",
+        "message": "Instagram does not allow comments on a Story.",
+    }

@@ -365,3 +365,55 @@ def test_the_visible_hint_is_the_access_tokens_tail_not_the_stored_bundle(
     hint = world.coffee_x.credentials.hint
     assert hint == "…" + tokens.access_token[-4:]
     assert '"' not in hint and "}" not in hint
+
+
+def test_a_comment_on_the_channels_own_post_is_made_once_per_key(
+    world: World, sandbox: Sandbox, client: Any
+) -> None:
+    sandbox.connect(world.coffee_x)
+    connector = sandbox.connector(world.coffee_x)
+    ref = connector.publish(post())
+
+    first = connector.comment_on_own_post(ref, "#coldbrew <b>link</b>", "variant-1:first-comment")
+    again = connector.comment_on_own_post(ref, "#coldbrew <b>link</b>", "variant-1:first-comment")
+
+    assert again.external_id == first.external_id
+    [comment] = SandboxPost.objects.filter(in_reply_to=ref.external_id)
+    assert comment.external_id == first.external_id
+    assert comment.text == "#coldbrew <b>link</b>"
+    assert first.url.endswith(f"/sandbox/p/{ref.external_id}/#{first.external_id}")
+    page = client.get(f"/sandbox/p/{ref.external_id}/")
+    assert b"&lt;b&gt;link&lt;/b&gt;" in page.content and b"<b>link</b>" not in page.content
+
+
+def test_a_comment_on_a_deleted_post_fails_for_good_in_plain_words(
+    world: World, sandbox: Sandbox
+) -> None:
+    sandbox.connect(world.coffee_x)
+    connector = sandbox.connector(world.coffee_x)
+    ref = connector.publish(post())
+    connector.delete(ref.external_id)
+
+    with pytest.raises(ConnectorError) as caught:
+        connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
+    assert caught.value.permanent and caught.value.code == "post_deleted"
+    assert caught.value.message == "The post was deleted, so there is nothing to comment under."
+
+
+def test_a_rate_limited_comment_waits_as_asked_and_goes_out_once_on_retry(
+    world: World, sandbox: Sandbox
+) -> None:
+    sandbox.connect(world.coffee_x)
+    connector = sandbox.connector(world.coffee_x)
+    sandbox.set_failures(world.coffee_x, rate_limit_per_minute=1, retry_after_s=42)
+    ref = connector.publish(post())
+
+    with pytest.raises(ConnectorError) as caught:
+        connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
+    assert not caught.value.permanent and caught.value.retry_after == 42.0
+    assert not SandboxPost.objects.filter(in_reply_to=ref.external_id).exists()
+
+    sandbox.set_failures(world.coffee_x, rate_limit_per_minute=0)
+    connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
+    connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
+    assert SandboxPost.objects.filter(in_reply_to=ref.external_id).count() == 1
