@@ -50,8 +50,9 @@ class Contact(models.Model):
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = None
 
+    # The unique (organization, network, handle) index serves lookups by organization.
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+"
+        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     network = models.CharField(_("network"), max_length=32)
     handle = models.CharField(_("handle"), max_length=200)
@@ -256,10 +257,14 @@ class Conversation(models.Model):
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = "channel"
 
+    # Every index is written on each new conversation (one per message or so): organization,
+    # channel and contact lead the composite indexes below, so they have none of their own.
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+"
+        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # Copied from the channel so queues filter without a join.
     brand = models.ForeignKey("core.Brand", on_delete=models.CASCADE, related_name="+")
     network = models.CharField(max_length=32)
@@ -269,7 +274,11 @@ class Conversation(models.Model):
     # The published post a comment thread answers (the network's id of it).
     post_external_id = models.CharField(max_length=200, blank=True)
     contact = models.ForeignKey(
-        Contact, null=True, on_delete=models.SET_NULL, related_name="conversations"
+        Contact,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+        db_index=False,
     )
     status = models.CharField(
         max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
@@ -326,7 +335,12 @@ class Conversation(models.Model):
             models.Index(fields=["organization", "sla_due_at"], name="inbox_conv_due"),
             models.Index(fields=["organization", "status", "sla_warn_at"], name="inbox_conv_warn"),
             models.Index(fields=["contact", "-last_message_at"], name="inbox_conv_contact"),
-            models.Index(fields=["status", "snoozed_until"], name="inbox_conv_snoozed"),
+            # Only snoozed conversations are in it, so new ones never write it.
+            models.Index(
+                fields=["snoozed_until"],
+                condition=Q(status="snoozed"),
+                name="inbox_conv_snoozed_until",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -356,7 +370,7 @@ class Message(models.Model):
     restrict_channel: ClassVar[str | None] = "channel"
 
     # Indexes are kept to what queries use (every index is written on each of many inserts):
-    # organization and channel lead composite indexes below.
+    # organization, channel and conversation lead composite indexes below.
     organization = models.ForeignKey(
         "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -364,7 +378,7 @@ class Message(models.Model):
         "core.Channel", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)
     status = models.CharField(
@@ -425,7 +439,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "sent_at"], name="inbox_msg_thread"),
             models.Index(fields=["channel", "in_reply_to"], name="inbox_msg_parent"),
-            models.Index(fields=["organization", "status"], name="inbox_msg_status"),
+            # Replies waiting for approval (the approvals page, the queue's badge); inbound
+            # messages never enter it.
+            models.Index(
+                fields=["organization"],
+                condition=Q(status="awaiting_approval"),
+                name="inbox_msg_awaiting",
+            ),
         ]
 
     def __str__(self) -> str:
