@@ -7,15 +7,15 @@ through the connector, hiding a comment, escalating a breach) run after commit a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -58,6 +58,7 @@ PREVIEW_CHARS = 200
 
 class InboxAction(models.TextChoices):
     INGESTED = "inbox.ingested"
+    EVENT_SET_ASIDE = "inbox.event_set_aside"
     REPLY_QUEUED = "inbox.reply_queued"
     REPLY_AWAITS_APPROVAL = "inbox.reply_awaits_approval"
     REPLY_APPROVED = "inbox.reply_approved"
@@ -110,7 +111,25 @@ class UnreadablePayload(ValueError):
     pass
 
 
-def read_payload(event: InboundEvent) -> Incoming:
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """A pending InboundEvent as a batch reads it: the row's values, no model instance."""
+
+    pk: int
+    channel: Channel
+    external_id: str
+    kind: str
+    payload: Any
+    received_at: datetime
+    # The payload as stored, so the message keeps it without encoding it again.
+    payload_json: JsonText | None = None
+
+
+class JsonText(str):
+    """JSON already encoded: written to a JSON column as it is."""
+
+
+def read_payload(event: InboundEvent | Landed) -> Incoming:
     """The fields the inbox needs from an event's payload.
 
     Payloads follow the shape connectors deliver (the sandbox's item JSON: id, kind, text,
@@ -121,7 +140,7 @@ def read_payload(event: InboundEvent) -> Incoming:
     return reader(event)
 
 
-def _read_item_json(event: InboundEvent) -> Incoming:
+def _read_item_json(event: InboundEvent | Landed) -> Incoming:
     raw = event.payload
     if not isinstance(raw, dict):
         raise UnreadablePayload("the payload is not an object")
@@ -148,7 +167,7 @@ def _read_item_json(event: InboundEvent) -> Incoming:
     )
 
 
-PAYLOAD_READERS: dict[str, Callable[[InboundEvent], Incoming]] = {}
+PAYLOAD_READERS: dict[str, Callable[[InboundEvent | Landed], Incoming]] = {}
 
 
 # --- SLA policies ------------------------------------------------------------------------------
@@ -163,7 +182,9 @@ def default_policy(org: Organization) -> SlaPolicy:
     )
 
 
-def select_policy(policies: Sequence[SlaPolicy], conversation: Conversation) -> SlaPolicy | None:
+def select_policy(
+    policies: Sequence[SlaPolicy], conversation: Conversation | _Thread
+) -> SlaPolicy | None:
     """The most specific active policy matching the conversation (channel > brand > priority >
     kind), or None."""
     best: tuple[int, int] | None = None
@@ -220,7 +241,7 @@ class _OrgContext:
             rules=list(RoutingRule.objects.filter(organization=org, is_active=True)),
         )
 
-    def policy_for(self, conversation: Conversation) -> SlaPolicy:
+    def policy_for(self, conversation: Conversation | _Thread) -> SlaPolicy:
         found = select_policy(self.policies, conversation)
         if found is None:
             if self.fallback is None:
@@ -239,7 +260,9 @@ def _minutes(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
 
-def _refresh_summary(conversation: Conversation, policy: SlaPolicy, calendar: Any) -> None:
+def _refresh_summary(
+    conversation: Conversation | _Thread, policy: SlaPolicy, calendar: Any
+) -> None:
     """Set sla_due_at/sla_warn_at from the earliest running clock."""
     clocks: list[tuple[datetime, timedelta | None, datetime | None]] = []
     if conversation.first_response_due_at:
@@ -272,18 +295,16 @@ def _refresh_summary(conversation: Conversation, policy: SlaPolicy, calendar: An
     due, target, started = min(clocks, key=lambda c: c[0])
     conversation.sla_due_at = due
     if target is not None and started is not None:
-        conversation.sla_warn_at = sla.deadline(
-            started, target, calendar, policy.warn_at_share
-        ).warn_at
+        conversation.sla_warn_at = sla.warn_time(started, target, calendar, policy.warn_at_share)
     else:
         conversation.sla_warn_at = due
 
 
 def _start_response_clock(
-    conversation: Conversation, policy: SlaPolicy, calendar: Any, since: datetime
+    conversation: Conversation | _Thread, policy: SlaPolicy, calendar: Any, since: datetime
 ) -> None:
     conversation.waiting_since = since
-    conversation.sla_policy = policy if policy.pk else None
+    conversation.sla_policy_id = policy.pk if policy.pk else None
     if conversation.first_response_at is None:
         target = _minutes(policy.first_response_minutes) or DEFAULT_FIRST_RESPONSE
         conversation.first_response_due_at = sla.add_business_time(since, target, calendar)
@@ -339,9 +360,14 @@ def _activity(
 
 # --- Ingestion ---------------------------------------------------------------------------------
 
+# Events per batch: big enough that the few queries of a batch cost little per message, small
+# enough that one transaction stays short (about a second on SQLite).
+BATCH = 1000
+
 
 @dataclass
 class IngestReport:
+    events: int = 0
     messages: int = 0
     duplicates: int = 0
     unreadable: int = 0
@@ -354,6 +380,123 @@ def _thread_key(incoming: Incoming) -> str:
         return f"dm:{incoming.thread_id or incoming.author_handle}"
     prefix = "m" if incoming.kind == ConversationKind.MENTION else "c"
     return f"{prefix}:{incoming.external_id}"
+
+
+@dataclass(slots=True)
+class _Thread:
+    """A conversation while a batch is processed: plain attributes, written with one
+    executemany at the end (an INSERT when new, an UPDATE when it was already stored)."""
+
+    pk: int | None
+    organization_id: int
+    channel: Channel
+    brand_id: int
+    network: str
+    kind: str
+    thread_key: str
+    created_at: datetime
+    last_message_at: datetime
+    post_external_id: str = ""
+    contact_id: int | None = None
+    status: str = ConversationStatus.OPEN
+    closed_at: datetime | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    priority: str = Priority.NORMAL
+    tags: list[str] = field(default_factory=list)
+    language: str = ""
+    sentiment: str = ""
+    is_spam: bool = False
+    is_abusive: bool = False
+    requires_approval: bool = False
+    preview: str = ""
+    sla_policy_id: int | None = None
+    first_response_due_at: datetime | None = None
+    next_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
+    waiting_since: datetime | None = None
+    first_response_at: datetime | None = None
+    messages_in: int = 0
+    # Set by routing on a new conversation; not stored on it.
+    auto_reply_id: int | None = None
+
+    @property
+    def channel_id(self) -> int:
+        return self.channel.pk
+
+
+# The columns ingestion writes for a message and its activity row.
+MESSAGE_FIELDS = (
+    "organization_id",
+    "channel_id",
+    "direction",
+    "status",
+    "external_id",
+    "in_reply_to",
+    "contact_id",
+    "author_handle",
+    "author_name",
+    "text",
+    "attachments",
+    "raw",
+    "language",
+    "sentiment",
+    "sentiment_score",
+    "is_spam",
+    "is_abusive",
+    "sent_at",
+    "created_at",
+    "conversation_id",
+)
+ACTIVITY_FIELDS = (
+    "organization_id",
+    "channel_id",
+    "brand_id",
+    "conversation_id",
+    "kind",
+    "at",
+    "hour_of_week",
+)
+# What ingestion changes on a conversation that was already stored.
+THREAD_UPDATE_FIELDS = (
+    "status",
+    "closed_at",
+    "first_response_at",
+    "resolution_due_at",
+    "first_response_due_at",
+    "next_response_due_at",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_policy_id",
+    "waiting_since",
+    "created_at",
+    "last_message_at",
+    "preview",
+    "language",
+    "sentiment",
+    "is_spam",
+    "is_abusive",
+    "messages_in",
+)
+# And what it also sets on a new one.
+THREAD_INSERT_FIELDS = (
+    *THREAD_UPDATE_FIELDS,
+    "organization_id",
+    "channel_id",
+    "brand_id",
+    "network",
+    "kind",
+    "thread_key",
+    "post_external_id",
+    "contact_id",
+    "assignee_id",
+    "team_id",
+    "priority",
+    "tags",
+    "requires_approval",
+)
 
 
 def _merge_into(target: Conversation, orphan: Conversation) -> None:
@@ -382,12 +525,14 @@ def _merge_into(target: Conversation, orphan: Conversation) -> None:
 
 @dataclass
 class _TeamLoad:
-    """Round-robin state of one team during a batch (read once, kept up to date in memory)."""
+    """Round-robin state of one team during a batch: read once, kept up to date in memory,
+    written back once at the end of the batch (`save`)."""
 
     members: list[User]
     profiles: dict[int, AgentProfile]
     load: dict[int, int]
     capacity: int
+    picked_order: list[int] = field(default_factory=list)
 
     @classmethod
     def load_for(cls, team_id: int, organization_id: int) -> _TeamLoad | None:
@@ -429,14 +574,25 @@ class _TeamLoad:
         self.load[chosen.pk] = self.load.get(chosen.pk, 0) + 1
         profile = self.profiles.get(chosen.pk)
         if profile is None:
-            profile = AgentProfile.objects.create(
-                organization_id=organization_id, user=chosen, last_assigned_at=now
-            )
+            profile = AgentProfile(organization_id=organization_id, user=chosen)
             self.profiles[chosen.pk] = profile
-        else:
-            profile.last_assigned_at = now
-            AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=now)
+        # One microsecond apart per pick, so the order of a batch's assignments survives it
+        # (the next batch goes on from where this one stopped, as one message at a time would).
+        profile.last_assigned_at = now + timedelta(microseconds=len(self.picked_order))
+        self.picked_order.append(chosen.pk)
         return chosen
+
+    def save(self) -> None:
+        """Write the round-robin times of the agents picked in this batch."""
+        for user_id in sorted(set(self.picked_order)):
+            profile = self.profiles[user_id]
+            if profile._state.adding:
+                profile.save()
+            else:
+                AgentProfile.objects.filter(pk=profile.pk).update(
+                    last_assigned_at=profile.last_assigned_at
+                )
+        self.picked_order.clear()
 
 
 def pick_agent(team_id: int, organization_id: int, now: datetime) -> User | None:
@@ -444,341 +600,560 @@ def pick_agent(team_id: int, organization_id: int, now: datetime) -> User | None
     longest ago first. None when everyone is away or full (the conversation waits in the
     team's unassigned queue)."""
     team = _TeamLoad.load_for(team_id, organization_id)
-    return team.pick(organization_id, now) if team is not None else None
+    if team is None:
+        return None
+    chosen = team.pick(organization_id, now)
+    team.save()
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    pk: int
+    is_vip: bool
+    is_customer: bool
 
 
 def _contacts(
-    org_id: int, items: Sequence[tuple[InboundEvent, Incoming]]
-) -> dict[tuple[str, str], Contact]:
-    """Every author of the batch as a Contact (created when new), in three queries."""
-    wanted: dict[tuple[str, str], Incoming] = {}
-    for event, incoming in items:
-        wanted.setdefault((event.channel.kind, incoming.author_handle), incoming)
-    handles = {handle for _, handle in wanted}
-    networks = {network for network, _ in wanted}
-
-    def existing() -> dict[tuple[str, str], Contact]:
-        # All three columns of the unique index, so the lookup is an index search.
-        return {
-            (c.network, c.handle): c
-            for c in Contact.objects.filter(
-                organization_id=org_id, network__in=networks, handle__in=handles
-            )
-            if (c.network, c.handle) in wanted
-        }
-
-    found = existing()
-    missing = [
-        Contact(
-            organization_id=org_id,
-            network=network,
-            handle=handle,
-            name=incoming.author_name,
-            first_seen_at=incoming.sent_at,
-            last_seen_at=incoming.sent_at,
-        )
-        for (network, handle), incoming in wanted.items()
-        if (network, handle) not in found
+    org_id: int, items: Sequence[tuple[Landed, Incoming, understanding.Reading]]
+) -> dict[tuple[str, str], _Person]:
+    """Every author of the batch as a contact, in two statements: one upsert (new people are
+    created, everyone's message count and last-seen time move on) and one read."""
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for event, incoming, _reading in items:
+        key = (event.channel.kind, incoming.author_handle)
+        entry = seen.get(key)
+        if entry is None:
+            seen[key] = [incoming.author_name, incoming.sent_at, incoming.sent_at, 1]
+        else:
+            entry[1] = min(entry[1], incoming.sent_at)
+            entry[2] = max(entry[2], incoming.sent_at)
+            entry[3] += 1
+    connection = transaction.get_connection()
+    adapt = datetime_preparer(connection)
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    # Names come from the model; values are parameters.
+    sql = (
+        f"INSERT INTO {table} (organization_id, network, handle, name, is_vip, is_customer,"  # noqa: S608
+        " notes, first_seen_at, last_seen_at, messages_in) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s) ON CONFLICT (organization_id, network, handle) DO UPDATE SET"
+        " messages_in = messages_in + excluded.messages_in,"
+        f" last_seen_at = {greatest}(last_seen_at, excluded.last_seen_at)"
+    )
+    rows = [
+        (org_id, network, handle, name[:200], False, False, "", adapt(first), adapt(last), count)
+        for (network, handle), (name, first, last, count) in seen.items()
     ]
-    if missing:
-        Contact.objects.bulk_create(missing, ignore_conflicts=True)
-        found = existing()
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    # All three columns of the unique index, so the lookup is an index search.
+    return {
+        (network, handle): _Person(pk, vip, customer)
+        for pk, network, handle, vip, customer in Contact.objects.filter(
+            organization_id=org_id,
+            network__in={network for network, _ in seen},
+            handle__in={handle for _, handle in seen},
+        ).values_list("pk", "network", "handle", "is_vip", "is_customer")
+        if (network, handle) in seen
+    }
+
+
+def datetime_preparer(connection: Any) -> Callable[[datetime], Any]:
+    """How an aware datetime becomes a parameter: what the backend's adapter returns, and on
+    SQLite in UTC the same text without the adapter's checks (it runs for every row)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
+        return adapt  # type: ignore[no-any-return]
+
+    def as_sqlite_text(value: datetime) -> Any:
+        if value.tzinfo is UTC:
+            return str(value.replace(tzinfo=None))
+        if value.tzinfo is None:
+            return adapt(value)
+        return str(value.astimezone(UTC).replace(tzinfo=None))
+
+    return as_sqlite_text
+
+
+def json_preparer(json_field: models.JSONField[Any], connection: Any) -> Callable[[Any], Any]:
+    """How a JSON value becomes a parameter: the field's own preparation, or plain json.dumps
+    where that is all it does (every backend but PostgreSQL, without a custom encoder)."""
+    if connection.vendor != "postgresql" and json_field.encoder is None:
+        encode: Callable[[Any], Any] = json.dumps
+    else:
+
+        def encode(value: Any) -> Any:
+            return json_field.get_db_prep_save(value, connection)
+
+    def prepare(value: Any) -> Any:
+        # Encoded text goes in as it is: the database reads it as JSON (PostgreSQL casts the
+        # text literal to jsonb).
+        return str(value) if isinstance(value, JsonText) else encode(value)
+
+    return prepare
+
+
+def _column_preparers(model: type[models.Model], attnames: Sequence[str]) -> list[Any]:
+    """For each column, how its value becomes a database parameter (None: as it is)."""
+    connection = transaction.get_connection()
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    preparers: list[Any] = []
+    for attname in attnames:
+        found = by_attname[attname]
+        if isinstance(found, models.DateTimeField):
+            preparers.append(datetime_preparer(connection))
+        elif isinstance(found, models.JSONField):
+            preparers.append(json_preparer(found, connection))
+        else:
+            preparers.append(None)
+    return preparers
+
+
+def _prepare(
+    rows: Iterable[Sequence[Any]],
+    preparers: Sequence[Any],
+    memo: dict[datetime, Any] | None = None,
+) -> list[list[Any]]:
+    """Rows with their values turned into parameters (None stays None). A time that repeats
+    (a batch's arrival time, a message's time on its conversation and activity rows) is
+    prepared once per `memo`."""
+    steps = [(i, prepare) for i, prepare in enumerate(preparers) if prepare is not None]
+    if memo is None:
+        memo = {}
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, prepare in steps:
+            value = values[i]
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                found = memo.get(value)
+                if found is None:
+                    found = memo[value] = prepare(value)
+                values[i] = found
+            else:
+                values[i] = prepare(value)
+        out.append(values)
+    return out
+
+
+def insert_rows(
+    model: type[models.Model],
+    attnames: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    memo: dict[datetime, Any] | None = None,
+) -> int:
+    """INSERT many rows with one executemany, without building model instances; returns how
+    many rows it sent.
+
+    For append-only rows whose ids nobody needs back at once (messages, activity rows) and for
+    the new conversations of a batch (read back by their unique key). Each row gives the values
+    of `attnames` in order; every other column gets its field's default. Values are prepared as
+    the ORM would (JSON, times), so it is portable across backends.
+    """
+    connection = transaction.get_connection()
+    given = set(attnames)
+    rest = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in given]
+    preparers = _column_preparers(model, attnames)
+    params = _prepare(rows, preparers, memo)
+    if not params:
+        return 0
+    defaults = _prepare(
+        [[f.get_default() for f in rest]], _column_preparers(model, [f.attname for f in rest])
+    )[0]
+    if defaults:
+        params = [values + defaults for values in params]
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    columns = [by_attname[a].column for a in attnames] + [f.column for f in rest]
+    quote = connection.ops.quote_name
+    # Table and column names come from the model, quoted; values are parameters.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(model._meta.db_table),
+        ", ".join(quote(c) for c in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    return len(params)
+
+
+def update_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Any]) -> None:
+    """UPDATE many rows by primary key with one executemany: each row gives the values of
+    `attnames` in order, then the primary key."""
+    if not rows:
+        return
+    connection = transaction.get_connection()
+    params = _prepare(rows, [*_column_preparers(model, attnames), None])
+    quote = connection.ops.quote_name
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    columns = [by_attname[a].column for a in attnames]
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(c)} = %s" for c in columns),
+        quote(model._meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _stored_threads(
+    channel_ids: set[int], keys: set[str], conversation_ids: set[int], channels: dict[int, Channel]
+) -> dict[int, _Thread]:
+    """Conversations of the batch that are already stored, by thread key or by id."""
+    names = ("pk", *THREAD_INSERT_FIELDS)
+    found: dict[int, _Thread] = {}
+    for query in (
+        Q(channel_id__in=channel_ids, thread_key__in=keys) if keys else None,
+        Q(pk__in=conversation_ids) if conversation_ids else None,
+    ):
+        if query is None:
+            continue
+        for values in Conversation.objects.filter(query).values_list(*names):
+            row = dict(zip(names, values, strict=True))
+            if row["pk"] in found:
+                continue
+            channel = channels.get(row["channel_id"])
+            if channel is None:
+                channel = Channel.objects.get(pk=row["channel_id"])
+                channels[channel.pk] = channel
+            row["channel"] = channel
+            del row["channel_id"]
+            found[row["pk"]] = _Thread(**row)
     return found
 
 
-CONVERSATION_UPDATE_FIELDS = (
-    "status",
-    "closed_at",
-    "first_response_at",
-    "resolution_due_at",
-    "first_response_due_at",
-    "next_response_due_at",
-    "sla_due_at",
-    "sla_warn_at",
-    "sla_policy",
-    "waiting_since",
-    "created_at",
-    "last_message_at",
-    "preview",
-    "language",
-    "sentiment",
-    "is_spam",
-    "is_abusive",
-    "messages_in",
-)
-
-
 def _ingest_batch(
-    items: list[tuple[InboundEvent, Incoming, understanding.Reading]],
+    items: list[tuple[Landed, Incoming, understanding.Reading]],
     ctx: _OrgContext,
     report: IngestReport,
     now: datetime,
 ) -> None:
-    """Store one organisation's new messages: a few queries for the whole batch, then bulk
-    inserts. Items are in the order people wrote them, so a parent in the same batch comes
-    before its replies; a reply whose parent is still missing starts a thread of its own,
-    adopted by the parent when it arrives."""
+    """Store one organisation's new messages: a few queries for the whole batch, the decisions
+    in memory, then one executemany per table.
+
+    Items are in the order people wrote them, so a parent in the same batch comes before its
+    replies; a reply whose parent is still missing starts a thread of its own, adopted by the
+    parent when it arrives (`_adopt_early_replies`).
+    """
     org_id = ctx.org.pk
-    channel_ids = {event.channel_id for event, _, _ in items}
-    external_ids = {incoming.external_id for _, incoming, _ in items}
+    channels = {event.channel.pk: event.channel for event, _, _ in items}
+    channel_ids = set(channels)
     # exclude(external_id=""): lets the database use the partial unique index.
     stored = set(
-        Message.objects.filter(channel_id__in=channel_ids, external_id__in=external_ids)
+        Message.objects.filter(
+            channel_id__in=channel_ids,
+            external_id__in={incoming.external_id for _, incoming, _ in items},
+        )
         .exclude(external_id="")
         .values_list("channel_id", "external_id")
     )
-    fresh = [x for x in items if (x[0].channel_id, x[1].external_id) not in stored]
-    report.duplicates += len(items) - len(fresh)
+    fresh = []
+    for item in items:
+        message_key = (item[0].channel.pk, item[1].external_id)
+        if message_key in stored:
+            report.duplicates += 1
+        else:
+            stored.add(message_key)
+            fresh.append(item)
     if not fresh:
         return
-    contacts = _contacts(org_id, [(e, i) for e, i, _ in fresh])
+    contacts = _contacts(org_id, fresh)
     parent_ids = {
         incoming.in_reply_to
         for _, incoming, _ in fresh
         if incoming.in_reply_to and incoming.kind != ConversationKind.DM
     }
-    parents_in_db = {
-        (channel_id, external_id): conversation_id
-        for channel_id, external_id, conversation_id in Message.objects.filter(
-            channel_id__in=channel_ids, external_id__in=parent_ids
-        )
-        .exclude(external_id="")
-        .values_list("channel_id", "external_id", "conversation_id")
-    }
-    keys = {_thread_key(incoming) for _, incoming, _ in fresh}
-    conversations: dict[int, Conversation] = {
-        c.pk: c
-        for c in Conversation.objects.filter(
-            Q(channel_id__in=channel_ids, thread_key__in=keys)
-            | Q(pk__in=set(parents_in_db.values()))
-        )
-    }
-    by_key = {(c.channel_id, c.thread_key): c for c in conversations.values()}
-    in_batch: dict[tuple[int, str], Conversation] = {}
-    new: list[Conversation] = []
-    touched: dict[int, Conversation] = {}
-    messages: list[Message] = []
-    activities: list[InboxActivity] = []
-    contact_counts: dict[int, tuple[Contact, int, datetime]] = {}
-    decisions: list[tuple[Conversation, Contact, routing.Decision]] = []
+    parents_in_db: dict[tuple[int, str], int] = {}
+    if parent_ids:
+        parents_in_db = {
+            (channel_id, external_id): conversation_id
+            for channel_id, external_id, conversation_id in Message.objects.filter(
+                channel_id__in=channel_ids, external_id__in=parent_ids
+            )
+            .exclude(external_id="")
+            .values_list("channel_id", "external_id", "conversation_id")
+        }
+    threads = _stored_threads(
+        channel_ids,
+        {_thread_key(incoming) for _, incoming, _ in fresh},
+        set(parents_in_db.values()),
+        channels,
+    )
+    by_key = {(t.channel.pk, t.thread_key): t for t in threads.values()}
+    in_batch: dict[tuple[int, str], _Thread] = {}
+    new: list[_Thread] = []
+    touched: dict[int, _Thread] = {}
+    messages: list[tuple[_Thread, tuple[Any, ...]]] = []
     teams: dict[int, _TeamLoad | None] = {}
+    auto_replies: list[tuple[_Thread, int, int]] = []
 
     for event, incoming, reading in fresh:
         channel = event.channel
-        contact = contacts[(channel.kind, incoming.author_handle)]
-        conversation: Conversation | None = None
+        person = contacts[(channel.kind, incoming.author_handle)]
+        thread: _Thread | None = None
         if incoming.in_reply_to and incoming.kind != ConversationKind.DM:
-            conversation = in_batch.get((channel.pk, incoming.in_reply_to))
-            if conversation is None:
+            thread = in_batch.get((channel.pk, incoming.in_reply_to))
+            if thread is None:
                 parent_conversation = parents_in_db.get((channel.pk, incoming.in_reply_to))
                 if parent_conversation is not None:
-                    conversation = conversations.get(parent_conversation)
+                    thread = threads.get(parent_conversation)
         key = _thread_key(incoming)
-        if conversation is None:
-            conversation = by_key.get((channel.pk, key))
-        created = conversation is None
-        if conversation is None:
-            conversation = Conversation(
-                organization_id=org_id,
-                channel=channel,
-                brand_id=channel.brand_id,
-                network=channel.kind,
-                kind=incoming.kind,
-                thread_key=key,
-                # A root comment answers a post (or a message not seen yet: fixed up when that
-                # message arrives and adopts this thread).
-                post_external_id=incoming.in_reply_to if incoming.kind != "dm" else "",
-                contact=contact,
-                created_at=incoming.sent_at,
-                last_message_at=incoming.sent_at,
-                language=reading.language,
-                sentiment=reading.sentiment,
-                is_spam=reading.is_spam,
-                is_abusive=reading.is_abusive,
-                preview=incoming.text[:PREVIEW_CHARS],
-            )
-            decision = routing.decide(
-                ctx.rules,
-                routing.Facts(
-                    channel_id=channel.pk,
-                    brand_id=channel.brand_id,
-                    network=channel.kind,
-                    kind=incoming.kind,
-                    language=reading.language,
-                    sentiment=reading.sentiment,
-                    text=incoming.text,
-                    author_is_vip=contact.is_vip,
-                    author_is_customer=contact.is_customer,
+        if thread is None:
+            thread = by_key.get((channel.pk, key))
+        created = thread is None
+        if thread is None:
+            thread = _new_thread(ctx, channel, incoming, reading, person, key, teams, now)
+            new.append(thread)
+            by_key[(channel.pk, key)] = thread
+        elif thread.pk is not None:
+            touched[thread.pk] = thread
+        in_batch[(channel.pk, incoming.external_id)] = thread
+        _add_message(ctx, thread, channel, incoming, reading, created, now)
+        # In MESSAGE_FIELDS order; the conversation id follows once the thread is stored.
+        messages.append(
+            (
+                thread,
+                (
+                    org_id,
+                    channel.pk,
+                    Direction.INBOUND,
+                    DeliveryStatus.RECEIVED,
+                    incoming.external_id,
+                    incoming.in_reply_to,
+                    person.pk,
+                    incoming.author_handle,
+                    incoming.author_name,
+                    incoming.text,
+                    incoming.attachments,
+                    event.payload_json if event.payload_json is not None else event.payload,
+                    reading.language,
+                    reading.sentiment,
+                    reading.score,
+                    reading.is_spam,
+                    reading.is_abusive,
+                    incoming.sent_at,
+                    now,
                 ),
             )
-            if decision.priority:
-                conversation.priority = decision.priority
-            conversation.tags = list(decision.tags)
-            for flag, tag in ((reading.is_spam, "spam"), (reading.is_abusive, "abuse")):
-                if flag and tag not in conversation.tags:
-                    conversation.tags.append(tag)
-            conversation.team_id = decision.team_id
-            conversation.assignee_id = decision.assignee_id
-            conversation.requires_approval = decision.require_approval
-            if conversation.assignee_id is None and decision.team_id is not None:
-                if decision.team_id not in teams:
-                    teams[decision.team_id] = _TeamLoad.load_for(decision.team_id, org_id)
-                team = teams[decision.team_id]
-                if team is not None:
-                    conversation.assignee = team.pick(org_id, now)
-            new.append(conversation)
-            by_key[(channel.pk, key)] = conversation
-            if decision.auto_reply_id is not None:
-                decisions.append((conversation, contact, decision))
-        else:
-            assert conversation is not None
-            conversation.channel = channel
-            if conversation.pk is not None:
-                touched[conversation.pk] = conversation
-        assert conversation is not None
-        in_batch[(channel.pk, incoming.external_id)] = conversation
-        conversation.messages_in += 1
-        if incoming.sent_at >= conversation.last_message_at:
-            conversation.last_message_at = incoming.sent_at
-            conversation.preview = incoming.text[:PREVIEW_CHARS]
-            conversation.language = reading.language or conversation.language
-            conversation.sentiment = reading.sentiment
-        if not created:
-            conversation.is_spam = conversation.is_spam and reading.is_spam
-            conversation.is_abusive = conversation.is_abusive or reading.is_abusive
-        if conversation.status == ConversationStatus.CLOSED:
-            conversation.status = ConversationStatus.OPEN
-            conversation.closed_at = None
-            conversation.first_response_at = None
-            conversation.resolution_due_at = None
-            conversation.created_at = incoming.sent_at
-        elif conversation.status == ConversationStatus.PENDING:
-            conversation.status = ConversationStatus.OPEN
-        arrived = min(incoming.sent_at, now)
-        clock_set = bool(conversation.first_response_due_at or conversation.next_response_due_at)
-        if (
-            conversation.waiting_since is None
-            or arrived < conversation.waiting_since
-            or not clock_set
-        ):
-            # The clock runs from the oldest unanswered message, whatever order they came in.
-            policy = ctx.policy_for(conversation)
-            since = min(arrived, conversation.waiting_since or arrived)
-            _start_response_clock(conversation, policy, ctx.calendar(policy, channel), since)
-        messages.append(
-            Message(
-                organization_id=org_id,
-                channel=channel,
-                conversation=conversation,
-                direction=Direction.INBOUND,
-                status=DeliveryStatus.RECEIVED,
-                external_id=incoming.external_id,
-                in_reply_to=incoming.in_reply_to,
-                contact=contact,
-                author_handle=incoming.author_handle,
-                author_name=incoming.author_name,
-                text=incoming.text,
-                attachments=incoming.attachments,
-                raw=event.payload,
-                language=reading.language,
-                sentiment=reading.sentiment,
-                sentiment_score=reading.score,
-                is_spam=reading.is_spam,
-                is_abusive=reading.is_abusive,
-                sent_at=incoming.sent_at,
-                created_at=now,
-            )
         )
-        activities.append(_activity(conversation, ActivityKind.MESSAGE_IN, incoming.sent_at))
-        seen = contact_counts.get(contact.pk)
-        contact_counts[contact.pk] = (
-            contact,
-            (seen[1] if seen else 0) + 1,
-            max(seen[2], incoming.sent_at) if seen else incoming.sent_at,
-        )
+        if created and thread.auto_reply_id is not None:
+            auto_replies.append((thread, person.pk, thread.auto_reply_id))
 
-    Conversation.objects.bulk_create(new)
-    for conversation in touched.values():
-        # bulk_update's CASE expressions cost more than these few single-row updates.
-        conversation.save(update_fields=CONVERSATION_UPDATE_FIELDS)
-    for message in messages:
-        message.conversation_id = message.conversation.pk
-    for activity in activities:
-        activity.conversation_id = activity.conversation.pk if activity.conversation else None
-    insert_rows(Message, messages)
-    insert_rows(InboxActivity, activities)
-    for contact, count, last_seen in contact_counts.values():
-        Contact.objects.filter(pk=contact.pk).update(
-            messages_in=F("messages_in") + count,
-            last_seen_at=Greatest(F("last_seen_at"), Value(last_seen)),
-        )
-    report.messages += len(messages)
+    memo: dict[datetime, Any] = {}
+    _write_threads(new, touched.values(), memo)
+    for team in teams.values():
+        if team is not None:
+            team.save()
+    report.messages += insert_rows(
+        Message, MESSAGE_FIELDS, [(*row, thread.pk) for thread, row in messages], memo=memo
+    )
+    zones = {c.pk: c.timezone for c in channels.values()}
+    insert_rows(
+        InboxActivity,
+        ACTIVITY_FIELDS,
+        [
+            (
+                org_id,
+                row[1],
+                thread.brand_id,
+                thread.pk,
+                ActivityKind.MESSAGE_IN,
+                row[17],
+                sla.hour_of_week(row[17], zones[row[1]]),
+            )
+            for thread, row in messages
+        ],
+        memo=memo,
+    )
     report.conversations += len(new)
-    _adopt_early_replies(messages, ctx, now)
-    for conversation, contact, decision in decisions:
-        assert decision.auto_reply_id is not None
-        reply = _auto_reply(conversation, contact, decision.auto_reply_id)
+    _adopt_early_replies([(row[1], row[4], row[5], thread.pk) for thread, row in messages], ctx)
+    for thread, contact_id, saved_id in auto_replies:
+        assert thread.pk is not None
+        conversation = Conversation.objects.select_related("channel", "brand", "organization").get(
+            pk=thread.pk
+        )
+        reply = _auto_reply(conversation, Contact.objects.get(pk=contact_id), saved_id)
         if reply is not None:
             report.auto_replies.append(reply.pk)
 
 
-def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """INSERT many rows with one executemany, skipping the ORM's per-row SQL compilation.
-
-    For append-only rows whose ids nobody needs back (messages, activity rows). Values are
-    prepared by each field as the ORM would (JSON, times), so it is portable across backends.
-    """
-    if not objs:
-        return
-    connection = transaction.get_connection()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = [
-        [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields] for obj in objs
-    ]
-    quote = connection.ops.quote_name
-    # Table and column names come from the model, quoted; values are parameters.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
+def _new_thread(
+    ctx: _OrgContext,
+    channel: Channel,
+    incoming: Incoming,
+    reading: understanding.Reading,
+    person: _Person,
+    key: str,
+    teams: dict[int, _TeamLoad | None],
+    now: datetime,
+) -> _Thread:
+    """A conversation for a message that starts one: routed, and given to an agent when its
+    team has someone on shift with room."""
+    thread = _Thread(
+        pk=None,
+        organization_id=ctx.org.pk,
+        channel=channel,
+        brand_id=channel.brand_id,
+        network=channel.kind,
+        kind=incoming.kind,
+        thread_key=key,
+        created_at=incoming.sent_at,
+        last_message_at=incoming.sent_at,
+        # A root comment answers a post (or a message not seen yet: fixed up when that message
+        # arrives and adopts this thread).
+        post_external_id=incoming.in_reply_to if incoming.kind != ConversationKind.DM else "",
+        contact_id=person.pk,
+        language=reading.language,
+        sentiment=reading.sentiment,
+        is_spam=reading.is_spam,
+        is_abusive=reading.is_abusive,
+        preview=incoming.text[:PREVIEW_CHARS],
     )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    decision = routing.decide(
+        ctx.rules,
+        routing.Facts(
+            channel_id=channel.pk,
+            brand_id=channel.brand_id,
+            network=channel.kind,
+            kind=incoming.kind,
+            language=reading.language,
+            sentiment=reading.sentiment,
+            text=incoming.text,
+            author_is_vip=person.is_vip,
+            author_is_customer=person.is_customer,
+        ),
+    )
+    if decision.priority:
+        thread.priority = decision.priority
+    thread.tags = list(decision.tags)
+    for flag, tag in ((reading.is_spam, "spam"), (reading.is_abusive, "abuse")):
+        if flag and tag not in thread.tags:
+            thread.tags.append(tag)
+    thread.team_id = decision.team_id
+    thread.assignee_id = decision.assignee_id
+    thread.requires_approval = decision.require_approval
+    thread.auto_reply_id = decision.auto_reply_id
+    if thread.assignee_id is None and decision.team_id is not None:
+        if decision.team_id not in teams:
+            teams[decision.team_id] = _TeamLoad.load_for(decision.team_id, ctx.org.pk)
+        team = teams[decision.team_id]
+        if team is not None:
+            chosen = team.pick(ctx.org.pk, now)
+            thread.assignee_id = chosen.pk if chosen is not None else None
+    return thread
 
 
-def _adopt_early_replies(messages: list[Message], ctx: _OrgContext, now: datetime) -> None:
-    """Replies stored before their parent (out-of-order delivery) join the parent's thread."""
-    by_channel: dict[int, dict[str, Message]] = {}
-    for message in messages:
-        by_channel.setdefault(message.channel_id, {})[message.external_id] = message
-    for channel_id, arrived in by_channel.items():
-        early = (
-            Message.objects.filter(
-                channel_id=channel_id,
-                in_reply_to__in=list(arrived),
-                direction=Direction.INBOUND,
-            )
-            .select_related("conversation")
-            .order_by("sent_at")
+def _add_message(
+    ctx: _OrgContext,
+    thread: _Thread,
+    channel: Channel,
+    incoming: Incoming,
+    reading: understanding.Reading,
+    created: bool,
+    now: datetime,
+) -> None:
+    """What one more message changes on its conversation: counts, preview, flags, status and
+    the response clock (which runs from the oldest unanswered message, whatever order they
+    came in)."""
+    thread.messages_in += 1
+    if incoming.sent_at >= thread.last_message_at:
+        thread.last_message_at = incoming.sent_at
+        thread.preview = incoming.text[:PREVIEW_CHARS]
+        thread.language = reading.language or thread.language
+        thread.sentiment = reading.sentiment
+    if not created:
+        thread.is_spam = thread.is_spam and reading.is_spam
+        thread.is_abusive = thread.is_abusive or reading.is_abusive
+    if thread.status == ConversationStatus.CLOSED:
+        thread.status = ConversationStatus.OPEN
+        thread.closed_at = None
+        thread.first_response_at = None
+        thread.resolution_due_at = None
+        thread.created_at = incoming.sent_at
+    elif thread.status == ConversationStatus.PENDING:
+        thread.status = ConversationStatus.OPEN
+    arrived = min(incoming.sent_at, now)
+    clock_set = bool(thread.first_response_due_at or thread.next_response_due_at)
+    if thread.waiting_since is None or arrived < thread.waiting_since or not clock_set:
+        policy = ctx.policy_for(thread)
+        since = min(arrived, thread.waiting_since or arrived)
+        _start_response_clock(thread, policy, ctx.calendar(policy, channel), since)
+
+
+def _write_threads(
+    new: Sequence[_Thread], touched: Iterable[_Thread], memo: dict[datetime, Any]
+) -> None:
+    """Insert the batch's new conversations (and read their ids back by their unique key) and
+    update the stored ones that received messages."""
+    insert_rows(
+        Conversation,
+        THREAD_INSERT_FIELDS,
+        [tuple(getattr(t, f) for f in THREAD_INSERT_FIELDS) for t in new],
+        memo=memo,
+    )
+    if new:
+        ids = {
+            (channel_id, key): pk
+            for channel_id, key, pk in Conversation.objects.filter(
+                channel_id__in={t.channel.pk for t in new},
+                thread_key__in={t.thread_key for t in new},
+            ).values_list("channel_id", "thread_key", "pk")
+        }
+        for thread in new:
+            thread.pk = ids[(thread.channel.pk, thread.thread_key)]
+    update_rows(
+        Conversation,
+        THREAD_UPDATE_FIELDS,
+        [(*(getattr(t, f) for f in THREAD_UPDATE_FIELDS), t.pk) for t in touched],
+    )
+
+
+def _adopt_early_replies(
+    arrived: Sequence[tuple[int, str, str, int | None]], ctx: _OrgContext
+) -> None:
+    """Replies stored before their parent (out-of-order delivery) join the parent's thread.
+
+    `arrived`: (channel id, external id, in reply to, conversation id) of the batch's messages.
+    """
+    parents = {(row[0], row[1]): row for row in arrived}
+    # Light rows first: almost every reply found here already sits in its parent's thread.
+    candidates = (
+        Message.objects.filter(
+            channel_id__in={channel_id for channel_id, *_ in arrived},
+            in_reply_to__in={external_id for _, external_id, *_ in arrived},
+            direction=Direction.INBOUND,
         )
-        for reply in early:
-            parent = arrived[reply.in_reply_to]
-            orphan = reply.conversation
-            target = Conversation.objects.select_related("channel").get(pk=parent.conversation_id)
-            # Only a reply that started its own thread is waiting to be adopted.
-            if orphan.pk == target.pk or orphan.thread_key.split(":", 1)[-1] != reply.external_id:
-                continue
-            _merge_into(target, orphan)
-            if target.post_external_id in ("", parent.external_id):
-                target.post_external_id = parent.in_reply_to
-            policy = ctx.policy_for(target)
-            if target.waiting_since is not None and not (
-                target.first_response_due_at or target.next_response_due_at
-            ):
-                _start_response_clock(
-                    target, policy, ctx.calendar(policy, target.channel), target.waiting_since
-                )
-            target.save()
+        .order_by("sent_at")
+        .values_list("pk", "channel_id", "in_reply_to", "conversation_id")
+    )
+    early = [
+        (pk, parent)
+        for pk, channel_id, in_reply_to, conversation_id in candidates
+        if (parent := parents.get((channel_id, in_reply_to))) is not None
+        and parent[3] != conversation_id
+    ]
+    for pk, (_channel_id, parent_id, parent_reply_to, parent_conversation) in early:
+        reply = Message.objects.select_related("conversation").get(pk=pk)
+        orphan = reply.conversation
+        # Only a reply that started its own thread is waiting to be adopted.
+        if orphan.thread_key.split(":", 1)[-1] != reply.external_id:
+            continue
+        assert parent_conversation is not None
+        target = Conversation.objects.select_related("channel").get(pk=parent_conversation)
+        _merge_into(target, orphan)
+        if target.post_external_id in ("", parent_id):
+            target.post_external_id = parent_reply_to
+        policy = ctx.policy_for(target)
+        if target.waiting_since is not None and not (
+            target.first_response_due_at or target.next_response_due_at
+        ):
+            _start_response_clock(
+                target, policy, ctx.calendar(policy, target.channel), target.waiting_since
+            )
+        target.save()
 
 
 def _auto_reply(conversation: Conversation, contact: Contact, saved_id: int) -> Message | None:
@@ -811,43 +1186,88 @@ def _after_commit_send(message_id: int) -> None:
     transaction.on_commit(lambda: send_reply.delay(message_id))
 
 
-@transaction.atomic
-def do_process_inbound(event_ids: Sequence[int] | None = None, *, limit: int = 500) -> IngestReport:
-    """Turn stored inbound events into conversations and messages, exactly once each.
+def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
+    """The pending events this transaction takes (oldest first), as light rows.
 
-    Events are marked processed in the same transaction that stores their messages, so a worker
-    killed half-way loses nothing: what it had not committed is still pending, and the beat
-    sweep (or the redelivered task) processes it. A message already stored (a replay) counts as
-    a duplicate. One audit event per organisation and batch: ingestion is Greenroom's own act.
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take different events. SQLite:
+    the transaction is IMMEDIATE, so writers run one after the other and the second one sees
+    the first one's events as processed. Read with a plain cursor: both backends hand JSON back
+    as text, which is parsed once here and kept to store as the message's raw payload.
     """
-    pending = InboundEvent.objects.filter(processed_at__isnull=True).select_related(
-        "channel", "channel__organization"
-    )
+    pending = InboundEvent.objects.filter(processed_at__isnull=True)
     if event_ids is not None:
         pending = pending.filter(pk__in=list(event_ids))
-    if transaction.get_connection().features.has_select_for_update_skip_locked:
+    connection = transaction.get_connection()
+    if connection.features.has_select_for_update_skip_locked:
         pending = pending.select_for_update(skip_locked=True, of=("self",))
-    events = list(pending.order_by("pk")[:limit])
-    report = IngestReport()
+    query = pending.order_by("pk").values_list(
+        "pk", "channel_id", "external_id", "kind", "payload", "received_at"
+    )[:limit]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    channels = Channel.objects.select_related("organization").in_bulk({r[1] for r in rows})
+    zone = connection.timezone
+    landed = []
+    for pk, channel_id, external_id, kind, payload, received_at in rows:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        if isinstance(received_at, str):
+            received_at = datetime.fromisoformat(received_at)
+        if received_at.tzinfo is None:
+            received_at = received_at.replace(tzinfo=zone)
+        landed.append(
+            Landed(
+                pk=pk,
+                channel=channels[channel_id],
+                external_id=external_id,
+                kind=kind,
+                payload=json.loads(text),
+                received_at=received_at,
+                payload_json=JsonText(text),
+            )
+        )
+    return landed
+
+
+@transaction.atomic
+def do_process_inbound(
+    event_ids: Sequence[int] | None = None, *, limit: int = BATCH
+) -> IngestReport:
+    """Turn stored inbound events into conversations and messages, exactly once each.
+
+    Takes up to `limit` pending events (those of `event_ids`, or the oldest pending ones) and
+    handles them as one batch in one transaction: dedupe, contacts, threading, reading
+    (language, sentiment, flags), routing and round robin, SLA clocks, then one executemany per
+    table; the events are marked processed in the same transaction. A failure anywhere rolls
+    the whole batch back and leaves its events pending: the redelivered task or the beat sweep
+    takes them again, so nothing is lost and nothing is stored twice. A message already stored
+    (a replay) counts as a duplicate. One audit event per organisation and batch: ingestion is
+    Greenroom's own act.
+    """
+    events = _claim(event_ids, limit)
+    report = IngestReport(events=len(events))
     if not events:
         return report
     now = timezone.now()
-    readable: list[tuple[InboundEvent, Incoming]] = []
+    by_org: dict[int, list[tuple[Landed, Incoming]]] = {}
     for event in events:
         try:
-            readable.append((event, read_payload(event)))
+            incoming = read_payload(event)
         except (UnreadablePayload, KeyError, TypeError, ValueError) as exc:
-            UnreadableEvent.objects.get_or_create(event=event, defaults={"error": str(exc)[:500]})
+            UnreadableEvent.objects.get_or_create(
+                event_id=event.pk, defaults={"error": str(exc)[:500]}
+            )
             report.unreadable += 1
-    by_org: dict[int, list[tuple[InboundEvent, Incoming]]] = {}
-    for event, incoming in readable:
-        by_org.setdefault(event.organization_id, []).append((event, incoming))
+            continue
+        by_org.setdefault(event.channel.organization_id, []).append((event, incoming))
     for pairs in by_org.values():
         org = pairs[0][0].channel.organization
         # Parents first, so a reply delivered in the same batch finds them.
         pairs.sort(key=lambda pair: (pair[1].sent_at, pair[0].pk))
         readings = understanding.read_many([i.text for _, i in pairs], org.languages or [])
         batch = [(e, i, r) for (e, i), r in zip(pairs, readings, strict=True)]
+        before = (report.messages, report.duplicates)
         _ingest_batch(batch, _OrgContext.load(org), report, now)
         audit.record(
             InboxAction.INGESTED,
@@ -855,13 +1275,33 @@ def do_process_inbound(event_ids: Sequence[int] | None = None, *, limit: int = 5
             organization=org,
             after={
                 "events": len(pairs),
-                "messages": report.messages,
-                "duplicates": report.duplicates,
+                "messages": report.messages - before[0],
+                "duplicates": report.duplicates - before[1],
                 "unreadable": report.unreadable,
             },
         )
     InboundEvent.objects.filter(pk__in=[e.pk for e in events]).update(processed_at=now)
     return report
+
+
+@transaction.atomic
+def do_set_aside_event(event_id: int, *, error: str) -> bool:
+    """An event that fails on its own (not a busy database: a payload that breaks processing)
+    is kept aside as unreadable, so it does not hold up every batch after it."""
+    event = InboundEvent.objects.filter(pk=event_id, processed_at__isnull=True).first()
+    if event is None:
+        return False
+    UnreadableEvent.objects.get_or_create(event=event, defaults={"error": error[:500]})
+    event.processed_at = timezone.now()
+    event.save(update_fields=["processed_at"])
+    audit.record(
+        InboxAction.EVENT_SET_ASIDE,
+        actor=None,
+        organization=Organization(pk=event.organization_id),
+        target=event,
+        after={"error": error[:200]},
+    )
+    return True
 
 
 # --- Replies, notes and approval ---------------------------------------------------------------

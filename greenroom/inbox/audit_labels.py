@@ -7,6 +7,7 @@ from greenroom.core.audit import name_actions
 name_actions(
     {
         "inbox.ingested": _("Messages received"),
+        "inbox.event_set_aside": _("Received message set aside: it could not be processed"),
         "inbox.reply_queued": _("Reply sent to the network"),
         "inbox.reply_awaits_approval": _("Reply waiting for approval"),
         "inbox.reply_approved": _("Reply approved"),

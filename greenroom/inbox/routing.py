@@ -8,6 +8,7 @@ a matching rule marked "stop" ends the evaluation.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from greenroom.inbox.models import RoutingRule
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Facts:
     """What routing looks at for one conversation."""
 
@@ -42,29 +43,38 @@ class Decision:
 
 
 def keywords_of(rule: RoutingRule) -> list[str]:
-    return [k.strip().lower() for k in re.split(r"[,\n]", rule.keywords) if k.strip()]
+    return list(_keywords(rule.keywords))
 
 
-def matches(rule: RoutingRule, facts: Facts) -> bool:
-    """Whether every condition the rule sets holds (conditions left empty match anything)."""
-    checks = (
-        (rule.channel_id, facts.channel_id),
-        (rule.brand_id, facts.brand_id),
+@functools.lru_cache(maxsize=256)
+def _keywords(text: str) -> tuple[str, ...]:
+    # Rules are read for every new conversation; their keyword lists rarely change.
+    return tuple(k.strip().lower() for k in re.split(r"[,\n]", text) if k.strip())
+
+
+def matches(rule: RoutingRule, facts: Facts, lowered: str | None = None) -> bool:
+    """Whether every condition the rule sets holds (conditions left empty match anything).
+
+    `lowered` is the text in lower case, when the caller has it already."""
+    if rule.channel_id is not None and rule.channel_id != facts.channel_id:
+        return False
+    if rule.brand_id is not None and rule.brand_id != facts.brand_id:
+        return False
+    for wanted, actual in (
         (rule.network, facts.network),
         (rule.kind, facts.kind),
         (rule.language, facts.language),
         (rule.sentiment, facts.sentiment),
-        (rule.author_is_vip, facts.author_is_vip),
-        (rule.author_is_customer, facts.author_is_customer),
-    )
-    for wanted, actual in checks:
-        if wanted is None or wanted == "":
-            continue
-        if wanted != actual:
+    ):
+        if wanted and wanted != actual:
             return False
-    words = keywords_of(rule)
+    if rule.author_is_vip is not None and rule.author_is_vip != facts.author_is_vip:
+        return False
+    if rule.author_is_customer is not None and rule.author_is_customer != facts.author_is_customer:
+        return False
+    words = _keywords(rule.keywords)
     if words:
-        text = facts.text.lower()
+        text = facts.text.lower() if lowered is None else lowered
         return any(word in text for word in words)
     return True
 
@@ -72,8 +82,9 @@ def matches(rule: RoutingRule, facts: Facts) -> bool:
 def decide(rules: Iterable[RoutingRule], facts: Facts) -> Decision:
     """Run active rules in order and combine their actions (see the module docstring)."""
     decision = Decision()
+    lowered = facts.text.lower()
     for rule in sorted(rules, key=lambda r: (r.position, r.pk or 0)):
-        if not rule.is_active or not matches(rule, facts):
+        if not rule.is_active or not matches(rule, facts, lowered):
             continue
         decision.matched.append(rule.pk)
         if decision.team_id is None and rule.set_team_id is not None:

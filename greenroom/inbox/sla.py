@@ -143,12 +143,19 @@ def deadline(
     start: datetime, target: timedelta, calendar: Calendar | None, warn_share: float = 0.75
 ) -> Deadline:
     """A clock of `target` open time started at `start`; it warns after `warn_share` of it."""
-    share = min(max(warn_share, 0.0), 1.0)
     return Deadline(
         started_at=start,
-        warn_at=add_business_time(start, target * share, calendar),
+        warn_at=warn_time(start, target, calendar, warn_share),
         due_at=add_business_time(start, target, calendar),
     )
+
+
+def warn_time(
+    start: datetime, target: timedelta, calendar: Calendar | None, warn_share: float = 0.75
+) -> datetime:
+    """When a clock of `target` open time started at `start` warns (`deadline(...).warn_at`)."""
+    share = min(max(warn_share, 0.0), 1.0)
+    return add_business_time(start, target * share, calendar)
 
 
 def hour_of_week(moment: datetime, timezone: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,31 +30,67 @@ logger = logging.getLogger(__name__)
 # The on-commit task normally handles an event within a second; the sweep leaves it that long
 # so it does not race every fresh event.
 SWEEP_GRACE = timedelta(seconds=20)
-BATCH = 500
 
 
-@app.task(name="greenroom.inbox.process_inbound")
+def drain_inbound(max_batches: int = 20) -> int:
+    """Process pending events, oldest first, in batches of `actions.BATCH` until none is left
+    (or `max_batches` ran). Returns the messages stored.
+
+    A batch that fails is rolled back whole. If it failed because of what is in it rather than
+    because the database was busy, its events are retried one at a time, so one bad event is
+    set aside (`do_set_aside_event`) instead of holding up every batch after it.
+    """
+    done = 0
+    for _ in range(max_batches):
+        try:
+            report = actions.do_process_inbound(limit=actions.BATCH)
+        except OperationalError:
+            # A busy or unreachable database: nothing was stored; the redelivered task or the
+            # sweep tries again.
+            raise
+        except Exception:
+            logger.exception("an inbound batch failed; retrying its events one at a time")
+            done += _one_at_a_time()
+            continue
+        done += report.messages
+        if report.events < actions.BATCH:
+            break
+    return done
+
+
+def _one_at_a_time() -> int:
+    done = 0
+    ids = list(
+        InboundEvent.objects.filter(processed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: actions.BATCH]
+    )
+    for event_id in ids:
+        try:
+            done += actions.do_process_inbound([event_id]).messages
+        except OperationalError:
+            raise
+        except Exception as exc:
+            logger.exception("inbound event %s set aside", event_id)
+            actions.do_set_aside_event(event_id, error=f"{type(exc).__name__}: {exc}")
+    return done
+
+
+@app.task(name="greenroom.inbox.process_inbound", acks_late=True)
 def process_inbound(event_ids: list[int]) -> int:
-    report = actions.do_process_inbound(event_ids)
-    return report.messages
+    """Sent after new events commit. It takes these events and whatever else is pending, in
+    batches: when events arrive faster than one at a time, the first task finds many waiting
+    and handles them together; the tasks queued behind it find nothing left to do."""
+    return drain_inbound()
 
 
 @app.task(name="greenroom.inbox.sweep_inbound")
 def sweep_inbound(max_batches: int = 20) -> int:
     """Events no task handled (a lost task, a killed worker): process them now."""
-    done = 0
     cutoff = timezone.now() - SWEEP_GRACE
-    for _ in range(max_batches):
-        ids = list(
-            InboundEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not ids:
-            break
-        report = actions.do_process_inbound(ids)
-        done += report.messages
-    return done
+    if not InboundEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff).exists():
+        return 0
+    return drain_inbound(max_batches)
 
 
 def _inbound_item(message: Message) -> InboundItem:

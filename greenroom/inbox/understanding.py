@@ -29,13 +29,16 @@ POSITIVE_AT = 0.35
 NEGATIVE_AT = -0.35
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _EN_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_SPAM = re.compile("|".join(SPAM_PATTERNS), re.IGNORECASE)
+# Flags are matched on the lowered text, one pattern at a time: each has a literal the regex
+# engine looks for quickly, where one big case-insensitive alternation is tried at every
+# position. Abuse words are looked for as plain substrings before the word-boundary check.
+_SPAM = tuple(re.compile(p) for p in SPAM_PATTERNS)
+_ABUSE_WORDS = tuple(w.lower() for w in ABUSE_WORDS)
 _ABUSE = re.compile(
     "|".join(
         rf"\b{re.escape(w)}\b" if w.isascii() and w[0].isalpha() else re.escape(w)
-        for w in ABUSE_WORDS
-    ),
-    re.IGNORECASE,
+        for w in _ABUSE_WORDS
+    )
 )
 # Phrases (several words) are matched before single words.
 _EN_PHRASES = sorted((p for p in EN_WORDS if " " in p), key=len, reverse=True)
@@ -197,11 +200,13 @@ def sentiment(text: str, language: str = "", *, scorer: str = "lexicon") -> tupl
 
 
 def is_spam(text: str) -> bool:
-    return bool(_SPAM.search(text))
+    lowered = text.lower()
+    return any(pattern.search(lowered) for pattern in _SPAM)
 
 
 def is_abusive(text: str) -> bool:
-    return bool(_ABUSE.search(text))
+    lowered = text.lower()
+    return any(word in lowered for word in _ABUSE_WORDS) and bool(_ABUSE.search(lowered))
 
 
 def read(text: str, languages: Sequence[str], *, language: str | None = None) -> Reading:
@@ -218,8 +223,54 @@ def read(text: str, languages: Sequence[str], *, language: str | None = None) ->
     return Reading(language=lang, sentiment=label_, score=score, is_spam=spam, is_abusive=abusive)
 
 
-def read_many(texts: Iterable[str], languages: Sequence[str]) -> list[Reading]:
-    """`read` for a batch (language detection in parallel)."""
+# Readings of texts seen recently, per set of languages: the same words (a "+1", a run of spam,
+# a complaint copied by many people) are read once. Bounded: past CACHE_SIZE the oldest entries
+# go first. A reading depends only on the text and the languages, so a cached one is exact.
+CACHE_SIZE = 50_000
+_readings: dict[tuple[str, tuple[str, ...]], Reading] = {}
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+cache_stats = CacheStats()
+
+
+def clear_cache() -> None:
+    _readings.clear()
+    cache_stats.hits = cache_stats.misses = 0
+
+
+def read_many(
+    texts: Iterable[str], languages: Sequence[str], *, cache: bool = True
+) -> list[Reading]:
+    """`read` for a batch: each distinct text read once (and remembered), language detection
+    in parallel over the texts not seen before."""
     batch = list(texts)
-    langs = detect_languages(batch, languages)
-    return [read(t, languages, language=lang) for t, lang in zip(batch, langs, strict=True)]
+    wanted = tuple(sorted({code.lower() for code in languages if code}))
+    cache = cache and CACHE_SIZE > 0
+    found: list[Reading | None] = [None] * len(batch)
+    missing: dict[str, list[int]] = {}
+    for i, text in enumerate(batch):
+        reading = _readings.get((text, wanted)) if cache else None
+        if reading is None:
+            missing.setdefault(text, []).append(i)
+        else:
+            found[i] = reading
+    cache_stats.hits += len(batch) - len(missing)
+    cache_stats.misses += len(missing)
+    if missing:
+        unique = list(missing)
+        langs = detect_languages(unique, wanted)
+        for text, lang in zip(unique, langs, strict=True):
+            reading = read(text, wanted, language=lang)
+            for i in missing[text]:
+                found[i] = reading
+            if cache:
+                if len(_readings) >= CACHE_SIZE:
+                    del _readings[next(iter(_readings))]
+                _readings[(text, wanted)] = reading
+    return [r for r in found if r is not None]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.constants import OnConflict
 from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
@@ -63,31 +64,28 @@ def do_ingest_inbound(
     wanted: dict[str, InboundItem] = {}
     for item in items:
         wanted.setdefault(item.external_id, item)
-    existing = set(
-        InboundEvent.objects.filter(channel=channel, external_id__in=list(wanted)).values_list(
-            "external_id", flat=True
-        )
-    )
+    if not wanted:
+        return IngestResult(created=0, duplicates=len(items))
     now = timezone.now()
-    rows = [
-        InboundEvent(
-            organization_id=channel.organization_id,
-            channel=channel,
-            external_id=external_id,
-            kind=item.kind,
-            payload=item.raw,
-            source=source,
-            delivery_id=delivery_id[:64],
-            received_at=now,
-        )
-        for external_id, item in wanted.items()
-        if external_id not in existing
-    ]
-    # ignore_conflicts: a concurrent delivery of the same item may have won the race.
-    InboundEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    _insert_ignoring_known(
+        [
+            (
+                channel.organization_id,
+                channel.pk,
+                external_id,
+                item.kind,
+                item.raw,
+                source,
+                delivery_id[:64],
+                now,
+            )
+            for external_id, item in wanted.items()
+        ]
+    )
+    # The rows this call created carry its own arrival time; replays kept their first one.
     created_ids = list(
         InboundEvent.objects.filter(
-            channel=channel, external_id__in=[r.external_id for r in rows], received_at=now
+            channel=channel, external_id__in=list(wanted), received_at=now
         ).values_list("pk", flat=True)
     )
     if created_ids:
@@ -95,6 +93,49 @@ def do_ingest_inbound(
             lambda: inbound_stored.send(sender=InboundEvent, channel=channel, event_ids=created_ids)
         )
     return IngestResult(created=len(created_ids), duplicates=len(items) - len(created_ids))
+
+
+_LANDING_COLUMNS = (
+    "organization_id",
+    "channel_id",
+    "external_id",
+    "kind",
+    "payload",
+    "source",
+    "delivery_id",
+    "received_at",
+)
+
+
+def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> None:
+    """One executemany INSERT that skips events already stored (the unique key per channel):
+    a replay, an overlapping poll, or a concurrent delivery of the same item that won the race."""
+    connection = transaction.get_connection()
+    ops = connection.ops
+    by_attname = {f.attname: f for f in InboundEvent._meta.concrete_fields}
+    fields = [by_attname[name] for name in _LANDING_COLUMNS]
+    payload = InboundEvent._meta.get_field("payload")
+    received = {row[7]: ops.adapt_datetimefield_value(row[7]) for row in rows}
+    params = [
+        (
+            *row[:4],
+            payload.get_db_prep_save(row[4], connection),
+            row[5],
+            row[6],
+            received[row[7]],
+        )
+        for row in rows
+    ]
+    # Table and column names come from the model, quoted; values are parameters.
+    sql = "{} {} ({}) VALUES ({}) {}".format(
+        ops.insert_statement(on_conflict=OnConflict.IGNORE),
+        ops.quote_name(InboundEvent._meta.db_table),
+        ", ".join(ops.quote_name(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+        ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 @transaction.atomic
