@@ -49,6 +49,11 @@ class ReauthForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 
+    def __init__(self, *args: Any, needs_password: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # People who sign in only through single sign-on have no password to give.
+        self.fields["password"].required = needs_password
+
 
 class PolicyForm(forms.Form):
     mfa_required = forms.BooleanField(

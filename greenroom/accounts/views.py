@@ -212,7 +212,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "device": device if device and device.is_confirmed else None,
             "recovery_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
             "sessions": [sessions.describe(r, current_key) for r in _visible_sessions(user)],
-            "reauth": ReauthForm(),
+            "reauth": ReauthForm(needs_password=user.has_usable_password()),
             "needs_password": user.has_usable_password(),
             "mfa_required": actions.mfa_required_for(user),
         },
@@ -261,7 +261,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
 
 def _reauthenticate(request: HttpRequest, user: User) -> ReauthForm | None:
     """The re-authentication form if it failed, None if the person proved who they are."""
-    form = ReauthForm(request.POST)
+    form = ReauthForm(request.POST, needs_password=user.has_usable_password())
     if not form.is_valid():
         return form
     if user.has_usable_password() and not user.check_password(form.cleaned_data["password"]):

@@ -74,6 +74,8 @@ def test_the_main_pages_run_under_the_csp_without_a_violation(
         assert "script-src 'self'" in response.headers["content-security-policy"]
         page.wait_for_load_state("networkidle")
         seen[path] = violations(page)
+        if path == "/organization/security/":
+            shot(page, "accounts-00-organisation-security")
     assert all(found == [] for found in seen.values()), seen
 
     # The composer's script and htmx still work: choosing a channel and typing redraw the panel.

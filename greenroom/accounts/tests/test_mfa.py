@@ -288,3 +288,25 @@ def test_the_operator_admin_refuses_a_password_alone_for_people_with_mfa(
     assert response.status_code == 200
     assert b"two-factor authentication" in response.content
     assert client.get("/ops/admin/").status_code == 302
+
+
+def test_a_right_code_alone_does_not_turn_mfa_off_for_someone_with_a_password(
+    client: Client, world: World
+) -> None:
+    secret, _codes = enrol(world.carl)
+    client.force_login(world.carl)
+    refused = client.post("/settings/security/mfa/disable/", {"code": now_code(secret)})
+    assert refused.status_code == 400
+    assert MfaDevice.objects.filter(user=world.carl).exists()
+
+
+def test_someone_without_a_password_turns_mfa_off_with_a_code(client: Client, world: World) -> None:
+    world.carl.set_unusable_password()
+    world.carl.save()
+    secret, _codes = enrol(world.carl)
+    client.force_login(world.carl)
+    page = client.get("/settings/security/")
+    assert b'name="password"' not in page.content
+    done = client.post("/settings/security/mfa/disable/", {"code": now_code(secret)})
+    assert done.status_code == 302
+    assert not MfaDevice.objects.filter(user=world.carl).exists()
