@@ -13,13 +13,18 @@ recorded in the shared cache: the container id (Instagram, Threads: a container 
 processing is published rather than created again) and a hash of the text, matched against the
 account's recent posts made after the attempt began. Without that record (cache lost), Meta
 cannot tell whether a post came from this attempt, and `find_published` says "not found".
+
+First comments: Facebook and Instagram comment on the post (POST /{id}/comments) through
+`network_api.comment_once` (the post's own comments are read back when an answer was lost);
+Threads replies to the post (a container with reply_to_id), found again among the profile's
+replies.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -263,6 +268,7 @@ class ContainerConnector(MetaConnector):
                 post.idempotency_key,
                 text=api.text_hash(post.text),
                 began=timezone.now().isoformat(),
+                reply_to=post.reply_to or "",
             )
             container = self._build(g, post)
             api.remember_attempt(self.channel, post.idempotency_key, container=container)
@@ -289,9 +295,11 @@ class ContainerConnector(MetaConnector):
             media_id = str(record["published"])
             link = g.call("GET", media_id, params={"fields": "permalink"})
             return PublishedRef(external_id=media_id, url=str(link.get("permalink") or ""))
+        # A reply is not among the profile's posts; Threads lists it among the profile's replies.
+        edge = "replies" if record.get("reply_to") else self.recent_edge
         recent = g.call(
             "GET",
-            f"{self.account_id}/{self.recent_edge}",
+            f"{self.account_id}/{edge}",
             params={"fields": f"id,{self.text_param},timestamp,permalink", "limit": "25"},
         ).get("data", [])
         post = self._matching_recent(record, recent, text_field=self.text_param)
@@ -426,6 +434,39 @@ class InstagramConnector(ContainerConnector):
             return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
         data = g.call("POST", f"{item.external_id}/replies", data={"message": text}, write=True)
         return PublishedRef(external_id=str(data["id"]), url="")
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Comment on the account's own media (POST /{ig-media-id}/comments).
+
+        Instagram takes no idempotency key: the attempt record, and else the media's comments
+        by this account with the same text, keep a retry from commenting twice."""
+        g = self.graph()
+        media_id = ref.external_id
+
+        def send() -> PublishedRef:
+            data = g.call("POST", f"{media_id}/comments", data={"message": text}, write=True)
+            return PublishedRef(external_id=str(data["id"]), url="")
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            comments = g.call(
+                "GET",
+                f"{media_id}/comments",
+                params={"fields": "id,text,timestamp,username,from", "limit": "50"},
+            ).get("data", [])
+            handle = self.channel.handle.lstrip("@").lower()
+            for comment in comments:
+                author = comment.get("from") or {}
+                ours = str(author.get("id") or "") == self.account_id or (
+                    str(comment.get("username") or author.get("username") or "").lower() == handle
+                )
+                made = api.parse_time(comment.get("timestamp"))
+                if ours and api.made_by_attempt(record, str(comment.get("text") or ""), made):
+                    return PublishedRef(str(comment["id"]), "", made)
+            return None
+
+        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
 
     def hide(self, item: InboundItem) -> None:
         """Hide a comment (POST /{comment-id}?hide=true); DMs cannot be hidden."""
@@ -635,6 +676,20 @@ class ThreadsConnector(ContainerConnector):
                 idempotency_key=f"reply:{item.external_id}:{api.text_hash(text)[:16]}",
                 reply_to=item.external_id,
             )
+        )
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Threads' comment is a reply to the profile's own post: a container with reply_to_id,
+        then threads_publish. An earlier attempt with this key is looked for first (its record,
+        else the profile's replies by text), so a retry never replies twice."""
+        if api.recall_attempt(self.channel, idempotency_key):
+            found = self.find_published(idempotency_key)
+            if found is not None:
+                return found
+        return self.publish(
+            OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=ref.external_id)
         )
 
     def hide(self, item: InboundItem) -> None:
@@ -907,6 +962,40 @@ class FacebookConnector(MetaConnector):
             return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
         data = g.call("POST", f"{item.external_id}/comments", data={"message": text}, write=True)
         return PublishedRef(external_id=str(data["id"]), url="")
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Comment on the Page's own post as the Page (POST /{post-id}/comments).
+
+        Facebook takes no idempotency key: the attempt record, and else the post's comments by
+        the Page with the same text, keep a retry from commenting twice."""
+        g = self.graph()
+        post_id = ref.external_id
+
+        def send() -> PublishedRef:
+            data = g.call("POST", f"{post_id}/comments", data={"message": text}, write=True)
+            return PublishedRef(external_id=str(data["id"]), url="")
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            comments = g.call(
+                "GET",
+                f"{post_id}/comments",
+                params={
+                    "fields": "id,message,from,created_time",
+                    "order": "reverse_chronological",
+                    "limit": "50",
+                },
+            ).get("data", [])
+            for comment in comments:
+                author = str((comment.get("from") or {}).get("id") or "")
+                made = api.parse_time(comment.get("created_time"))
+                text_of = str(comment.get("message") or "")
+                if author == self.account_id and api.made_by_attempt(record, text_of, made):
+                    return PublishedRef(str(comment["id"]), "", made)
+            return None
+
+        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
 
     def hide(self, item: InboundItem) -> None:
         """Hide a comment from everyone but its author and their friends."""

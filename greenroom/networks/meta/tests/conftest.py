@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from greenroom.conftest import World
 from greenroom.core import actions
@@ -26,6 +27,8 @@ def meta_enabled(settings: Any, monkeypatch: Any) -> None:
     settings.GREENROOM_NETWORKS = ["sandbox", "facebook", "instagram", "threads"]
     settings.PUBLIC_MEDIA_URL = "https://cdn.example.com/media/"
     monkeypatch.setattr(graph, "sleep", lambda seconds: None)
+    # Attempt records live in the shared cache; channel ids repeat between tests.
+    cache.clear()
 
 
 def connect(world: World, kind: str, external_id: str, token: str) -> Channel:

@@ -5,10 +5,13 @@
 - Page photos (-> {"id", "post_id"}): https://developers.facebook.com/docs/graph-api/reference/page/photos/
 - Reels Publishing API (upload_phase start/finish, rupload.facebook.com with file_url, status
   video_status): https://developers.facebook.com/docs/video-api/guides/reels-publishing
-- Comments (POST /{comment-id}/comments, is_hidden): https://developers.facebook.com/docs/pages-api/comments-mentions
+- Comments (POST /{object-id}/comments with message -> {"id"}; GET /{object-id}/comments with
+  fields, order=reverse_chronological; is_hidden): https://developers.facebook.com/docs/pages-api/comments-mentions,
+  https://developers.facebook.com/docs/graph-api/reference/object/comments/
 - Threads posts (media_type TEXT/IMAGE/VIDEO/CAROUSEL, is_carousel_item, threads_publish):
   https://developers.facebook.com/docs/threads/posts
-- Threads reply management (reply_to_id, manage_reply hide): https://developers.facebook.com/docs/threads/reply-management
+- Threads reply management (reply_to_id, manage_reply hide; GET /{threads-user-id}/replies lists
+  the profile's own replies): https://developers.facebook.com/docs/threads/reply-management
 - Threads insights (views, likes, replies, reposts, quotes): https://developers.facebook.com/docs/threads/insights
 - Threads long-lived tokens (th_refresh_token): https://developers.facebook.com/docs/threads/get-started/long-lived-tokens
 """
@@ -21,13 +24,20 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 import respx
 from django.utils import timezone
 
 from greenroom.core import vault
 from greenroom.core.models import Channel
 from greenroom.networks import network_api as api
-from greenroom.networks.base import InboundItem, MediaItem, OutgoingPost
+from greenroom.networks.base import (
+    InboundItem,
+    MediaItem,
+    OutcomeUnknown,
+    OutgoingPost,
+    PublishedRef,
+)
 from greenroom.networks.meta.connector import FacebookConnector, ThreadsConnector
 from greenroom.networks.meta.tests.conftest import FB, PAGE_TOKEN, TH, THREADS_TOKEN
 
@@ -341,3 +351,119 @@ def test_a_threads_token_near_expiry_is_refreshed(threads: Channel) -> None:
     stored = api.decode_tokens(vault.reveal(threads.credentials))
     assert stored.access_token == "THQVJnewLongLived"
     assert stored.expires_at is not None and stored.expires_at > timezone.now() + timedelta(days=50)
+
+
+# --- First comments ------------------------------------------------------------------------------
+
+
+def test_a_first_comment_goes_under_the_page_post_as_the_page_once(facebook: Channel) -> None:
+    post = PublishedRef("1122_5566", "https://www.facebook.com/1122/posts/5566")
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post(f"{FB}/1122_5566/comments").mock(return_value=ok({"id": "5566_42"}))
+        connector = FacebookConnector(facebook)
+        first = connector.comment_on_own_post(post, "#coldbrew https://acme.example/b", "v1:fc")
+        again = connector.comment_on_own_post(post, "#coldbrew https://acme.example/b", "v1:fc")
+    assert route.call_count == 1
+    request = route.calls[0].request
+    assert request.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+    assert form(request) == {"message": "#coldbrew https://acme.example/b"}
+    assert first.external_id == again.external_id == "5566_42"
+
+
+def test_a_page_comment_whose_answer_was_lost_is_found_not_sent_again(facebook: Channel) -> None:
+    post = PublishedRef("1122_5566", "")
+    later = (timezone.now() + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    comments = {
+        "data": [
+            # Someone else wrote the same words: not ours.
+            {"id": "5566_7", "message": "#coldbrew", "from": {"id": "900"}, "created_time": later},
+            {
+                "id": "5566_42",
+                "message": "#coldbrew",
+                "from": {"id": PAGE, "name": "Acme"},
+                "created_time": later,
+            },
+        ]
+    }
+    with respx.mock() as router:
+        send = router.post(f"{FB}/1122_5566/comments").mock(
+            side_effect=httpx.ReadTimeout("no answer")
+        )
+        look = router.get(f"{FB}/1122_5566/comments").mock(return_value=ok(comments))
+        connector = FacebookConnector(facebook)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#coldbrew", "v2:fc")
+        found = connector.comment_on_own_post(post, "#coldbrew", "v2:fc")
+    assert send.call_count == 1
+    assert found.external_id == "5566_42"
+    params = look.calls[0].request.url.params
+    assert params["fields"] == "id,message,from,created_time"
+    assert params["order"] == "reverse_chronological"
+
+
+def test_a_page_comment_that_never_arrived_is_sent_again(facebook: Channel) -> None:
+    post = PublishedRef("1122_5566", "")
+    with respx.mock() as router:
+        send = router.post(f"{FB}/1122_5566/comments").mock(
+            side_effect=[httpx.ReadTimeout("no answer"), ok({"id": "5566_43"})]
+        )
+        router.get(f"{FB}/1122_5566/comments").mock(return_value=ok({"data": []}))
+        connector = FacebookConnector(facebook)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#coldbrew", "v3:fc")
+        ref = connector.comment_on_own_post(post, "#coldbrew", "v3:fc")
+    assert send.call_count == 2 and ref.external_id == "5566_43"
+
+
+def test_a_threads_first_comment_is_a_reply_to_the_profiles_own_post(threads: Channel) -> None:
+    post = PublishedRef("1700", "https://www.threads.net/@acme/post/P0")
+    with respx.mock(assert_all_called=True) as router:
+        routes = threads_publish_routes(router)
+        connector = ThreadsConnector(threads)
+        ref = connector.comment_on_own_post(post, "Link in here: https://acme.example", "v4:fc")
+        again = connector.comment_on_own_post(post, "Link in here: https://acme.example", "v4:fc")
+    assert form(routes["create"].calls[0].request) == {
+        "media_type": "TEXT",
+        "text": "Link in here: https://acme.example",
+        "reply_to_id": "1700",
+    }
+    assert form(routes["publish"].calls[0].request) == {"creation_id": "c9"}
+    assert routes["create"].call_count == 1 and routes["publish"].call_count == 1
+    assert ref.external_id == again.external_id == "1801"
+
+
+def test_a_threads_reply_whose_publish_answer_was_lost_is_found_among_the_replies(
+    threads: Channel,
+) -> None:
+    post = PublishedRef("1700", "")
+    later = (timezone.now() + timedelta(seconds=5)).isoformat()
+    with respx.mock() as router:
+        create = router.post(f"{TH}/{USER}/threads").mock(return_value=ok({"id": "c9"}))
+        router.get(f"{TH}/c9").mock(
+            side_effect=[ok({"status": "FINISHED"}), ok({"status": "PUBLISHED"})]
+        )
+        publish = router.post(f"{TH}/{USER}/threads_publish").mock(
+            side_effect=httpx.ReadTimeout("no answer")
+        )
+        replies = router.get(f"{TH}/{USER}/replies").mock(
+            return_value=ok(
+                {
+                    "data": [
+                        {
+                            "id": "1802",
+                            "text": "#coldbrew",
+                            "timestamp": later,
+                            "permalink": "https://www.threads.net/@acme/post/P2",
+                        }
+                    ]
+                }
+            )
+        )
+        connector = ThreadsConnector(threads)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#coldbrew", "v5:fc")
+        found = connector.comment_on_own_post(post, "#coldbrew", "v5:fc")
+    assert create.call_count == 1 and publish.call_count == 1
+    assert replies.calls[0].request.url.params["fields"] == "id,text,timestamp,permalink"
+    assert found.external_id == "1802"
+    assert found.url == "https://www.threads.net/@acme/post/P2"

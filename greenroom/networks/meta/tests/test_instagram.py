@@ -11,13 +11,17 @@ response pairs from Meta's documentation:
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes
 - Rate limiting (X-Business-Use-Case-Usage, estimated_time_to_regain_access in minutes):
   https://developers.facebook.com/docs/graph-api/overview/rate-limiting
-- Comment moderation (replies, hide): https://developers.facebook.com/docs/instagram-platform/comment-moderation
+- Comment moderation (replies, hide; POST /{ig-media-id}/comments with message -> {"id"}, GET
+  /{ig-media-id}/comments with id,text,timestamp,username,from):
+  https://developers.facebook.com/docs/instagram-platform/comment-moderation,
+  https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -33,6 +37,7 @@ from greenroom.networks.base import (
     MediaItem,
     OutcomeUnknown,
     OutgoingPost,
+    PublishedRef,
 )
 from greenroom.networks.meta.connector import InstagramConnector
 from greenroom.networks.meta.tests.conftest import FB, PAGE_TOKEN
@@ -365,3 +370,55 @@ def test_deleting_a_post_is_refused_in_plain_words(instagram: Channel) -> None:
     with pytest.raises(ConnectorError) as caught:
         InstagramConnector(instagram).delete(MEDIA)
     assert "Instagram app" in caught.value.message
+
+
+def test_a_first_comment_goes_under_the_accounts_own_media_once(instagram: Channel) -> None:
+    post = PublishedRef(MEDIA, "https://www.instagram.com/p/Once/")
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post(f"{FB}/{MEDIA}/comments").mock(
+            return_value=ok({"id": "17870913679156914"})
+        )
+        connector = InstagramConnector(instagram)
+        first = connector.comment_on_own_post(post, "#latte #오늘의커피", "v1:first-comment")
+        again = connector.comment_on_own_post(post, "#latte #오늘의커피", "v1:first-comment")
+    assert route.call_count == 1
+    request = route.calls[0].request
+    assert request.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+    assert form(request) == {"message": "#latte #오늘의커피"}
+    assert first.external_id == again.external_id == "17870913679156914"
+
+
+def test_a_media_comment_whose_answer_was_lost_is_found_not_sent_again(
+    instagram: Channel,
+) -> None:
+    post = PublishedRef(MEDIA, "")
+    later = (timezone.now() + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    comments = {
+        "data": [
+            {
+                "id": "17858893269000009",
+                "text": "#latte",
+                "timestamp": "2020-01-01T00:00:00+0000",
+                "username": "acme.instagram",
+            },
+            {"id": "17858893269000010", "text": "#latte", "timestamp": later, "username": "jay"},
+            {
+                "id": "17870913679156914",
+                "text": "#latte",
+                "timestamp": later,
+                "username": "acme.instagram",
+                "from": {"id": IG, "username": "acme.instagram"},
+            },
+        ]
+    }
+    with respx.mock() as router:
+        send = router.post(f"{FB}/{MEDIA}/comments").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{FB}/{MEDIA}/comments").mock(return_value=ok(comments))
+        connector = InstagramConnector(instagram)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#latte", "v2:first-comment")
+        found = connector.comment_on_own_post(post, "#latte", "v2:first-comment")
+    # The older comment with the same words came before this attempt; jay's is not ours.
+    assert found.external_id == "17870913679156914"
+    assert send.call_count == 1
+    assert look.calls[0].request.url.params["fields"] == "id,text,timestamp,username,from"
