@@ -10,6 +10,7 @@ to /2/media/upload. Everything here is the v2 API as documented on docs.x.com.
   alt text through /2/media/metadata, then POST /2/tweets.
 - find_published: X takes no idempotency key. The attempt's text (links reduced, since X shows
   them as t.co) is matched against the account's own recent posts made after the attempt began.
+- First comments: a reply post to the account's own post, found the same way before a resend.
 - Inbox: mentions since the newest id seen, and DM events; webhooks through the Account Activity
   API (CRC challenge and x-twitter-webhooks-signature), see `webhooks.py`.
 - Rate limits: 429 with x-rate-limit-reset (Unix time) becomes retry_after.
@@ -342,6 +343,20 @@ class XConnector:
             if _comparable(str(tweet.get("text") or "")) == record.get("text") and late_enough:
                 return PublishedRef(str(tweet["id"]), self._url(str(tweet["id"])), made)
         return None
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """X has no comments: the first comment is a reply post in the post's thread
+        (reply.in_reply_to_tweet_id). X takes no idempotency key, so an earlier attempt with
+        this key is looked for first (its record, else the account's newest posts by text)."""
+        if api.recall_attempt(self.channel, idempotency_key):
+            found = self.find_published(idempotency_key)
+            if found is not None:
+                return found
+        return self.publish(
+            OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=ref.external_id)
+        )
 
     def delete(self, external_id: str) -> None:
         self._call("DELETE", f"tweets/{external_id}", write=True)

@@ -9,6 +9,9 @@
 - Mentions timeline (includes.users, meta.newest_id): https://docs.x.com/x-api/users/get-mentions
 - DM events: https://docs.x.com/x-api/direct-messages/get-dm-events
 - Hide replies (PUT /2/tweets/:id/hidden): https://docs.x.com/x-api/posts/hide-reply
+- Replies (reply.in_reply_to_tweet_id on POST /2/tweets) and the user's posts timeline
+  (GET /2/users/:id/tweets, replies included): https://docs.x.com/x-api/posts/creation-of-a-post,
+  https://docs.x.com/x-api/users/get-posts
 - Public metrics: https://docs.x.com/x-api/fundamentals/metrics
 - Rate limits (429, x-rate-limit-reset) and error objects (RFC 7807 problems):
   https://docs.x.com/x-api/fundamentals/rate-limits, https://docs.x.com/x-api/fundamentals/response-codes-and-errors
@@ -42,7 +45,14 @@ from greenroom.conftest import World
 from greenroom.core import actions
 from greenroom.core.models import Channel, ChannelStatus
 from greenroom.networks import network_api as api
-from greenroom.networks.base import ConnectorError, InboundItem, MediaItem, OutgoingPost
+from greenroom.networks.base import (
+    ConnectorError,
+    InboundItem,
+    MediaItem,
+    OutcomeUnknown,
+    OutgoingPost,
+    PublishedRef,
+)
 from greenroom.networks.models import InboundEvent
 from greenroom.networks.x import connector as x
 
@@ -552,3 +562,65 @@ def test_signed_activity_is_stored_once_and_bad_signatures_are_refused(
         "1050118621198921728",
         "dm:954491830116155396",
     ]
+
+
+def test_a_first_comment_is_a_reply_to_the_accounts_own_post_sent_once(channel: Channel) -> None:
+    post = PublishedRef(
+        "1880000000000000001", "https://x.com/AcmeCoffee/status/1880000000000000001"
+    )
+    with respx.mock(assert_all_called=True) as router:
+        create = router.post(f"{A}/tweets").mock(
+            return_value=ok(
+                {
+                    "data": {
+                        "id": "1880000000000000002",
+                        "text": "#coldbrew https://t.co/x1",
+                        "edit_history_tweet_ids": ["1880000000000000002"],
+                    }
+                },
+                status=201,
+            )
+        )
+        connector = x.XConnector(channel)
+        ref = connector.comment_on_own_post(post, "#coldbrew https://acme.example", "v1:fc")
+        again = connector.comment_on_own_post(post, "#coldbrew https://acme.example", "v1:fc")
+    assert create.call_count == 1
+    request = create.calls[0].request
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert json.loads(request.content) == {
+        "text": "#coldbrew https://acme.example",
+        "reply": {"in_reply_to_tweet_id": "1880000000000000001"},
+    }
+    assert ref.external_id == again.external_id == "1880000000000000002"
+    assert ref.url == "https://x.com/AcmeCoffee/status/1880000000000000002"
+
+
+def test_a_reply_whose_answer_was_lost_is_found_not_posted_twice(channel: Channel) -> None:
+    post = PublishedRef("1880000000000000001", "")
+    with respx.mock() as router:
+        create = router.post(f"{A}/tweets").mock(side_effect=httpx.ReadTimeout("slow"))
+        timeline = router.get(f"{A}/users/{USER}/tweets").mock(
+            return_value=ok(
+                {
+                    "data": [
+                        {
+                            "id": "1880000000000000003",
+                            "text": "@AcmeCoffee #coldbrew https://t.co/x1",
+                            "created_at": "2099-01-01T00:00:00.000Z",
+                        },
+                        {
+                            "id": "1880000000000000002",
+                            "text": "#coldbrew https://t.co/x1",
+                            "created_at": "2099-01-01T00:00:00.000Z",
+                        },
+                    ],
+                    "meta": {"result_count": 2},
+                }
+            )
+        )
+        connector = x.XConnector(channel)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#coldbrew https://acme.example", "v2:fc")
+        found = connector.comment_on_own_post(post, "#coldbrew https://acme.example", "v2:fc")
+    assert create.call_count == 1 and timeline.call_count == 1
+    assert found.external_id == "1880000000000000002"
