@@ -197,3 +197,35 @@ def test_the_security_pages_speak_korean(world: World) -> None:
     assert "조직 보안" in org and "싱글 사인온" in org and "2단계 인증 필수" in org
     enrol_page = adam.get("/settings/security/mfa/enrol/").content.decode()
     assert "2단계 인증 설정" in enrol_page
+
+
+PERSONAL_PAGES = ["/settings/security/", "/settings/security/mfa/enrol/"]
+PERSONAL_POSTS = [
+    "/settings/security/mfa/disable/",
+    "/settings/security/mfa/recovery-codes/",
+    "/settings/security/sessions/revoke-others/",
+    "/settings/security/sessions/1/revoke/",
+]
+
+
+@pytest.mark.parametrize("name", [*EVERYONE, "gina"])
+def test_everyone_signed_in_has_their_own_security_page(world: World, name: str) -> None:
+    client = as_person(world, name)
+    for path in PERSONAL_PAGES:
+        assert client.get(path).status_code == 200, path
+
+
+def test_the_security_pages_need_a_signed_in_person(client: Client, world: World) -> None:
+    for path in [*PERSONAL_PAGES, "/organization/security/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), path
+    for path in [
+        *PERSONAL_POSTS,
+        "/organization/security/policy/",
+        "/organization/security/sso/",
+        "/organization/security/sso/mappings/",
+    ]:
+        response = client.post(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), path
+    # The code step without a password step first goes back to the password.
+    assert client.get("/login/verify/")["Location"] == "/login/"
