@@ -18,7 +18,8 @@ httpx. Every request carries `LinkedIn-Version` (settings.LINKEDIN_API_VERSION) 
   (organization social action notifications: comments and mentions), see `webhooks.py`.
   Comments on comments are not polled (one request per comment); webhooks deliver them.
 - Reply to comments as the page; LinkedIn has no way to hide a comment (`hide` says so) but the
-  page may delete comments on its own posts (`delete_comment`).
+  page may delete comments on its own posts (`delete_comment`). First comments: the page comments
+  on its own post (`comment_on_own_post`, once per key through the attempt record).
 - Metrics: organizationalEntityShareStatistics (impressions, clicks, likes, comments, shares).
 - Rate limits: 429 without Retry-After; LinkedIn's daily limits reset at midnight UTC.
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -498,6 +499,51 @@ class LinkedInConnector:
             external_id=str(data.get("commentUrn") or data.get("$URN") or data.get("id") or ""),
             url="",
         )
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Comment on the page's own post as the page (POST socialActions/{post}/comments with
+        the post as `object`).
+
+        LinkedIn takes no idempotency key: the attempt record, and else the post's comments by
+        the page with the same text, keep a retry from commenting twice."""
+        urn = ref.external_id
+        path = f"socialActions/{encoded(urn)}/comments"
+
+        def send() -> PublishedRef:
+            response = self._send(
+                "POST",
+                path,
+                json_body={"actor": self.page, "object": urn, "message": {"text": text}},
+                write=True,
+            )
+            data = api.json_of(response)
+            comment = str(
+                data.get("commentUrn")
+                or data.get("$URN")
+                or response.headers.get("x-restli-id")
+                or ""
+            )
+            if not comment:
+                raise ConnectorError(
+                    _("LinkedIn accepted the comment but did not say its id. Greenroom checks."),
+                    code="no_id",
+                )
+            return PublishedRef(external_id=comment, url="")
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            for comment in self._json("GET", f"{path}?count=50").get("elements") or []:
+                item = comment_item(comment, post_urn=urn)
+                if (
+                    item is not None
+                    and item.author_handle == self.page
+                    and api.made_by_attempt(record, item.text, item.created_at)
+                ):
+                    return PublishedRef(item.external_id, "", item.created_at)
+            return None
+
+        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
 
     def hide(self, item: InboundItem) -> None:
         """LinkedIn has no way to hide a comment; say so (delete it with delete_comment)."""

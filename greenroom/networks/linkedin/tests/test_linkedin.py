@@ -12,7 +12,8 @@ learn.microsoft.com (Marketing API, Community Management):
 - Little text format (reserved characters, hashtag template):
   .../community-management/shares/little-text-format
 - Comments API (socialActions/{urn}/comments, nested comments with parentComment, delete with
-  ?actor=): .../community-management/shares/comments-api
+  ?actor=; create a comment on a share with actor, object (the same URN) and message.text, 201
+  with the comment and its commentUrn): .../community-management/shares/comments-api
 - Organization share statistics (shares=List(...), totalShareStatistics):
   .../community-management/organizations/share-statistics
 - Error handling (65601 revoked token) and rate limits (429, reset at midnight UTC):
@@ -38,7 +39,14 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from greenroom.core.models import Channel, ChannelStatus
-from greenroom.networks.base import ConnectorError, InboundItem, MediaItem, OutgoingPost
+from greenroom.networks.base import (
+    ConnectorError,
+    InboundItem,
+    MediaItem,
+    OutcomeUnknown,
+    OutgoingPost,
+    PublishedRef,
+)
 from greenroom.networks.linkedin import connector as linkedin
 from greenroom.networks.linkedin import errors as linkedin_errors
 from greenroom.networks.linkedin.commentary import from_little_text, to_little_text
@@ -592,3 +600,73 @@ def test_metrics_come_from_share_statistics_in_one_request(page: Channel) -> Non
     )
     assert first.extra == {"clicks": 9, "unique_impressions": 120}
     assert second.external_id == "urn:li:ugcPost:7" and second.impressions == 12
+
+
+def test_a_first_comment_goes_under_the_pages_own_post_as_the_page_once(page: Channel) -> None:
+    post = PublishedRef(SHARE, linkedin.post_url(SHARE))
+    mine = f"urn:li:comment:({ACTIVITY},6850021406018162711)"
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post(
+            f"{A}/socialActions/urn%3Ali%3Ashare%3A6844785523593134080/comments"
+        ).mock(
+            return_value=httpx.Response(
+                201,
+                json={
+                    "actor": PAGE,
+                    "commentUrn": mine,
+                    "created": {"actor": PAGE, "time": 1632868600617},
+                    "id": "6850021406018162711",
+                    "message": {"attributes": [], "text": "Menu: https://acme.example #coffee"},
+                    "object": SHARE,
+                },
+            )
+        )
+        connector = linkedin.LinkedInConnector(page)
+        ref = connector.comment_on_own_post(post, "Menu: https://acme.example #coffee", "v1:fc")
+        again = connector.comment_on_own_post(post, "Menu: https://acme.example #coffee", "v1:fc")
+    assert route.call_count == 1
+    request = route.calls[0].request
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["LinkedIn-Version"] == "202610"
+    assert sent_json(route) == {
+        "actor": PAGE,
+        "object": SHARE,
+        "message": {"text": "Menu: https://acme.example #coffee"},
+    }
+    assert ref.external_id == again.external_id == mine
+
+
+def test_a_page_comment_whose_answer_was_lost_is_found_not_sent_again(page: Channel) -> None:
+    post = PublishedRef(SHARE, "")
+    path = f"{A}/socialActions/urn%3Ali%3Ashare%3A6844785523593134080/comments"
+    later = int((timezone.now().timestamp() + 5) * 1000)
+    mine = f"urn:li:comment:({ACTIVITY},6850021406018162712)"
+    comments = {
+        "paging": {"start": 0, "count": 10, "total": 2, "links": []},
+        "elements": [
+            {
+                "actor": "urn:li:person:jYlN3Fw6HS",
+                "commentUrn": f"urn:li:comment:({ACTIVITY},6850021406018162713)",
+                "created": {"actor": "urn:li:person:jYlN3Fw6HS", "time": later},
+                "message": {"text": "#coffee"},
+                "object": SHARE,
+            },
+            {
+                "actor": PAGE,
+                "commentUrn": mine,
+                "created": {"actor": PAGE, "time": later},
+                "message": {"text": "#coffee"},
+                "object": SHARE,
+            },
+        ],
+    }
+    with respx.mock() as router:
+        send = router.post(path).mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(path).mock(return_value=ok(comments))
+        connector = linkedin.LinkedInConnector(page)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(post, "#coffee", "v2:fc")
+        found = connector.comment_on_own_post(post, "#coffee", "v2:fc")
+    assert send.call_count == 1
+    assert look.calls[0].request.url.params["count"] == "50"
+    assert found.external_id == mine
