@@ -266,3 +266,20 @@ def test_an_organisation_without_sso_is_a_404(client: Client, world: World) -> N
     assert client.get("/sso/acme/start/").status_code == 404
     assert client.get("/sso/globex/start/").status_code == 404
     assert client.get("/sso/no-such-org/start/").status_code == 404
+
+
+def test_the_sign_in_page_leads_to_the_organisations_provider(
+    client: Client, world: World, provider: Any
+) -> None:
+    login = client.get("/login/?next=/inbox/")
+    assert b'href="/login/sso/?next=/inbox/"' in login.content
+    page = client.get("/login/sso/", {"organization": "acme", "next": "/inbox/"})
+    assert page.status_code == 200
+    # A page that moves on by itself, not a redirect: the form's CSP (form-action 'self') would
+    # stop a redirect chain that leaves Greenroom.
+    assert b'http-equiv="refresh" content="0; url=/sso/acme/start/?next=%2Finbox%2F"' in (
+        page.content
+    )
+    unknown = client.get("/login/sso/", {"organization": "globex"})
+    assert unknown.status_code == 404
+    assert b"No organisation with that sign-in name uses single sign-on" in unknown.content
