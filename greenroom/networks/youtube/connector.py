@@ -21,7 +21,8 @@
   first, after a time cursor, with the replies each thread carries. YouTube has no webhooks for
   comments (its PubSubHubbub feed announces new videos only).
 - Reply (comments.insert with parentId), hide (comments.setModerationStatus rejected), delete
-  videos, statistics per video (views, likes, comments).
+  videos, statistics per video (views, likes, comments). First comments: a top-level comment by
+  the channel on its own video (commentThreads.insert), once per key through the attempt record.
 - Quota: quotaExceeded waits until midnight Pacific Time, when Google resets the daily quota.
 """
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -86,6 +87,11 @@ def video_url(video_id: str, placement: str = "feed") -> str:
     if placement == "shorts":
         return f"https://www.youtube.com/shorts/{video_id}"
     return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def comment_url(video_id: str, comment_id: str) -> str:
+    """The video's page opened at one comment (YouTube's `lc` parameter)."""
+    return f"https://www.youtube.com/watch?v={video_id}&lc={comment_id}"
 
 
 def _spec(placement: str) -> rules.PlacementSpec:
@@ -456,6 +462,60 @@ class YouTubeConnector:
             write=True,
         )
         return PublishedRef(external_id=str(data.get("id") or ""), url="")
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """A top-level comment by the channel on its own video (commentThreads.insert).
+
+        YouTube takes no idempotency key: the attempt record, and else the video's newest
+        comment threads started by the channel with the same text, keep a retry from
+        commenting twice."""
+        video_id = ref.external_id
+
+        def send() -> PublishedRef:
+            data = self._json(
+                "POST",
+                "commentThreads",
+                params={"part": "snippet"},
+                json_body={
+                    "snippet": {
+                        "channelId": self.channel_id,
+                        "videoId": video_id,
+                        "topLevelComment": {"snippet": {"textOriginal": text}},
+                    }
+                },
+                write=True,
+            )
+            top = (data.get("snippet") or {}).get("topLevelComment") or {}
+            comment_id = str(top.get("id") or data.get("id") or "")
+            made = api.parse_time((top.get("snippet") or {}).get("publishedAt"))
+            return PublishedRef(comment_id, comment_url(video_id, comment_id), made)
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            data = self._json(
+                "GET",
+                "commentThreads",
+                params={
+                    "part": "snippet",
+                    "videoId": video_id,
+                    "maxResults": "100",
+                    "order": "time",
+                    "textFormat": "plainText",
+                },
+            )
+            for thread in data.get("items") or []:
+                top = (thread.get("snippet") or {}).get("topLevelComment") or {}
+                snippet = top.get("snippet") or {}
+                author = (snippet.get("authorChannelId") or {}).get("value")
+                made = api.parse_time(snippet.get("publishedAt"))
+                text_of = str(snippet.get("textOriginal") or snippet.get("textDisplay") or "")
+                if author == self.channel_id and api.made_by_attempt(record, text_of, made):
+                    comment_id = str(top.get("id") or "")
+                    return PublishedRef(comment_id, comment_url(video_id, comment_id), made)
+            return None
+
+        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
 
     def hide(self, item: InboundItem) -> None:
         """Reject a comment: YouTube hides it from the video's page."""

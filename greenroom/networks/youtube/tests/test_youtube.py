@@ -13,6 +13,9 @@ documentation on developers.google.com:
   https://developers.google.com/youtube/v3/docs/playlistItems/list
 - commentThreads.list (allThreadsRelatedToChannelId, topLevelComment, replies):
   https://developers.google.com/youtube/v3/docs/commentThreads/list
+- commentThreads.insert (snippet.channelId, videoId, topLevelComment.snippet.textOriginal; the
+  answer is the commentThread with its topLevelComment):
+  https://developers.google.com/youtube/v3/docs/commentThreads/insert
 - comments.insert (snippet.parentId, textOriginal) and comments.setModerationStatus:
   https://developers.google.com/youtube/v3/docs/comments/insert,
   https://developers.google.com/youtube/v3/docs/comments/setModerationStatus
@@ -46,6 +49,7 @@ from greenroom.networks.base import (
     MediaItem,
     OutcomeUnknown,
     OutgoingPost,
+    PublishedRef,
 )
 from greenroom.networks.youtube import connector as youtube_connector
 from greenroom.networks.youtube import errors as youtube_errors
@@ -510,3 +514,104 @@ def test_a_short_uploads_like_a_video_and_links_to_shorts(
             OutgoingPost(text="#Shorts pour", idempotency_key="s", placement="shorts", media=[clip])
         )
     assert ref.url == f"https://www.youtube.com/shorts/{VIDEO_ID}"
+
+
+def test_a_first_comment_is_the_channels_own_top_level_comment_made_once(
+    youtube: Channel,
+) -> None:
+    video = PublishedRef(VIDEO_ID, f"https://www.youtube.com/watch?v={VIDEO_ID}")
+    thread = {
+        "kind": "youtube#commentThread",
+        "id": "UgxFirst",
+        "snippet": {
+            "channelId": CHANNEL_ID,
+            "videoId": VIDEO_ID,
+            "topLevelComment": {
+                "kind": "youtube#comment",
+                "id": "UgxFirst",
+                "snippet": {
+                    "channelId": CHANNEL_ID,
+                    "videoId": VIDEO_ID,
+                    "textOriginal": "Recipe: https://acme.example/cold-brew",
+                    "authorChannelId": {"value": CHANNEL_ID},
+                    "publishedAt": "2026-11-27T10:00:00Z",
+                },
+            },
+            "canReply": True,
+            "totalReplyCount": 0,
+            "isPublic": True,
+        },
+    }
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post(f"{Y}/commentThreads").mock(
+            return_value=httpx.Response(200, json=thread)
+        )
+        connector = YouTubeConnector(youtube)
+        ref = connector.comment_on_own_post(video, "Recipe: https://acme.example/cold-brew", "v1")
+        again = connector.comment_on_own_post(video, "Recipe: https://acme.example/cold-brew", "v1")
+    assert route.call_count == 1
+    request = route.calls[0].request
+    assert request.url.params["part"] == "snippet"
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert json.loads(request.content) == {
+        "snippet": {
+            "channelId": CHANNEL_ID,
+            "videoId": VIDEO_ID,
+            "topLevelComment": {
+                "snippet": {"textOriginal": "Recipe: https://acme.example/cold-brew"}
+            },
+        }
+    }
+    assert ref.external_id == again.external_id == "UgxFirst"
+    assert ref.url == f"https://www.youtube.com/watch?v={VIDEO_ID}&lc=UgxFirst"
+
+
+def test_a_video_comment_whose_answer_was_lost_is_found_not_sent_again(youtube: Channel) -> None:
+    video = PublishedRef(VIDEO_ID, "")
+    later = (timezone.now() + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    threads = {
+        "kind": "youtube#commentThreadListResponse",
+        "items": [
+            {
+                "id": "UgxTheirs",
+                "snippet": {
+                    "videoId": VIDEO_ID,
+                    "topLevelComment": {
+                        "id": "UgxTheirs",
+                        "snippet": {
+                            "textOriginal": "#coldbrew",
+                            "authorChannelId": {"value": "UCbean"},
+                            "publishedAt": later,
+                        },
+                    },
+                },
+            },
+            {
+                "id": "UgxOurs",
+                "snippet": {
+                    "videoId": VIDEO_ID,
+                    "topLevelComment": {
+                        "id": "UgxOurs",
+                        "snippet": {
+                            "textOriginal": "#coldbrew",
+                            "authorChannelId": {"value": CHANNEL_ID},
+                            "publishedAt": later,
+                        },
+                    },
+                },
+            },
+        ],
+    }
+    with respx.mock() as router:
+        send = router.post(f"{Y}/commentThreads").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{Y}/commentThreads").mock(
+            return_value=httpx.Response(200, json=threads)
+        )
+        connector = YouTubeConnector(youtube)
+        with pytest.raises(OutcomeUnknown):
+            connector.comment_on_own_post(video, "#coldbrew", "v2")
+        found = connector.comment_on_own_post(video, "#coldbrew", "v2")
+    assert send.call_count == 1
+    params = look.calls[0].request.url.params
+    assert (params["videoId"], params["order"], params["part"]) == (VIDEO_ID, "time", "snippet")
+    assert found.external_id == "UgxOurs"
