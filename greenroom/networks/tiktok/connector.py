@@ -445,6 +445,19 @@ class TikTokConnector:
             code="unsupported",
         )
 
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """TikTok offers apps no way to comment; say so (nothing is sent)."""
+        raise ConnectorError(
+            _(
+                "TikTok does not let apps post comments, so the first comment was not posted. "
+                "Post it from the TikTok app."
+            ),
+            permanent=True,
+            code="not_supported",
+        )
+
     def hide(self, item: InboundItem) -> None:
         raise ConnectorError(
             _("TikTok does not let apps hide comments. Hide it in the TikTok app."),

@@ -45,6 +45,7 @@ from greenroom.networks.base import (
     MediaItem,
     OutcomeUnknown,
     OutgoingPost,
+    PublishedRef,
 )
 from greenroom.networks.tiktok import connector as tiktok
 from greenroom.networks.tiktok.tests.conftest import (
@@ -397,6 +398,21 @@ def test_the_inbox_is_empty_and_answering_says_why(account: Channel) -> None:
         connector.hide(item)
     assert "TikTok app" in replied.value.message and replied.value.permanent
     assert "TikTok app" in hidden.value.message and hidden.value.permanent
+
+
+def test_a_first_comment_is_refused_in_plain_words_without_a_request(account: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        anything = router.route()
+        with pytest.raises(ConnectorError) as caught:
+            tiktok.TikTokConnector(account).comment_on_own_post(
+                PublishedRef("7311111111111111111", ""), "#coffee", "v1:first-comment"
+            )
+    assert anything.call_count == 0
+    assert caught.value.permanent and caught.value.code == "not_supported"
+    assert caught.value.message == (
+        "TikTok does not let apps post comments, so the first comment was not posted. "
+        "Post it from the TikTok app."
+    )
 
 
 def test_metrics_of_public_videos(account: Channel) -> None:
