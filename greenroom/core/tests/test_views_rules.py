@@ -120,11 +120,17 @@ def test_what_changed_compares_the_latest_two_versions_by_default(
 ) -> None:
     client.force_login(world.agnes)
     html = client.get(RULES, {"view": "changes"}).content.decode()
-    assert "25 → 100" in visible_text(section(html, "changes-instagram"))
+    # Version 3 added YouTube Shorts; nothing else changed.
+    shorts = visible_text(section(html, "changes-youtube"))
+    assert "Short" in shorts and "13 added" in shorts
+    assert "changes-instagram" not in html
     from_picker = re.search(r'<select id="diff-from".*?</select>', html, flags=re.S)
     to_picker = re.search(r'<select id="diff-to".*?</select>', html, flags=re.S)
-    assert from_picker and '<option value="1" selected>' in from_picker[0]
-    assert to_picker and '<option value="2" selected>' in to_picker[0]
+    assert from_picker and '<option value="2" selected>' in from_picker[0]
+    assert to_picker and '<option value="3" selected>' in to_picker[0]
+
+    older = client.get(RULES, {"view": "changes", "from": "1", "to": "2"}).content.decode()
+    assert "25 → 100" in visible_text(section(older, "changes-instagram"))
 
 
 def test_an_unknown_version_says_which_exist(client: Client, world: World) -> None:
@@ -133,7 +139,7 @@ def test_an_unknown_version_says_which_exist(client: Client, world: World) -> No
     response = client.get(RULES, {"view": "changes", "from": "1", "to": "9"})
     assert response.status_code == 404
     text = visible_text(response.content.decode())
-    assert "There is no version 9 of the rule table. The published versions are 1, 2" in text
+    assert "There is no version 9 of the rule table. The published versions are 1, 2, 3" in text
     assert "25 → 100" not in text
 
     response = client.get(RULES, {"view": "changes", "from": "latest"})
@@ -145,6 +151,8 @@ def test_the_rule_table_renders_in_korean(client: Client, world: World) -> None:
     client.force_login(world.agnes)
     client.post("/settings/language/", {"language": "ko", "next": RULES})
     assert "네트워크 규칙" in client.get(RULES).content.decode()
-    changes = visible_text(client.get(RULES, {"view": "changes"}).content.decode())
+    changes = visible_text(
+        client.get(RULES, {"view": "changes", "from": "1", "to": "2"}).content.decode()
+    )
     assert "변경 내용" in changes
     assert "25 → 100" in changes

@@ -98,7 +98,7 @@ def _spec(placement: str) -> rules.PlacementSpec:
     try:
         return rules.get_spec("youtube", placement)
     except rules.UnknownNetwork:
-        # Shorts have no entry of their own in the rule table yet: they are videos.
+        # A rule table older than version 3 has no Shorts entry: they are videos.
         return rules.get_spec("youtube", "feed")
 
 
