@@ -8,6 +8,7 @@ is a 404 and its existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -31,12 +32,29 @@ class Scope:
     brand_ids: frozenset[int] | None  # None: every brand of the organisation
 
 
+# Other apps may hold back channel permissions that roles and grants give (compliance: publish and
+# engage on a channel whose required guideline or training a person lacks). A hook takes the user
+# and the ids of their active organisations and returns {perm: channel ids withheld}; core never
+# imports those apps, they register here when they load. Each hook runs once per Access.
+Withholder = Callable[[Any, set[int]], dict[str, set[int]]]
+_withholders: list[Withholder] = []
+
+
+def register_withholder(hook: Withholder) -> None:
+    """Called by an app at start-up (AppConfig.ready); registering twice is harmless."""
+    if hook not in _withholders:
+        _withholders.append(hook)
+
+
 @dataclass
 class Access:
-    """Everything a user may reach, loaded once per user object (two queries)."""
+    """Everything a user may reach, loaded once per user object (two queries, plus one per
+    registered withholder)."""
 
     scopes: list[Scope] = field(default_factory=list)
     channel_grants: dict[str, set[int]] = field(default_factory=dict)
+    # Channel permissions held back on some channels whatever the role or grant says.
+    withheld: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, user: Any) -> Access:
@@ -64,6 +82,11 @@ class Access:
                 access.channel_grants.setdefault(grant["permission"], set()).add(
                     grant["channel_id"]
                 )
+            if active_orgs:
+                for hook in _withholders:
+                    for perm, ids in hook(user, active_orgs).items():
+                        if ids:
+                            access.withheld.setdefault(perm, set()).update(ids)
         if user is not None:
             user._greenroom_access = access
         return access
@@ -87,9 +110,13 @@ class Access:
                 brand_path = f"{channel_path}__brand_id__in" if channel_path else "brand_id__in"
                 q |= Q(**{org_path: scope.org_id, brand_path: scope.brand_ids})
         if channel_path is not None and perm in ALL_CHANNEL:
+            channel_id = f"{channel_path}_id__in" if channel_path else "pk__in"
             granted = self.channel_grants.get(perm)
             if granted:
-                q |= Q(**{f"{channel_path}_id__in" if channel_path else "pk__in": granted})
+                q |= Q(**{channel_id: granted})
+            withheld = self.withheld.get(perm)
+            if withheld:
+                q &= ~Q(**{channel_id: withheld})
         return q
 
 
