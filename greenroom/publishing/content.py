@@ -6,7 +6,8 @@ what is counted is exactly what is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils.translation import gettext as _
@@ -45,6 +46,70 @@ def media_items(variant: Variant) -> list[MediaItem]:
             code="media_unavailable",
         )
     return list(_media_resolver(variant))
+
+
+# --- Policy checks -------------------------------------------------------------------------------
+#
+# Organisations set rules a post must follow (banned terms, disclosures, link domains, personal
+# data). The app that owns them (compliance) registers its check at start-up; publishing never
+# imports it. Submitting for approval refuses blocking findings, and the engine checks again
+# just before sending (`check_policies`), so a rule added after approval still holds.
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """One rule a variant breaks: `blocks` stops it, otherwise it is a warning; `message` says
+    what was found and why the rule exists, in plain words."""
+
+    rule: str
+    message: str
+    blocks: bool
+
+
+PolicyCheck = Callable[[Variant], Sequence[PolicyFinding]]
+_policy_checks: list[PolicyCheck] = []
+
+
+def register_policy_check(check: PolicyCheck) -> None:
+    """Called by an app at start-up (AppConfig.ready); registering twice is harmless."""
+    if check not in _policy_checks:
+        _policy_checks.append(check)
+
+
+def policy_findings(variant: Variant) -> list[PolicyFinding]:
+    """Every policy finding on this variant, blocking and warning."""
+    return [finding for check in _policy_checks for finding in check(variant)]
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    blocks: list[str]
+    warnings: list[str]
+
+
+def policy_report(variants: Iterable[Variant]) -> PolicyReport:
+    """The findings of several variants as messages naming their channel."""
+    blocks: list[str] = []
+    warnings: list[str] = []
+    for variant in variants:
+        for finding in policy_findings(variant):
+            message = f"{variant.channel}: {finding.message}"
+            (blocks if finding.blocks else warnings).append(message)
+    return PolicyReport(blocks=blocks, warnings=warnings)
+
+
+def check_policies(variant: Variant) -> None:
+    """Raise a permanent ConnectorError ("policy_blocked") if a rule blocks this variant."""
+    blocking = [f.message for f in policy_findings(variant) if f.blocks]
+    if blocking:
+        from greenroom.networks.base import ConnectorError
+
+        raise ConnectorError(
+            _("A publishing policy blocks this post: %(reasons)s")
+            % {"reasons": " ".join(blocking)},
+            permanent=True,
+            code="policy_blocked",
+        )
 
 
 def link_with_utm(link: str, utm: dict[str, str]) -> str:

@@ -183,6 +183,8 @@ class Post(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
     )
+    # Paid for or advertising: publishing policies may then require a disclosure (#ad, #광고).
+    sponsored = models.BooleanField(_("sponsored"), default=False)
     state = models.CharField(
         _("state"), max_length=32, choices=PostState.choices, default=PostState.DRAFT
     )

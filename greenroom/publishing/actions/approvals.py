@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from greenroom.core import audit
 from greenroom.core.models import User
-from greenroom.publishing import approvals
+from greenroom.publishing import approvals, content
 from greenroom.publishing.models import (
     ApprovalDecision,
     Decision,
@@ -26,6 +26,7 @@ from greenroom.publishing.models import (
 
 from .common import (
     ActionError,
+    ContentProblems,
     NotAllowed,
     PublishingAction,
     is_author,
@@ -76,6 +77,11 @@ def do_submit_for_approval(post: Post, *, acting_user: User) -> Post:
         )
     require_on_channels(acting_user, "draft", [v.channel for v in variants], _("submit posts"))
     _validate(variants)
+    # Publishing policies (banned terms, disclosures, links, personal data): blocking findings
+    # refuse the submission; warnings are kept with it.
+    policy = content.policy_report(variants)
+    if policy.blocks:
+        raise ContentProblems(policy.blocks)
     post.approval_round += 1
     post.changes_requested = False
     post.submitted_at = timezone.now()
@@ -88,7 +94,11 @@ def do_submit_for_approval(post: Post, *, acting_user: User) -> Post:
         actor=acting_user,
         organization=post.organization,
         target=post,
-        after={"round": post.approval_round, "steps": [s.name for s in steps]},
+        after={
+            "round": post.approval_round,
+            "steps": [s.name for s in steps],
+            **({"policy_warnings": policy.warnings} if policy.warnings else {}),
+        },
     )
     if not steps:
         _complete_approval(post, acting_user=acting_user)

@@ -33,7 +33,7 @@ from .common import (
     variant_snapshot,
 )
 
-POST_FIELDS = ("text", "link", "campaign", "brand")
+POST_FIELDS = ("text", "link", "campaign", "brand", "sponsored")
 # A desired time a little in the past is a slow form, not a mistake.
 PAST_GRACE = timedelta(minutes=1)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -160,6 +160,7 @@ def do_create_post(
     link: str = "",
     campaign: Campaign | None = None,
     publish_at: datetime | None = None,
+    sponsored: bool = False,
     acting_user: User,
 ) -> Post:
     """Compose a post once for several channels: a draft variant per channel.
@@ -189,6 +190,7 @@ def do_create_post(
         text=text,
         link=link,
         campaign=campaign,
+        sponsored=sponsored,
         created_at=now,
         updated_at=now,
     )
@@ -244,6 +246,7 @@ def do_edit_post(
     campaign: Campaign | Unset | None = UNSET,
     brand: Brand | Unset | None = UNSET,
     publish_at: datetime | Unset | None = UNSET,
+    sponsored: bool | Unset = UNSET,
     variants: Sequence[VariantInput] = (),
     remove_channels: Sequence[Channel] = (),
     acting_user: User,
@@ -275,6 +278,8 @@ def do_edit_post(
         post.brand = brand
     if not isinstance(link, Unset):
         post.link = link
+    if not isinstance(sponsored, Unset):
+        post.sponsored = sponsored
     if not isinstance(text, Unset):
         post.text = text
         for variant in existing.values():

@@ -118,6 +118,12 @@ class Measured:
     problems: list[str]
     first_comment_supported: bool
     first_comment_count: TextCount | None = None
+    # Publishing policy findings (banned terms, disclosures ...): checked again on submit.
+    policy: list[content.PolicyFinding] = field(default_factory=list)
+
+    @property
+    def policy_blocks(self) -> bool:
+        return any(f.blocks for f in self.policy)
 
     @property
     def over(self) -> bool:
@@ -178,6 +184,7 @@ class Measured:
             "text": self.text,
             "link": self.link,
             "problems": self.problems,
+            "policy": [{"blocks": f.blocks, "message": f.message} for f in self.policy],
             "first_comment_supported": self.first_comment_supported,
             "counter_label": self.counter_label(),
             "caps_label": self.caps_label(),
@@ -192,11 +199,12 @@ def unsaved_variant(
     link: str,
     utm: Mapping[str, str],
     media: Sequence[int] = (),
+    sponsored: bool = False,
 ) -> Variant:
     """The variant as it would be saved (not saved): content.problems and final_text are the
     publishing app's own checks and its own published text."""
     return Variant(
-        post=Post(link=""),
+        post=Post(link="", sponsored=sponsored),
         channel=channel,
         placement=placement,
         text=text,
@@ -224,6 +232,7 @@ def measure(
     utm: Mapping[str, str],
     media: Sequence[int] = (),
     first_comment: str = "",
+    sponsored: bool = False,
 ) -> Measured:
     """Count and check one channel's variant exactly as the publishing app will check it."""
     network = channel.kind
@@ -233,8 +242,15 @@ def measure(
         spec = rules.get_spec(network, "feed")
         placement = spec.key
     variant = unsaved_variant(
-        channel, placement=placement, text=text, link=link, utm=utm, media=media
+        channel,
+        placement=placement,
+        text=text,
+        link=link,
+        utm=utm,
+        media=media,
+        sponsored=sponsored,
     )
+    variant.first_comment = first_comment
     final = content.final_text(variant)
     measured: TextCount | None = None
     if spec.text_rule("text") is not None:
@@ -252,6 +268,7 @@ def measure(
         problems=problems_of(variant, first_comment),
         first_comment_supported=rule is not None,
         first_comment_count=comment_count,
+        policy=content.policy_findings(variant),
     )
 
 
@@ -398,6 +415,7 @@ class Draft:
     campaign_id: int | None = None
     campaign_name: str = ""
     publish_at: datetime | None = None
+    sponsored: bool = False
     add_utm: bool = True
     utm_medium: str = DEFAULT_UTM_MEDIUM
     utm_campaign: str = ""
@@ -458,6 +476,7 @@ def draft_of(post: Post) -> Draft:
         campaign_id=post.campaign_id,
         campaign_name=post.campaign.name if post.campaign else "",
         publish_at=first.publish_at if first is not None else None,
+        sponsored=post.sponsored,
         add_utm=bool(utm) or not post.link,
         utm_medium=utm.get("utm_medium", DEFAULT_UTM_MEDIUM),
         utm_campaign=utm.get("utm_campaign", ""),

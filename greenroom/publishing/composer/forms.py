@@ -65,6 +65,13 @@ class ComposeForm(forms.Form):
         required=False,
         help_text=_("In your time zone. Empty: publish as soon as it is approved."),
     )
+    sponsored = forms.BooleanField(
+        label=_("Sponsored: paid for, or advertising"),
+        required=False,
+        # The variants panel is drawn again: policies may ask sponsored posts for a disclosure.
+        widget=forms.CheckboxInput(attrs={"data-refresh": ""}),
+        help_text=_("Publishing policies may then ask for a disclosure such as #ad or #광고."),
+    )
     channels = forms.TypedMultipleChoiceField(label=_("Channels"), coerce=int, required=False)
     assets = forms.TypedMultipleChoiceField(label=_("Media"), coerce=int, required=False)
 
@@ -117,6 +124,7 @@ class ComposeForm(forms.Form):
             campaign_id=campaign.pk if campaign else None,
             campaign_name=campaign.name if campaign else "",
             publish_at=cleaned.get("publish_at"),
+            sponsored=bool(cleaned.get("sponsored")),
             add_utm=bool(cleaned.get("add_utm")),
             utm_medium=cleaned.get("utm_medium") or "",
             utm_campaign=cleaned.get("utm_campaign") or "",

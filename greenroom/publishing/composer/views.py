@@ -138,6 +138,7 @@ def _cards(
             utm=draft.utm(channel.kind),
             media=draft.media,
             first_comment=variant.first_comment,
+            sponsored=draft.sponsored,
         )
         cards.append(
             VariantCard(
@@ -360,6 +361,7 @@ def _initial_fields(draft: Draft) -> dict[str, Any]:
         "link": draft.link,
         "campaign": draft.campaign_id,
         "publish_at": timezone.localtime(draft.publish_at) if draft.publish_at else None,
+        "sponsored": draft.sponsored,
         "add_utm": draft.add_utm,
         "utm_medium": draft.utm_medium,
         "utm_campaign": draft.utm_campaign,
@@ -382,6 +384,7 @@ def _save(request: HttpRequest, org: Organization, draft: Draft, post: Post | No
             link=draft.link,
             campaign=campaign,
             publish_at=draft.publish_at,
+            sponsored=draft.sponsored,
             channels=draft.inputs(),
             acting_user=user,
         )
@@ -395,6 +398,7 @@ def _save(request: HttpRequest, org: Organization, draft: Draft, post: Post | No
         link=draft.link,
         campaign=campaign,
         publish_at=draft.publish_at,
+        sponsored=draft.sponsored,
         variants=draft.inputs(),
         remove_channels=gone,
         acting_user=user,
@@ -474,6 +478,7 @@ def count(request: HttpRequest) -> JsonResponse:
         utm=utm,
         media=[int(m) for m in data.getlist("media") if m.isdigit()],
         first_comment=data.get("first_comment") or "",
+        sponsored=data.get("sponsored") == "1",
     )
     return JsonResponse(measured.as_json(), json_dumps_params={"ensure_ascii": False})
 

@@ -57,6 +57,7 @@
       body.set("utm_medium", masterValue("utm_medium"));
       body.set("utm_campaign", masterValue("utm_campaign"));
       body.set("campaign", masterValue("campaign"));
+      body.set("sponsored", masterValue("sponsored"));
       if (comment) body.set("first_comment", comment.value);
       form.querySelectorAll("input[name=assets]:checked").forEach((m) => body.append("media", m.value));
       const ticket = (pending.get(id) || 0) + 1;
@@ -99,6 +100,23 @@
           list.appendChild(item);
         }
         box.appendChild(list);
+      }
+      const policy = section.querySelector("[data-policy]");
+      if (policy && data.policy) {
+        policy.replaceChildren();
+        if (data.policy.length) {
+          const list = document.createElement("ul");
+          list.className = "gr-policy list-unstyled small mb-1";
+          for (const finding of data.policy) {
+            const item = document.createElement("li");
+            item.className = finding.blocks ? "text-danger-emphasis" : "text-warning-emphasis";
+            const label = document.createElement("strong");
+            label.textContent = finding.blocks ? policy.dataset.blockLabel : policy.dataset.warnLabel;
+            item.append(label, " ", finding.message);
+            list.appendChild(item);
+          }
+          policy.appendChild(list);
+        }
       }
       section.querySelectorAll("[data-preview-text]").forEach((el) => (el.textContent = data.text));
       section.querySelectorAll("[data-preview-link]").forEach((el) => (el.textContent = data.link));
