@@ -411,6 +411,9 @@ def publish_one(variant_id: int, token: str, *, worker: str = "") -> str:
                 % {"n": max_attempts()},
                 variant.error_code or "gave_up",
             )
+        # Publishing policies, checked again just before sending: a blocking rule fails the
+        # variant for good (ConnectorError "policy_blocked", with the rule's reason).
+        content.check_policies(variant)
         outgoing = OutgoingPost(
             text=content.final_text(variant),
             idempotency_key=variant.idempotency_key,
