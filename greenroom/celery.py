@@ -45,6 +45,8 @@ app.conf.beat_schedule = {
         "task": "greenroom.publishing.tasks.reclaim_expired",
         "schedule": float(os.environ.get("PUBLISHING_RECLAIM_EVERY_S", "10")),
     },
+    # Access reviews: quarterly starts, reminders before the deadline, revocation at it.
+    "compliance-tick": {"task": "greenroom.compliance.tick", "schedule": 300.0},
 }
 
 

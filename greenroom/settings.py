@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "greenroom.media",
     "greenroom.governance",
     "greenroom.accounts",
+    "greenroom.compliance",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     # Sign-in with its second factor and single sign-on; its /login/ replaces core's.
     path("", include("greenroom.accounts.urls")),
     path("", include(governance_urls.shell_patterns)),
+    path("governance/compliance/", include("greenroom.compliance.urls")),
     path("governance/", include("greenroom.governance.urls")),
     path("", include("greenroom.core.urls")),
     path("scim/v2/", include("greenroom.governance.scim.urls")),
