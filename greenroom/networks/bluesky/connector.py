@@ -8,6 +8,7 @@
   `greenroomIdempotencyKey`: AT Protocol records may carry fields their lexicon does not name
   (readers ignore them), so the key is kept on the network itself and `find_published` reads it
   back from the account's repository, with no index and no post text to compare.
+- First comments: a reply to the account's own post in its thread, with the key in the record.
 - Inbox: replies, mentions and quotes from app.bsky.notification.listNotifications, polled
   (Bluesky does not call webhooks); likes and reposts are metrics, not inbox items.
 - Hide: Bluesky lets the author of a thread hide replies in it (the threadgate's hiddenReplies);
@@ -402,6 +403,17 @@ class BlueskyConnector:
         if existing is not None:
             return existing
         return self._publish_one(text, key, None, reply_to=item.external_id)
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Bluesky's comment is a reply in the post's thread (root and parent: the post's uri
+        and cid, read from the PDS). The key travels in the record, so an earlier attempt is
+        found in the account's repository and never posted twice."""
+        existing = self.find_published(idempotency_key)
+        if existing is not None:
+            return existing
+        return self._publish_one(text, idempotency_key, None, reply_to=ref.external_id)
 
     def hide(self, item: InboundItem) -> None:
         """Hide a reply in one of the account's own threads (threadgate hiddenReplies)."""

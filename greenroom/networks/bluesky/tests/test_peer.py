@@ -220,6 +220,33 @@ def test_a_thread_is_published_as_replies_to_the_first_post(bluesky_channel: Any
     assert third_reply.root.uri == first.external_id
 
 
+def test_a_first_comment_is_a_reply_under_the_post_written_once_per_key(
+    bluesky_channel: Any,
+) -> None:
+    channel, account = bluesky_channel()
+    connector = BlueskyConnector(channel)
+    post = connector.publish(OutgoingPost(text="New oat latte", idempotency_key="k-fc-post"))
+
+    comment = connector.comment_on_own_post(post, "#커피 menu: https://example.com/m", "k-fc")
+    again = connector.comment_on_own_post(post, "#커피 menu: https://example.com/m", "k-fc")
+
+    assert again == comment
+    record = record_of(account, comment.external_id)
+    parent = record_of(account, post.external_id)
+    assert record.value.text == "#커피 menu: https://example.com/m"
+    assert record.value.reply.parent.uri == post.external_id
+    assert record.value.reply.parent.cid == parent.cid
+    assert record.value.reply.root.uri == post.external_id
+    assert getattr(record.value, KEY_FIELD) == "k-fc"
+    listed = account.client.com.atproto.repo.list_records(
+        models.ComAtprotoRepoListRecords.Params(
+            repo=account.did, collection="app.bsky.feed.post", limit=100
+        )
+    )
+    replies = [r for r in listed.records if getattr(r.value, "reply", None) is not None]
+    assert [r.uri for r in replies] == [comment.external_id]
+
+
 def test_find_published_answers_for_an_unknown_outcome(bluesky_channel: Any) -> None:
     channel, account = bluesky_channel()
     connector = BlueskyConnector(channel)
