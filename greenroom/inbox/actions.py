@@ -7,9 +7,12 @@ through the connector, hiding a comment, escalating a breach) run after commit a
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,7 +114,7 @@ class UnreadablePayload(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Landed:
     """A pending InboundEvent as a batch reads it: the row's values, no model instance."""
 
@@ -256,6 +259,7 @@ class _OrgContext:
         return self.calendars[key]
 
 
+@functools.lru_cache(maxsize=64)
 def _minutes(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
@@ -876,9 +880,11 @@ def _ingest_batch(
             .exclude(external_id="")
             .values_list("channel_id", "external_id", "conversation_id")
         }
+    # Only DM threads can already be stored under the key a fresh message gives: a comment's
+    # or mention's key is its own id ("c:<id>"), and its conversation is stored with it.
     threads = _stored_threads(
         channel_ids,
-        {_thread_key(incoming) for _, incoming, _ in fresh},
+        {_thread_key(incoming) for _, incoming, _ in fresh if incoming.kind == ConversationKind.DM},
         set(parents_in_db.values()),
         channels,
     )
@@ -1245,6 +1251,25 @@ def do_process_inbound(
     (a replay) counts as a duplicate. One audit event per organisation and batch: ingestion is
     Greenroom's own act.
     """
+    with _collector_paused():
+        return _process(event_ids, limit)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch runs: it allocates a few hundred thousand
+    short-lived objects, almost all freed by reference counting, and the collector would walk
+    the whole heap again and again for nothing. It runs as usual once the batch is done."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _process(event_ids: Sequence[int] | None, limit: int) -> IngestReport:
     events = _claim(event_ids, limit)
     report = IngestReport(events=len(events))
     if not events:

@@ -181,7 +181,9 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
                 priority_class="gr-chip-bad"
                 if priority in (Priority.URGENT, Priority.HIGH)
                 else "gr-chip-muted",
-                preview=Truncator(r["preview"]).chars(120),
+                preview=r["preview"]
+                if len(r["preview"]) <= 120
+                else Truncator(r["preview"]).chars(120),
                 sentiment_label=sentiments.get(r["sentiment"], ""),
                 sentiment_class={"negative": "gr-chip-bad", "positive": "gr-chip-ok"}.get(
                     r["sentiment"], "gr-chip-muted"
