@@ -12,6 +12,7 @@
   DMs) and direct conversations, after a cursor (min_id); polled, Mastodon has no webhooks for
   ordinary accounts.
 - Hide: Mastodon cannot hide replies to a post; Greenroom says so.
+- First comments: a reply status to the account's own status, published like a post.
 """
 
 from __future__ import annotations
@@ -379,6 +380,19 @@ class MastodonConnector:
                 reply_to=item.external_id,
                 extra={"visibility": visibility},
             )
+        )
+
+    def comment_on_own_post(
+        self, ref: PublishedRef, text: str, idempotency_key: str
+    ) -> PublishedRef:
+        """Mastodon's comment is a reply status to the account's own status (in_reply_to_id),
+        sent with the key as Idempotency-Key. The server honours the key for an hour only, so
+        a later retry first looks for the reply Greenroom already sent (`find_published`)."""
+        existing = self.find_published(idempotency_key)
+        if existing is not None:
+            return existing
+        return self.publish(
+            OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=ref.external_id)
         )
 
     def hide(self, item: InboundItem) -> None:

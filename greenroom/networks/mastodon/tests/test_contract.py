@@ -28,6 +28,7 @@ from greenroom.networks.base import (
     MediaItem,
     OutcomeUnknown,
     OutgoingPost,
+    PublishedRef,
 )
 from greenroom.networks.connections.actions import do_record_connection
 from greenroom.networks.mastodon.connector import MastodonConnector, MastodonLogin
@@ -175,6 +176,25 @@ def test_a_status_is_sent_as_the_docs_describe(
     assert ref.external_id == "103270115826048975"
     assert ref.url == "https://mastodon.example/@acmecoffee/103270115826048975"
     assert ref.published_at == datetime(2019, 12, 8, 3, 48, 33, 901000, tzinfo=UTC)
+
+
+def test_a_first_comment_is_a_reply_status_to_the_accounts_own_status(
+    channel: Channel, server: Any
+) -> None:
+    reply = {**STATUS, "id": "103270115826049000", "in_reply_to_id": STATUS["id"]}
+    server.post(f"{SERVER}/api/v1/statuses", json=reply)
+
+    ref = MastodonConnector(channel).comment_on_own_post(
+        PublishedRef(STATUS["id"], STATUS["url"]), "#coffee https://acme.example", "v42:fc"
+    )
+
+    [sent] = [c.request for c in server.calls if c.request.url.endswith("/api/v1/statuses")]
+    assert sent.headers["Idempotency-Key"] == "v42:fc"
+    fields = form(sent)
+    assert fields["status"] == ["#coffee https://acme.example"]
+    assert fields["in_reply_to_id"] == [STATUS["id"]]
+    assert fields["visibility"] == ["public"]
+    assert ref.external_id == "103270115826049000"
 
 
 def test_the_servers_own_limit_refuses_a_long_post_before_sending(

@@ -132,6 +132,24 @@ def test_the_same_key_publishes_once_and_find_published_finds_it(mastodon_channe
     assert connector.find_published("never-sent") is None
 
 
+def test_a_first_comment_is_a_reply_to_the_accounts_own_status_made_once(
+    mastodon_channel: Any,
+) -> None:
+    channel, account = mastodon_channel()
+    connector = MastodonConnector(channel)
+    post = connector.publish(OutgoingPost(text="New oat latte", idempotency_key="variant-fc"))
+
+    comment = connector.comment_on_own_post(post, "#coffee #라떼", "variant-fc:first-comment")
+    again = connector.comment_on_own_post(post, "#coffee #라떼", "variant-fc:first-comment")
+
+    assert again.external_id == comment.external_id
+    statuses = account.api.account_statuses(account.id)
+    assert sorted(s["id"] for s in statuses) == sorted([post.external_id, comment.external_id])
+    status = account.api.status(comment.external_id)
+    assert status["in_reply_to_id"] == post.external_id
+    assert account.api.status_source(comment.external_id)["text"] == "#coffee #라떼"
+
+
 def test_find_published_says_no_when_the_post_never_arrived(mastodon_channel: Any) -> None:
     from greenroom.networks.connections.actions import record_publish_attempt
     from greenroom.networks.mastodon.connector import fingerprint
