@@ -85,16 +85,18 @@ class _ChannelMove:
     backup: int | None
 
 
-def _moves(channels: list[Channel], person: User, successor: User | None) -> list[_ChannelMove]:
+def _moves(
+    channels: list[Channel], person: User, successor: User | None, active: set[int]
+) -> list[_ChannelMove]:
     """Where each of the person's owner and backup roles goes: to the successor; without one,
-    an owner's channel goes to its backup (so nobody is left in charge of it only if it had
-    no backup either)."""
+    an owner's channel goes to its backup if the backup is still a member (so nobody is left in
+    charge of it only if it had no such backup either)."""
     moves = []
     to = successor.pk if successor is not None else None
     for channel in channels:
         owner, backup = channel.owner_id, channel.backup_id
         if owner == person.pk:
-            owner = to if to is not None else backup
+            owner = to if to is not None else backup if backup in active else None
             if backup in (owner, person.pk):
                 backup = None
         if backup == person.pk:
@@ -282,13 +284,13 @@ def do_offboard(
 
     # Teams (and team leads) the person leaves.
     team_through = Team.members.through
-    teams = list(
-        Team.objects.select_for_update()
-        .filter(organization=org)
+    # PostgreSQL refuses FOR UPDATE with DISTINCT: lock the teams by id instead.
+    team_ids = (
+        Team.objects.filter(organization=org)
         .filter(Q(members=person) | Q(lead=person))
-        .distinct()
-        .order_by("pk")
+        .values("pk")
     )
+    teams = list(Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk"))
     if teams:
         before: dict[int, list[int]] = {t.pk: [] for t in teams}
         for team_id, user_id in team_through.objects.filter(team_id__in=list(before)).values_list(
@@ -329,7 +331,12 @@ def do_offboard(
         .filter(Q(owner=person) | Q(backup=person))
         .order_by("pk")
     )
-    moves = _moves(channels, person, successor)
+    active = set(
+        Membership.objects.filter(organization=org, is_active=True, user__is_active=True)
+        .exclude(user=person)
+        .values_list("user_id", flat=True)
+    )
+    moves = _moves(channels, person, successor, active)
     by_target: dict[tuple[int | None, int | None], list[int]] = {}
     for move in moves:
         by_target.setdefault((move.owner, move.backup), []).append(move.channel.pk)
@@ -443,8 +450,9 @@ def do_complete_checklist_item(
 ) -> ChecklistItem:
     """Tick off a native-network task, with who did it and when. Ticking "remove their admin
     rights" also records that the native admin is gone."""
+    # Lock only the item's row: PostgreSQL refuses FOR UPDATE on the nullable side of the join.
     item = (
-        ChecklistItem.objects.select_for_update()
+        ChecklistItem.objects.select_for_update(of=("self",))
         .select_related("channel", "offboarding")
         .get(pk=item.pk)
     )

@@ -273,3 +273,18 @@ def test_offboarding_through_the_api(world: World) -> None:
     assert again.status_code == 404
     listed = bearer(alice).get("/api/offboardings").json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == body["id"]
+
+
+def test_a_backup_who_left_does_not_become_owner(world: World) -> None:
+    core.do_update_channel(
+        world.coffee_x, owner=world.paul, backup=world.carl, acting_user=world.alice
+    )
+    # carl left without an offboarding: he is still the recorded backup.
+    core.do_deactivate_membership(
+        Membership.objects.get(organization=world.acme, user=world.carl), acting_user=world.alice
+    )
+    actions.do_offboard(
+        world.acme, world.paul, successor=None, conversations_to=None, acting_user=world.alice
+    )
+    world.coffee_x.refresh_from_db()
+    assert (world.coffee_x.owner, world.coffee_x.backup) == (None, None)
