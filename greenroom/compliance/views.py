@@ -165,7 +165,10 @@ def reviews(request: HttpRequest) -> HttpResponse:
     may_read = _may_read_reviews(request, org)
     campaigns = AccessReview.objects.restrict(user, "view_org").filter(organization=org)
     if not may_read:
-        campaigns = campaigns.filter(items__reviewer=user).distinct()
+        # A subquery, not a join: the counts below are of whole campaigns.
+        campaigns = campaigns.filter(
+            pk__in=AccessReviewItem.objects.filter(reviewer=user).values("review_id")
+        )
         if not campaigns.exists():
             raise Http404("No such page.")
     form = StartReviewForm(

@@ -346,3 +346,23 @@ def test_an_owner_starts_a_campaign_on_the_page(client: Client, world: World) ->
     )
     assert past.status_code == 200 and "Choose a day after today" in past.content.decode()
     assert AccessReview.objects.count() == 1
+
+
+def test_a_reviewer_finds_her_campaigns_with_what_waits_for_her(
+    client: Client, team: World
+) -> None:
+    review = start(team)
+    mine = review.items.filter(reviewer=team.bianca).count()
+    assert mine == 3  # paul's and carl's memberships, carl's grant
+    login(client, "bianca")
+    page = client.get("/governance/compliance/reviews/").content.decode()
+    assert f"/governance/compliance/reviews/{review.pk}/" in page
+    assert f'<span class="gr-chip gr-chip-warn">{mine}</span>' in page
+    # The whole campaign's progress, not only her share.
+    assert f"{review.items.count()} / {review.items.count()}" in page
+    # She may not start one.
+    response = client.post(
+        "/governance/compliance/reviews/",
+        {"deadline": (timezone.localdate() + timedelta(days=5)).isoformat()},
+    )
+    assert response.status_code == 404
