@@ -11,8 +11,16 @@ from greenroom.api.tests.conftest import bearer, make_token
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions as core
 from greenroom.core import audit
-from greenroom.core.models import ApiToken, AuditEvent, ChannelGrant, Membership, Team, User
-from greenroom.governance import actions
+from greenroom.core.models import (
+    ApiToken,
+    AuditEvent,
+    Channel,
+    ChannelGrant,
+    Membership,
+    Team,
+    User,
+)
+from greenroom.governance import actions, inventory
 from greenroom.governance.models import (
     ChecklistItem,
     ChecklistKind,
@@ -287,4 +295,7 @@ def test_a_backup_who_left_does_not_become_owner(world: World) -> None:
         world.acme, world.paul, successor=None, conversations_to=None, acting_user=world.alice
     )
     world.coffee_x.refresh_from_db()
-    assert (world.coffee_x.owner, world.coffee_x.backup) == (None, None)
+    assert (world.coffee_x.owner, world.coffee_x.backup) == (None, world.carl)
+    # Both show up as gaps to fix.
+    row = inventory.build(world.acme, Channel.objects.filter(pk=world.coffee_x.pk)).rows[0]
+    assert {"no_owner", "backup_left"} <= {g.kind for g in row.gaps}
