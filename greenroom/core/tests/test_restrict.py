@@ -141,3 +141,33 @@ def test_brand_manager_scope_follows_a_role_change(world: World) -> None:
     )
     bianca = type(world.bianca).objects.get(pk=world.bianca.pk)
     assert channel_names(world, Channel.objects.restrict(bianca, "administer")) == {"tea_bluesky"}
+
+
+def test_a_registered_withholder_takes_one_permission_away_on_its_channels(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenroom.core import restrict
+    from greenroom.core.models import User
+    from greenroom.publishing.models import Variant
+
+    calls: list[set[int]] = []
+
+    def hold_back(user: object, org_ids: set[int]) -> dict[str, set[int]]:
+        calls.append(org_ids)
+        return {"publish": {world.coffee_x.pk}}
+
+    monkeypatch.setattr(restrict, "_withholders", [hold_back])
+    paul = User.objects.get(pk=world.paul.pk)
+    assert channel_names(world, Channel.objects.restrict(paul, "publish")) == {
+        "coffee_instagram",
+        "tea_bluesky",
+    }
+    # Other permissions, and rows reached through a channel, follow the same rule.
+    assert channel_names(world, Channel.objects.restrict(paul, "draft")) == ACME
+    assert not Variant.objects.restrict(paul, "publish").filter(channel=world.coffee_x).exists()
+    # Grants are held back like roles; the hook ran once for the cached access.
+    actions.do_grant_channel_permission(world.coffee_x, world.carl, "publish", acting_user=None)
+    carl = User.objects.get(pk=world.carl.pk)
+    assert channel_names(world, Channel.objects.restrict(carl, "publish")) == set()
+    Channel.objects.restrict(carl, "publish").count()
+    assert calls == [{world.acme.pk}, {world.acme.pk}]
