@@ -642,8 +642,9 @@ def _contacts(
         f"INSERT INTO {table} (organization_id, network, handle, name, is_vip, is_customer,"  # noqa: S608
         " notes, first_seen_at, last_seen_at, messages_in) VALUES (%s, %s, %s, %s, %s, %s, %s,"
         " %s, %s, %s) ON CONFLICT (organization_id, network, handle) DO UPDATE SET"
-        " messages_in = messages_in + excluded.messages_in,"
-        f" last_seen_at = {greatest}(last_seen_at, excluded.last_seen_at)"
+        # Qualified: PostgreSQL finds a bare name ambiguous between the row and `excluded`.
+        f" messages_in = {table}.messages_in + excluded.messages_in,"
+        f" last_seen_at = {greatest}({table}.last_seen_at, excluded.last_seen_at)"
     )
     rows = [
         (org_id, network, handle, name[:200], False, False, "", adapt(first), adapt(last), count)

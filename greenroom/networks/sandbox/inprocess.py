@@ -18,6 +18,32 @@ from django.db import close_old_connections
 from greenroom.networks.sandbox import connector, webhooks
 
 
+class _InProcessTransport(httpx.WSGITransport):
+    """A WSGI transport that keeps Django from closing this thread's connection per request.
+
+    Django closes "old" connections around each request; inside a transaction that would abort
+    it (on PostgreSQL the test's connection is closed outright). The handlers are disconnected
+    around each request, not once for the whole block: Django's test client reconnects them
+    after every request it makes, which happens between two sandbox calls in most tests. Only
+    what was disconnected is reconnected, so nested uses stay correct.
+    """
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        reconnect = [
+            signal
+            for signal in (request_started, request_finished)
+            if signal.disconnect(close_old_connections)
+        ]
+        try:
+            response = super().handle_request(request)
+            # Django sends request_finished when the body is closed: read it all in here.
+            response.read()
+            return response
+        finally:
+            for signal in reconnect:
+                signal.connect(close_old_connections)
+
+
 @contextmanager
 def in_process(*, inline_webhooks: bool = False) -> Iterator[httpx.WSGITransport]:
     """Route the connector and webhook deliveries through the in-process WSGI application.
@@ -26,22 +52,10 @@ def in_process(*, inline_webhooks: bool = False) -> Iterator[httpx.WSGITransport
     """
     from greenroom.wsgi import application
 
-    transport = httpx.WSGITransport(app=application)
-    # Django closes "old" connections around each request; inside a transaction that would
-    # abort it. Django's test client disconnects the same handlers for the same reason.
-    # Only what this call disconnected is reconnected, so nested uses stay correct.
-    reconnect = [
-        signal
-        for signal in (request_started, request_finished)
-        if signal.disconnect(close_old_connections)
-    ]
-    try:
-        with connector.use_transport(transport), webhooks.use_transport(transport):
-            if inline_webhooks:
-                with webhooks.inline_delivery():
-                    yield transport
-            else:
+    transport = _InProcessTransport(app=application)
+    with connector.use_transport(transport), webhooks.use_transport(transport):
+        if inline_webhooks:
+            with webhooks.inline_delivery():
                 yield transport
-    finally:
-        for signal in reconnect:
-            signal.connect(close_old_connections)
+        else:
+            yield transport
