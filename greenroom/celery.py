@@ -45,6 +45,11 @@ app.conf.beat_schedule = {
         "task": "greenroom.publishing.tasks.reclaim_expired",
         "schedule": float(os.environ.get("PUBLISHING_RECLAIM_EVERY_S", "10")),
     },
+    # First comments whose task was lost or whose worker died (publishing/first_comments.py).
+    "publishing-sweep-first-comments": {
+        "task": "greenroom.publishing.sweep_first_comments",
+        "schedule": 60.0,
+    },
     # Access reviews: quarterly starts, reminders before the deadline, revocation at it.
     "compliance-tick": {"task": "greenroom.compliance.tick", "schedule": 300.0},
 }

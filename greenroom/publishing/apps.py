@@ -10,5 +10,6 @@ class PublishingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Beat-run tasks outside tasks.py register with the worker here.
-        from greenroom.publishing import deadlines  # noqa: F401
+        # Beat-run tasks outside tasks.py register with the worker here; first_comments also
+        # listens to the engine's variant_published signal.
+        from greenroom.publishing import deadlines, first_comments  # noqa: F401

@@ -45,6 +45,17 @@ class VariantState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class FirstCommentState(models.TextChoices):
+    """Where a variant's first comment is (greenroom/publishing/first_comments.py). It never
+    changes the variant's own state: the post is published whatever happens to its comment."""
+
+    NONE = "", _("Not due")  # no first comment, or the post is not published yet
+    PENDING = "pending", _("Waiting to be posted")
+    SENDING = "sending", _("Being posted")
+    SENT = "sent", _("Posted")
+    FAILED = "failed", _("Failed")
+
+
 class PostState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_APPROVAL = "in_approval", _("In approval")
@@ -252,6 +263,23 @@ class Variant(models.Model):
     last_error = models.TextField(_("error"), blank=True)
     error_code = models.CharField(_("network error code"), max_length=100, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # The first comment, posted under the published post by greenroom.publishing.first_comments.
+    first_comment_state = models.CharField(
+        _("first comment"),
+        max_length=16,
+        choices=FirstCommentState.choices,
+        default=FirstCommentState.NONE,
+        blank=True,
+    )
+    first_comment_attempts = models.PositiveIntegerField(default=0)
+    # Pending: not before this time. Sending: the claim's expiry (past it, its worker is gone).
+    first_comment_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_comment_external_id = models.CharField(max_length=200, blank=True)
+    first_comment_url = models.URLField(max_length=2000, blank=True)
+    # What went wrong with the first comment, in words a person reads, and the network's code.
+    first_comment_error = models.TextField(blank=True)
+    first_comment_error_code = models.CharField(max_length=100, blank=True)
+    first_comment_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=tz.now)
     updated_at = models.DateTimeField(default=tz.now)
 
@@ -268,6 +296,11 @@ class Variant(models.Model):
             # The reconciler: WHERE state='publishing' AND lease_expires_at<now.
             models.Index(fields=["state", "lease_expires_at"], name="variant_lease"),
             models.Index(fields=["publish_at"], name="variant_publish_at"),
+            # The first-comment sweep: WHERE first_comment_state IN (...) AND ..._at < now.
+            models.Index(
+                fields=["first_comment_state", "first_comment_next_attempt_at"],
+                name="variant_first_comment_due",
+            ),
         ]
 
     def __str__(self) -> str:

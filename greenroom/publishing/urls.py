@@ -21,6 +21,11 @@ urlpatterns = [
     path("posts/<int:pk>/publish-now/", views.post_publish_now, name="publishing_publish_now"),
     path("posts/<int:pk>/cancel/", views.post_cancel, name="publishing_cancel"),
     path("variants/<int:pk>/retry/", views.variant_retry, name="publishing_retry"),
+    path(
+        "variants/<int:pk>/first-comment/retry/",
+        views.first_comment_retry,
+        name="publishing_first_comment_retry",
+    ),
     path("variants/<int:pk>/cancel/", views.variant_cancel, name="publishing_variant_cancel"),
     path("pauses/", views.pauses, name="publishing_pauses"),
     path("approvals/", policy_views.policies, name="publishing_policies"),

@@ -66,6 +66,9 @@ HISTORY_LABELS: dict[str, Any] = {
     "variant.needs_new_time": gettext_lazy("Approved too late: needs a new time"),
     "variant.published": gettext_lazy("Published"),
     "variant.failed": gettext_lazy("Failed"),
+    "variant.first_comment_sent": gettext_lazy("First comment posted"),
+    "variant.first_comment_failed": gettext_lazy("First comment failed"),
+    "variant.first_comment_retried": gettext_lazy("First comment retried"),
 }
 
 
@@ -245,6 +248,8 @@ class ChannelRow:
     may_schedule: bool
     retrying: bool
     placement: str
+    # The publish permission on the channel: what retrying its first comment needs.
+    may_publish: bool = False
 
 
 def _placement_label(variant: Variant) -> str:
@@ -330,7 +335,8 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
         post.variants.select_related("channel", "channel__brand").order_by("channel__name", "pk")
     )
     channels = [v.channel for v in variants]
-    schedulable = channels_with(user, "publish", channels)
+    publishable = channels_with(user, "publish", channels)
+    schedulable = set(publishable)
     if post.author_id == user.pk:
         schedulable |= channels_with(user, "draft", channels)
     pauses = engine.active_pauses()
@@ -343,6 +349,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             may_schedule=v.channel_id in schedulable,
             retrying=v.state == VariantState.SCHEDULED and bool(v.last_error),
             placement=_placement_label(v),
+            may_publish=v.channel_id in publishable,
         )
         for v in variants
     ]
@@ -507,6 +514,19 @@ def variant_retry(request: HttpRequest, pk: int) -> HttpResponse:
         variant.post,
         lambda: actions.do_retry_variant(variant, acting_user=_user(request)),
         _("Trying %(channel)s again.") % {"channel": variant.channel},
+    )
+
+
+@login_required
+@require_POST
+def first_comment_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_section(request, "publishing")
+    variant = _variant(request, org, pk)
+    return _act(
+        request,
+        variant.post,
+        lambda: actions.do_retry_first_comment(variant, acting_user=_user(request)),
+        _("Posting the first comment on %(channel)s again.") % {"channel": variant.channel},
     )
 
 

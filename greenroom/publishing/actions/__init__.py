@@ -14,6 +14,7 @@ from .common import (
     Unset,
     refresh_post_state,
 )
+from .first_comments import do_retry_first_comment
 from .pauses import do_lift_pause, do_pause_publishing, may_pause
 from .posts import VariantInput, do_create_post, do_edit_post, do_edit_variant
 from .scheduling import do_cancel, do_publish_now, do_retry_variant, do_schedule
@@ -48,6 +49,7 @@ __all__ = [
     "do_pause_publishing",
     "do_publish_now",
     "do_request_changes",
+    "do_retry_first_comment",
     "do_retry_variant",
     "do_schedule",
     "do_submit_for_approval",
