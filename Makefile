@@ -28,6 +28,7 @@ migrate: setup
 lint: setup
 	$(BIN)/ruff check greenroom bench
 	$(BIN)/ruff format --check greenroom bench
+	$(BIN)/bandit -q -c pyproject.toml -r greenroom -x '*/tests/*,*/migrations/*,greenroom/conftest.py'
 	$(BIN)/greenroom makemigrations --check --dry-run
 
 typecheck: setup
