@@ -621,8 +621,8 @@ class _Person:
 def _contacts(
     org_id: int, items: Sequence[tuple[Landed, Incoming, understanding.Reading]]
 ) -> dict[tuple[str, str], _Person]:
-    """Every author of the batch as a contact, in two statements: one upsert (new people are
-    created, everyone's message count and last-seen time move on) and one read."""
+    """Every author of the batch as a contact: one upsert (new people are created, everyone's
+    message count and last-seen time move on) that returns their rows."""
     seen: dict[tuple[str, str], list[Any]] = {}
     for event, incoming, _reading in items:
         key = (event.channel.kind, incoming.author_handle)
@@ -637,11 +637,23 @@ def _contacts(
     adapt = datetime_preparer(connection)
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     table = connection.ops.quote_name(Contact._meta.db_table)
+    columns = (
+        "organization_id",
+        "network",
+        "handle",
+        "name",
+        "is_vip",
+        "is_customer",
+        "notes",
+        "first_seen_at",
+        "last_seen_at",
+        "messages_in",
+    )
+    placeholders = "({})".format(", ".join(["%s"] * len(columns)))
     # Names come from the model; values are parameters.
-    sql = (
-        f"INSERT INTO {table} (organization_id, network, handle, name, is_vip, is_customer,"  # noqa: S608
-        " notes, first_seen_at, last_seen_at, messages_in) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s) ON CONFLICT (organization_id, network, handle) DO UPDATE SET"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+    upsert = (
+        " ON CONFLICT (organization_id, network, handle) DO UPDATE SET"
         # Qualified: PostgreSQL finds a bare name ambiguous between the row and `excluded`.
         f" messages_in = {table}.messages_in + excluded.messages_in,"
         f" last_seen_at = {greatest}({table}.last_seen_at, excluded.last_seen_at)"
@@ -650,16 +662,34 @@ def _contacts(
         (org_id, network, handle, name[:200], False, False, "", adapt(first), adapt(last), count)
         for (network, handle), (name, first, last, count) in seen.items()
     ]
+    found: list[tuple[int, str, str, bool, bool]] = []
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-    # All three columns of the unique index, so the lookup is an index search.
+        if connection.features.can_return_rows_from_bulk_insert:
+            # The upsert hands every author's row back, new or not: no second query.
+            size = max(1, connection.ops.bulk_batch_size(columns, rows))
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                cursor.execute(
+                    head
+                    + ", ".join([placeholders] * len(chunk))
+                    + upsert
+                    + " RETURNING id, network, handle, is_vip, is_customer",
+                    [value for row in chunk for value in row],
+                )
+                found += cursor.fetchall()
+        else:
+            cursor.executemany(head + placeholders + upsert, rows)
+            # All three columns of the unique index, so the lookup is an index search.
+            found = list(
+                Contact.objects.filter(
+                    organization_id=org_id,
+                    network__in={network for network, _ in seen},
+                    handle__in={handle for _, handle in seen},
+                ).values_list("pk", "network", "handle", "is_vip", "is_customer")
+            )
     return {
-        (network, handle): _Person(pk, vip, customer)
-        for pk, network, handle, vip, customer in Contact.objects.filter(
-            organization_id=org_id,
-            network__in={network for network, _ in seen},
-            handle__in={handle for _, handle in seen},
-        ).values_list("pk", "network", "handle", "is_vip", "is_customer")
+        (network, handle): _Person(pk, bool(vip), bool(customer))
+        for pk, network, handle, vip, customer in found
         if (network, handle) in seen
     }
 

@@ -13,6 +13,7 @@ from greenroom.core.actions import ActionError, do_set_channel_credentials, do_u
 from greenroom.core.models import Channel, ChannelStatus, User
 from greenroom.networks.base import ConnectorError
 from greenroom.networks.bluesky import session as bsky_session
+from greenroom.networks.bluesky.oauth import OAuthTokens, PendingAuthorization
 from greenroom.networks.connections.actions import do_record_connection
 
 # Bluesky's app passwords look like abcd-efgh-ijkl-mnop; an account password does not.
@@ -71,6 +72,52 @@ def do_connect_bluesky_channel(
             account_id=login.did,
             # App passwords grant everything but account settings and DMs.
             scopes=["app-password"],
+            acting_user=acting_user,
+        )
+    return channel
+
+
+def do_connect_bluesky_channel_oauth(
+    channel: Channel,
+    *,
+    pending: PendingAuthorization,
+    tokens: OAuthTokens,
+    acting_user: User | None,
+) -> Channel:
+    """Keep an AT Protocol OAuth login (DPoP-bound tokens and the DPoP key) in the vault for
+    the channel, after oauth.finish() checked state, iss and the token's DID.
+
+    Raises ActionError when the channel is not a Bluesky channel or the flow began for another
+    channel."""
+    if channel.kind != "bluesky" or channel.sandboxed:
+        raise ActionError(_("%(channel)s is not a Bluesky channel.") % {"channel": channel})
+    if pending.channel_id != channel.pk:
+        raise ActionError(_("This sign-in was started for another channel. Start again."))
+    login = bsky_session.BlueskyLogin(
+        service=pending.pds,
+        identifier=pending.handle,
+        app_password="",
+        did=pending.did,
+        handle=pending.handle,
+        auth=bsky_session.OAUTH,
+        dpop_key=pending.dpop_key,
+        token_endpoint=pending.token_endpoint,
+        issuer=pending.issuer,
+    ).with_oauth_tokens(tokens)
+    login.remember()
+    with transaction.atomic():
+        do_set_channel_credentials(
+            channel, token=login.encode(), expires_at=None, hint="", acting_user=acting_user
+        )
+        changes: dict[str, Any] = {"external_id": login.did}
+        if channel.status == ChannelStatus.NEEDS_RECONNECT:
+            changes["status"] = ChannelStatus.ACTIVE
+        do_update_channel(channel, acting_user=acting_user, **changes)
+        do_record_connection(
+            channel,
+            service_url=pending.pds,
+            account_id=login.did,
+            scopes=tokens.scope.split(),
             acting_user=acting_user,
         )
     return channel

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from greenroom.core import vault
 from greenroom.networks import rules
 from greenroom.networks.base import (
     ConnectorError,
@@ -491,6 +492,17 @@ class BlueskyConnector:
     def refresh_token(self) -> TokenSet | None:
         """Renew the session when its access token is near expiry (the SDK refreshes it and the
         new session goes to the vault). None when nothing needed renewing."""
+        stored = self._stored_login()
+        if stored is not None and stored.is_oauth:
+            if not stored.oauth_access_expired:
+                return None
+            fresh = bsky_session.refresh_oauth(self.channel, stored)
+            self._client, self._login = bsky_session.oauth_client(fresh), fresh
+            return TokenSet(
+                access_token=fresh.access_jwt,
+                refresh_token=fresh.refresh_jwt,
+                expires_at=datetime.fromtimestamp(float(fresh.access_expires_at), UTC),
+            )
         client, login = self._session()
         before = login.access_jwt
         self._call(_("renewing the session"), lambda c: c.com.atproto.server.get_session())
@@ -502,6 +514,11 @@ class BlueskyConnector:
             refresh_token=session.refresh_jwt,
             expires_at=bsky_session.jwt_expiry(session.access_jwt),
         )
+
+    def _stored_login(self) -> bsky_session.BlueskyLogin | None:
+        if self.channel.credentials is None:
+            return None
+        return bsky_session.BlueskyLogin.decode(vault.reveal(self.channel.credentials))
 
     @classmethod
     def verify_webhook(cls, request: HttpRequest) -> list[InboundItem]:

@@ -27,3 +27,18 @@ class ConnectBlueskyForm(forms.Form):
         assume_scheme="https",
         help_text=_("Change only if the account lives on its own PDS."),
     )
+
+
+class OAuthStartForm(forms.Form):
+    handle = forms.CharField(
+        label=_("Handle"),
+        max_length=253,
+        help_text=_("You sign in on Bluesky's own page; Greenroom never sees the password."),
+    )
+    service_url = forms.URLField(
+        label=_("Server"),
+        required=False,
+        initial=DEFAULT_SERVICE,
+        assume_scheme="https",
+        help_text=_("Used to look up the handle when its own web address does not answer."),
+    )
