@@ -67,7 +67,7 @@ def do_ingest_inbound(
     if not wanted:
         return IngestResult(created=0, duplicates=len(items))
     now = timezone.now()
-    _insert_ignoring_known(
+    created_ids = _insert_ignoring_known(
         [
             (
                 channel.organization_id,
@@ -82,12 +82,13 @@ def do_ingest_inbound(
             for external_id, item in wanted.items()
         ]
     )
-    # The rows this call created carry its own arrival time; replays kept their first one.
-    created_ids = list(
-        InboundEvent.objects.filter(
-            channel=channel, external_id__in=list(wanted), received_at=now
-        ).values_list("pk", flat=True)
-    )
+    if created_ids is None:
+        # The rows this call created carry its own arrival time; replays kept their first one.
+        created_ids = list(
+            InboundEvent.objects.filter(
+                channel=channel, external_id__in=list(wanted), received_at=now
+            ).values_list("pk", flat=True)
+        )
     if created_ids:
         transaction.on_commit(
             lambda: inbound_stored.send(sender=InboundEvent, channel=channel, event_ids=created_ids)
@@ -107,9 +108,13 @@ _LANDING_COLUMNS = (
 )
 
 
-def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> None:
-    """One executemany INSERT that skips events already stored (the unique key per channel):
-    a replay, an overlapping poll, or a concurrent delivery of the same item that won the race."""
+def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> list[int] | None:
+    """INSERT the events, skipping those already stored (the unique key per channel): a replay,
+    an overlapping poll, or a concurrent delivery of the same item that won the race.
+
+    Returns the ids of the rows inserted, read from RETURNING (a multi-row INSERT per
+    `bulk_batch_size` rows); None where the database cannot return them (one executemany,
+    the caller looks the new rows up)."""
     connection = transaction.get_connection()
     ops = connection.ops
     by_attname = {f.attname: f for f in InboundEvent._meta.concrete_fields}
@@ -127,15 +132,29 @@ def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> None:
         for row in rows
     ]
     # Table and column names come from the model, quoted; values are parameters.
-    sql = "{} {} ({}) VALUES ({}) {}".format(
+    head = "{} {} ({})".format(
         ops.insert_statement(on_conflict=OnConflict.IGNORE),
         ops.quote_name(InboundEvent._meta.db_table),
         ", ".join(ops.quote_name(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-        ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None),
     )
+    placeholders = "({})".format(", ".join(["%s"] * len(fields)))
+    ignore = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if not connection.features.can_return_rows_from_bulk_insert:
+            cursor.executemany(f"{head} VALUES {placeholders} {ignore}", params)
+            return None
+        returning, _returning_params = ops.return_insert_columns([InboundEvent._meta.pk])
+        size = max(1, ops.bulk_batch_size(fields, params))
+        created: list[int] = []
+        for start in range(0, len(params), size):
+            chunk = params[start : start + size]
+            values = ", ".join([placeholders] * len(chunk))
+            cursor.execute(
+                f"{head} VALUES {values} {ignore} {returning}",
+                [value for row in chunk for value in row],
+            )
+            created += [row[0] for row in cursor.fetchall()]
+        return created
 
 
 @transaction.atomic
