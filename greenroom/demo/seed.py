@@ -28,6 +28,7 @@ from greenroom.networks.sandbox import failures, traffic, webhooks
 from greenroom.networks.sandbox.connector import SandboxConnector
 from greenroom.networks.sandbox.inprocess import in_process
 from greenroom.networks.sandbox.models import SandboxAccount, SandboxItem, SandboxPost
+from greenroom.publishing import actions as publishing
 
 logger = logging.getLogger(__name__)
 
@@ -374,6 +375,23 @@ def _build(rng: random.Random, password: str) -> tuple[SeedReport, list[Channel]
             members=[people[m] for m in members],
             acting_user=owner,
         )
+    # Coffee's posts pass the brand team, then legal (a product with health claims).
+    publishing.do_create_approval_policy(
+        org,
+        name="Daybreak Coffee: brand, then legal",
+        brand=brands["coffee"],
+        steps=[
+            publishing.StepInput(
+                name="Brand",
+                approvers=[people["sora"], people["priya"]],
+                respond_within=timedelta(hours=4),
+            ),
+            publishing.StepInput(
+                name="Legal", approvers=[people["daniel"]], respond_within=timedelta(hours=24)
+            ),
+        ],
+        acting_user=owner,
+    )
     report = SeedReport(
         created=True,
         organization=org,

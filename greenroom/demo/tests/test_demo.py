@@ -75,6 +75,10 @@ def test_seed_creates_the_demo_organisation_once_and_prints_the_logins() -> None
     } <= roles
     assert Team.objects.filter(organization=org).count() == 2
     assert ChannelGrant.objects.filter(channel__organization=org).exists()
+    from greenroom.publishing.models import ApprovalPolicy
+
+    policy = ApprovalPolicy.objects.get(organization=org, is_active=True)
+    assert [s.name for s in policy.steps.order_by("order")] == ["Brand", "Legal"]
 
     # Tokens are in the vault, never in the output; a few expire soon.
     secrets = [c.credentials for c in channels]
