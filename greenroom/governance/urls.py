@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from greenroom.governance import views
+from greenroom.governance import network_apps, views
 
 app_name = "governance"
 
@@ -26,4 +26,5 @@ urlpatterns = [
     path("provisioning/tokens/<int:pk>/revoke/", views.revoke_scim_token, name="revoke_scim_token"),
     path("provisioning/group-role/", views.group_role, name="group_role"),
     path("settings/", views.governance_settings, name="settings"),
+    path("network-apps/", network_apps.network_apps, name="network_apps"),
 ]

@@ -90,6 +90,7 @@ def _nav(request: HttpRequest, org: Organization) -> dict[str, bool]:
         "can_read_reports": may_read_reports(request, org),
         "can_manage": has_org_perm(request, org, "manage_members"),
         "can_configure": has_org_perm(request, org, "manage_org"),
+        "can_vault": has_org_perm(request, org, "manage_vault"),
     }
 
 
@@ -239,6 +240,15 @@ def reconnect_url(channel: Channel) -> str | None:
     except ConnectorError:
         return None
     return reverse("hooks:oauth_start", args=[channel.kind, channel.pk])
+
+
+def _granted_scopes(channel: Channel) -> tuple[str, ...]:
+    """The scopes the network granted at the last connect (names only; the token stays sealed)."""
+    if channel.credentials_id is None:
+        return ()
+    from greenroom.networks.network_api import granted_scopes
+
+    return granted_scopes(channel)
 
 
 def _channel_forms(
@@ -391,6 +401,7 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "open_items": open_items,
         "reconnect_url": reconnect_url(channel) if can_administer else None,
+        "granted_scopes": _granted_scopes(channel),
     }
     failed = any(f.errors for f in forms.values())
     return render(request, "governance/channel.html", context, status=400 if failed else 200)

@@ -35,8 +35,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from greenroom.core import vault
-from greenroom.core.actions import do_set_channel_credentials, do_store_secret, do_update_channel
+from greenroom.core.actions import (
+    ActionError,
+    do_set_channel_credentials,
+    do_store_secret,
+    do_update_channel,
+)
 from greenroom.core.models import Channel, ChannelStatus, Organization, Secret, User
+from greenroom.core.restrict import Access
 from greenroom.networks import oauth
 from greenroom.networks.base import ConnectorError, InboundItem, OutcomeUnknown, PublishedRef
 
@@ -88,8 +94,16 @@ def do_set_app_credentials(
     org: Organization, network: str, *, acting_user: User | None, **values: str
 ) -> None:
     """Store (or replace) an organisation's app credentials for a network (client_id,
-    client_secret, ...); each is its own audited vault entry."""
+    client_secret, ...); each is its own audited vault entry. Only owners and admins (who
+    manage the vault) may; `acting_user=None` is the system (set-up scripts, tests)."""
+    if acting_user is not None and not Access.of(acting_user).has_org_perm(org.pk, "manage_vault"):
+        raise ActionError(
+            _("Your role in %(org)s does not allow you to change the networks' app credentials.")
+            % {"org": org}
+        )
     for name, value in values.items():
+        if not value:
+            raise ActionError(_("%(name)s is empty; nothing was stored.") % {"name": name})
         do_store_secret(
             org, name=app_secret_name(network, name), value=value, acting_user=acting_user
         )
