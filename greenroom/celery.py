@@ -20,6 +20,8 @@ app.conf.beat_schedule = {
     # Inbound events no task processed (lost task, killed worker); SLA warnings and breaches.
     "inbox-sweep-inbound": {"task": "greenroom.inbox.sweep_inbound", "schedule": 30.0},
     "inbox-check-sla": {"task": "greenroom.inbox.check_sla", "schedule": 60.0},
+    # Waiting conversations handed to agents on shift with room (inbox/handout.py).
+    "inbox-hand-out-waiting": {"task": "greenroom.inbox.hand_out_waiting", "schedule": 60.0},
     # Channel tokens renewed before they expire (greenroom/networks/health.py).
     "refresh-expiring-tokens": {
         "task": "greenroom.networks.refresh_expiring_tokens",

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from greenroom.core import audit, vault
 from greenroom.core.actions import ActionError, do_store_secret
 from greenroom.core.models import Brand, Channel, Organization, Team, User
-from greenroom.inbox import routing, sla, understanding
+from greenroom.inbox import handout, routing, sla, understanding
 from greenroom.inbox.models import (
     PRIORITY_RANK,
     ActivityKind,
@@ -51,6 +51,10 @@ from greenroom.inbox.models import (
     UnreadableEvent,
 )
 from greenroom.networks.models import InboundEvent
+
+# Handing out waiting conversations lives in its own module; its actions are inbox actions.
+do_hand_out_waiting = handout.do_hand_out_waiting
+do_hand_out_everywhere = handout.do_hand_out_everywhere
 
 DEFAULT_FIRST_RESPONSE = timedelta(hours=24)
 OPEN_STATUSES = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.SNOOZED)
@@ -1624,8 +1628,11 @@ def _each(conversations: Iterable[Conversation]) -> list[Conversation]:
 def do_assign(
     conversations: Iterable[Conversation], assignee: User | None, *, acting_user: User
 ) -> int:
-    """Give conversations to a person (None: back to the unassigned queue)."""
+    """Give conversations to a person (None: back to the unassigned queue). Whoever had them
+    has room again: waiting conversations of their teams are handed out."""
     count = 0
+    freed: dict[int, set[int]] = {}
+    moved: list[int] = []
     for conversation in _each(conversations):
         if assignee is not None and not (
             Channel.objects.restrict(assignee, "engage").filter(pk=conversation.channel_id).exists()
@@ -1635,6 +1642,11 @@ def do_assign(
                 % {"person": assignee, "channel": conversation.channel.name}
             )
         before = {"assignee": conversation.assignee_id}
+        if conversation.assignee_id is not None and conversation.assignee_id != (
+            assignee.pk if assignee else None
+        ):
+            freed.setdefault(conversation.organization_id, set()).add(conversation.assignee_id)
+        moved.append(conversation.pk)
         conversation.assignee = assignee
         conversation.save(update_fields=["assignee"])
         audit.record(
@@ -1646,6 +1658,7 @@ def do_assign(
             after={"assignee": assignee.pk if assignee else None},
         )
         count += 1
+    handout.hand_out_freed(freed, exclude=moved)
     return count
 
 
@@ -1739,9 +1752,12 @@ def do_close(conversations: Iterable[Conversation], *, acting_user: User | None)
     """Resolve conversations: clocks stop and the resolution time is recorded."""
     now = timezone.now()
     count = 0
+    freed: dict[int, set[int]] = {}
     for conversation in _each(conversations):
         if conversation.status == ConversationStatus.CLOSED:
             continue
+        if conversation.assignee_id is not None:
+            freed.setdefault(conversation.organization_id, set()).add(conversation.assignee_id)
         _policy, calendar = _policy_and_calendar(conversation)
         conversation.status = ConversationStatus.CLOSED
         conversation.closed_at = now
@@ -1769,6 +1785,7 @@ def do_close(conversations: Iterable[Conversation], *, acting_user: User | None)
             target=conversation,
         )
         count += 1
+    handout.hand_out_freed(freed)
     return count
 
 
@@ -2028,6 +2045,7 @@ def do_save_business_hours(
     weekly: list[list[list[str]]],
     holidays: list[str],
     timezone_name: str = "",
+    holiday_names: dict[str, str] | None = None,
     hours: BusinessHours | None = None,
     acting_user: User,
 ) -> BusinessHours:
@@ -2036,15 +2054,21 @@ def do_save_business_hours(
         sla.calendar_from(timezone_name or "UTC", weekly, holidays)
     except sla.CalendarError as exc:
         raise ActionError(str(exc)) from exc
+    if hours is not None and hours.organization_id != org.pk:
+        raise ActionError(_("%(thing)s belongs to another organisation.") % {"thing": hours})
+    fields = ("name", "timezone", "weekly", "holidays", "holiday_names")
+    before = audit.snapshot(hours, fields) if hours is not None else None
     target = hours or BusinessHours(organization=org)
     target.name, target.weekly, target.holidays = name, weekly, holidays
     target.timezone = timezone_name
+    target.holiday_names = {d: n for d, n in (holiday_names or {}).items() if d in holidays}
     target.save()
     audit.record(
         InboxAction.HOURS_SAVED,
         actor=acting_user,
         organization=org,
         target=target,
+        before=before,
         after={"name": name, "timezone": timezone_name, "holidays": len(holidays)},
     )
     return target
@@ -2181,6 +2205,9 @@ def do_set_agent(
         before=before,
         after=audit.snapshot(profile, ("status", "capacity")),
     )
+    if profile.status == AgentStatus.ON_SHIFT:
+        # Back on shift or more room: take what waited while nobody could.
+        handout.do_hand_out_waiting(org, team_ids=handout.teams_of(org, [user.pk]))
     return profile
 
 

@@ -194,3 +194,9 @@ def escalate(event_id: int) -> list[str]:
 
 def pending_replies() -> Q:
     return Q(status=DeliveryStatus.SENDING)
+
+
+@app.task(name="greenroom.inbox.hand_out_waiting")
+def hand_out_waiting() -> int:
+    """Beat, every minute: waiting conversations go to whoever is on shift with room."""
+    return actions.do_hand_out_everywhere()
