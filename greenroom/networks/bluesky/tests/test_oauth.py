@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey
 from greenroom.conftest import World
 from greenroom.core import vault
 from greenroom.core.actions import do_create_channel
-from greenroom.core.models import AuditEvent, Channel
+from greenroom.core.models import AuditEvent, Channel, User
 from greenroom.networks.bluesky import oauth
 from greenroom.networks.bluesky.connector import BlueskyConnector
 from greenroom.networks.bluesky.session import BlueskyLogin
@@ -378,3 +378,57 @@ def test_a_refresh_for_another_account_is_refused(channel: Channel) -> None:
                 dpop_nonce="",
                 did=DID,
             )
+
+
+@pytest.mark.django_db
+def test_the_connect_page_offers_oauth_in_english_and_korean(
+    world: World, channel: Channel, client: WebClient
+) -> None:
+    client.force_login(world.alice)
+    page = client.get(f"/networks/bluesky/connect/{channel.pk}/").content.decode()
+    assert f'action="/networks/bluesky/oauth/start/{channel.pk}/"' in page
+    assert "Sign in with Bluesky (OAuth)" in page
+    assert "<script>" not in page  # strict CSP: no inline script
+    User.objects.filter(pk=world.alice.pk).update(language="ko")
+    page = client.get(
+        f"/networks/bluesky/connect/{channel.pk}/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+    assert "Bluesky로 로그인(OAuth)" in page
+
+
+@pytest.mark.django_db
+def test_a_pds_refusing_the_access_token_gets_a_refreshed_one(
+    world: World, channel: Channel, client: WebClient
+) -> None:
+    client.force_login(world.alice)
+    with respx.mock(assert_all_called=False) as router:
+        state, _challenge = start_flow(client, channel, router)
+        router.post(TOKEN).respond(200, json=token_answer())
+        client.get(
+            "/networks/bluesky/oauth/callback/", {"state": state, "iss": ISSUER, "code": "c"}
+        )
+    assert stored_login(channel).access_jwt == "at-1-secret-access"
+
+    with respx.mock() as router:
+        listing = router.get(f"{PDS}/xrpc/com.atproto.repo.listRecords")
+        listing.side_effect = [
+            httpx.Response(
+                401,
+                json={"error": "InvalidToken", "message": "token expired"},
+                headers={"WWW-Authenticate": 'DPoP error="invalid_token"'},
+            ),
+            httpx.Response(200, json={"records": []}),
+        ]
+        refresh = router.post(TOKEN).respond(
+            200, json=token_answer(access_token="at-2-secret-access", refresh_token="rt-2")
+        )
+        assert BlueskyConnector(channel).find_published("key-1") is None
+    assert refresh.call_count == 1
+    assert form_of(refresh.calls[0].request)["refresh_token"] == "rt-1-secret-refresh"
+    retried = listing.calls[1].request
+    assert retried.headers["Authorization"] == "DPoP at-2-secret-access"
+    expected_ath = hashlib.sha256(b"at-2-secret-access").digest()
+    assert (
+        proof_of(retried)[1]["ath"] == base64.urlsafe_b64encode(expected_ath).rstrip(b"=").decode()
+    )
+    assert stored_login(channel).refresh_jwt == "rt-2"
