@@ -20,7 +20,7 @@ from django.utils import timezone
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions as core
 from greenroom.core.actions import ActionError
-from greenroom.core.models import AuditEvent, Channel, ChannelStatus, Secret
+from greenroom.core.models import AuditEvent, Channel, ChannelStatus, Secret, User
 from greenroom.networks import network_api
 
 URL = "/governance/network-apps/"
@@ -246,3 +246,13 @@ def test_a_channel_needing_reconnection_calls_for_it(world: World, linkedin: Cha
     assert "This channel needs reconnecting" in auditor
     assert "Reconnect now" not in auditor
     assert "Ask the channel" in auditor
+
+
+def test_the_pages_speak_korean(world: World, linkedin: Channel) -> None:
+    User.objects.filter(pk=world.adam.pk).update(language="ko")
+    client = signed_in("adam")
+    page = client.get(URL).content.decode()
+    assert "네트워크 앱" in page and "앱 시크릿" in page and "OAuth 리디렉션 URL" in page
+    network_api.do_flag_reconnect(linkedin, reason="token revoked")
+    channel = client.get(reverse("channel_detail", args=[linkedin.pk])).content.decode()
+    assert "이 채널은 다시 연결해야 합니다" in channel and "허용된 권한 범위" in channel
