@@ -93,6 +93,8 @@ class BusinessHours(models.Model):
     weekly = models.JSONField(default=list)
     # ISO dates ("2026-12-25") when the team does not answer.
     holidays = models.JSONField(default=list, blank=True)
+    # Optional names of those dates ({"2026-12-25": "Christmas Day"}), for people reading them.
+    holiday_names = models.JSONField(default=dict, blank=True)
 
     objects = RestrictedManager["BusinessHours"]()
 
@@ -409,6 +411,8 @@ class Message(models.Model):
     is_spam = models.BooleanField(default=False)
     is_abusive = models.BooleanField(default=False)
     hidden_at = models.DateTimeField(null=True, blank=True)
+    # Deleted on the network by us: the row (and its text) stays for the record.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     # When the network says it was written, and when it reached us.
     sent_at = models.DateTimeField(default=tz.now)
     created_at = models.DateTimeField(default=tz.now)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,12 +29,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from greenroom.core.actions import ActionError
-from greenroom.core.models import Brand, Channel, Organization, Team, User
+from greenroom.core.models import TIMEZONE_CHOICES, Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
 from greenroom.core.tenancy import channel_perms, require_section
 from greenroom.inbox import actions, posts, routing
+from greenroom.inbox.forms import HoursForm
 from greenroom.inbox.models import (
     AgentProfile,
+    BusinessHours,
     Contact,
     Conversation,
     ConversationKind,
@@ -576,6 +579,8 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "inbox")
     user = _user(request)
     can_configure = _can_configure(request, org)
+    if request.method == "POST" and request.POST.get("form") == "hours":
+        return _save_business_hours(request, org, user)
     if request.method == "POST":
         form = request.POST.get("form", "")
         try:
@@ -602,6 +607,9 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
                     first_response_minutes=int(request.POST.get("first_response_minutes") or 1440),
                     priority=request.POST.get("priority", ""),
                     kind=request.POST.get("kind", ""),
+                    business_hours=_business_hours_named(
+                        request, org, request.POST.get("business_hours", "")
+                    ),
                     acting_user=user,
                 )
             elif form == "rule" and can_configure:
@@ -631,8 +639,72 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
         except (ActionError, ValueError) as exc:
             messages.error(request, str(exc))
         return redirect("inbox_settings")
+    return render(request, "inbox/settings.html", _settings_context(request, org, user))
+
+
+def _business_hours_named(request: HttpRequest, org: Organization, pk: str) -> BusinessHours | None:
+    if not pk:
+        return None
+    if not pk.isdigit():
+        raise Http404
+    return get_object_or_404(
+        BusinessHours.objects.restrict(request.user, "view_org").filter(organization=org),
+        pk=int(pk),
+    )
+
+
+def _save_business_hours(request: HttpRequest, org: Organization, user: User) -> HttpResponse:
+    """Create or change business hours: manage_org, as through the API. A form with mistakes
+    comes back with every mistake named and everything typed still in it."""
+    if "manage_org" not in channel_perms(request, org):
+        raise PermissionDenied
+    pk = request.POST.get("hours_id", "")
+    hours = None
+    if pk:
+        if not pk.isdigit():
+            raise Http404
+        hours = get_object_or_404(
+            BusinessHours.objects.restrict(user, "manage_org").filter(organization=org),
+            pk=int(pk),
+        )
+    form = HoursForm.read(request.POST, hours.pk if hours else None)
+    if not form.errors:
+        try:
+            actions.do_save_business_hours(
+                org,
+                name=form.name,
+                weekly=form.weekly,
+                holidays=form.holiday_dates,
+                holiday_names=form.holiday_names,
+                timezone_name=form.timezone,
+                hours=hours,
+                acting_user=user,
+            )
+        except ActionError as exc:
+            form.errors.append(str(exc))
+        else:
+            messages.success(request, _("Business hours saved."))
+            return redirect("inbox_settings")
+    context = _settings_context(request, org, user, failed=form)
+    return render(request, "inbox/settings.html", context, status=400)
+
+
+def _settings_context(
+    request: HttpRequest, org: Organization, user: User, failed: HoursForm | None = None
+) -> dict[str, Any]:
+    can_configure = _can_configure(request, org)
     profile = AgentProfile.objects.filter(organization=org, user=user).first()
+    all_hours = list(
+        BusinessHours.objects.restrict(user, "view_org").filter(organization=org).order_by("name")
+    )
+    hours_forms = [HoursForm.of(h) for h in all_hours] + [HoursForm()]
+    if failed is not None:
+        hours_forms = [failed if f.pk == failed.pk else f for f in hours_forms]
     context = {
+        "hours_forms": hours_forms,
+        "business_hours": all_hours,
+        "can_manage_org": "manage_org" in channel_perms(request, org),
+        "timezones": TIMEZONE_CHOICES,
         "org": org,
         "profile": profile,
         "can_configure": can_configure,
@@ -649,7 +721,7 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
         "languages": org.languages or [],
         "teams": Team.objects.restrict(user, "view_org").filter(organization=org),
     }
-    return render(request, "inbox/settings.html", context)
+    return context
 
 
 @login_required
