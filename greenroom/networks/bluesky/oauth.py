@@ -312,12 +312,18 @@ def start(channel_id: int, identifier: str, service: str = "") -> tuple[str, Pen
     """Resolve the account, push the authorization request, and return where to send the user."""
     did = resolve_handle(identifier, service)
     doc = resolve_did(did)
+    handle = identifier.strip().lstrip("@").lower()
+    if not handle.startswith("did:") and f"at://{handle}" not in doc.get("alsoKnownAs", []):
+        # Resolution must agree both ways, or anyone's handle could point at someone else's DID.
+        raise OAuthError(
+            _("The account %(did)s does not claim the handle %(handle)s.")
+            % {"did": did, "handle": handle}
+        )
     pds = pds_of(doc)
     meta = authorization_server(pds)
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(24)
     key = new_dpop_key()
-    handle = identifier.strip().lstrip("@").lower()
     form = {
         "client_id": client_id(),
         "response_type": "code",

@@ -432,3 +432,26 @@ def test_a_pds_refusing_the_access_token_gets_a_refreshed_one(
         proof_of(retried)[1]["ath"] == base64.urlsafe_b64encode(expected_ath).rstrip(b"=").decode()
     )
     assert stored_login(channel).refresh_jwt == "rt-2"
+
+
+@pytest.mark.django_db
+def test_a_handle_the_did_document_does_not_claim_is_refused(
+    world: World, channel: Channel, client: WebClient
+) -> None:
+    client.force_login(world.alice)
+    with respx.mock(assert_all_called=False) as router:
+        router.get(f"https://{HANDLE}/.well-known/atproto-did").respond(200, text=DID)
+        router.get(f"{PLC}/{DID}").respond(
+            200,
+            json={
+                "id": DID,
+                "alsoKnownAs": ["at://someone-else.example.com"],
+                "service": [{"id": "#atproto_pds", "serviceEndpoint": PDS}],
+            },
+        )
+        par = router.post(PAR).respond(201, json={"request_uri": "urn:x"})
+        response = client.post(f"/networks/bluesky/oauth/start/{channel.pk}/", {"handle": HANDLE})
+        assert par.call_count == 0
+    assert response["Location"] == f"/networks/bluesky/connect/{channel.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "does not claim the handle" in page
