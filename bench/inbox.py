@@ -23,8 +23,13 @@ In the same run, over the same messages:
   needs, and nothing else: no reading, no deciding, no updates;
 - limit = 1 / (1/model + 1/insert): the model and the insert alone.
 
-Then the unassigned queue page is fetched over HTTP from a threaded server (p95 of 50 requests,
-after 5 warm-up requests) with the conversations the run produced. The labelled-set accuracy of
+The planned traffic is moved out of the garbage collector's sight (`gc.freeze`) before the timed
+part: it is the bench's data, not the pipeline's.
+
+Then the conversations are brought to N (replies and DM threads make fewer conversations than
+messages) with root comments and mentions landed through the same pipeline, untimed, and the
+unassigned queue page is fetched over HTTP from a threaded server (p95 of 50 requests, after 5
+warm-up requests). The labelled-set accuracy of
 each sentiment scorer is printed too. The sandbox generator repeats its templates (about 15% of
 texts are distinct), so the pipeline's per-text reading cache hits more often here than on real
 traffic; its hit rate is reported, and `--no-cache` runs the pipeline without it.
