@@ -90,6 +90,9 @@ PAGES = [
     Page("settings.save", "POST", "/governance/settings/", 302, ADMINS,
          lambda c: {"mail_domains": "acme.test", "token_warning_days": 7, "inactive_days": 60,
                     "scim_default_role": "analyst"}),
+    Page("network_apps", "GET", "/governance/network-apps/", 200, ADMINS),
+    Page("network_apps.save", "POST", "/governance/network-apps/", 302, ADMINS,
+         lambda c: {"network": "youtube", "youtube-client_id": "g-client-1"}),
 ]
 # fmt: on
 
@@ -166,7 +169,7 @@ def test_every_governance_url_is_in_the_matrix() -> None:
     covered = {
         "governance", "gaps", "channel_detail", "person", "person_offboard", "offboardings",
         "offboarding", "checklist_done", "provisioning", "revoke_scim_token", "group_role",
-        "settings",
+        "settings", "network_apps",
     }  # fmt: skip
     assert names == covered
     assert get_resolver().resolve("/governance/").url_name == "governance"
