@@ -21,21 +21,24 @@ See docs/architecture/publishing.md for why this holds with many processes.
 
 from __future__ import annotations
 
+import enum
+import functools
 import logging
 import os
 import random
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,8 +88,13 @@ def backoff(attempts: int) -> float:
     return float(delay * random.uniform(0.8, 1.2))
 
 
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+    return f"{_host()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
 # --- Pauses --------------------------------------------------------------------------------------
@@ -295,7 +303,12 @@ def keep_publishing(*, budget_s: float | None = None) -> int:
     return total
 
 
-# --- Publishing one variant ----------------------------------------------------------------------
+# --- Publishing claimed variants -----------------------------------------------------------------
+#
+# A chunk of claimed variants goes through three steps: load them (one query), talk to the
+# network for each (concurrently: the time is spent waiting for the network), then write every
+# outcome in one transaction. Each write is still conditional on the variant's lease token, so
+# batching changes how many transactions there are, not what any of them may overwrite.
 
 
 def _ours(variant_id: int, token: str) -> Q:
@@ -322,18 +335,45 @@ class Try:
     started_at: datetime
     worker: str
 
+    def finished(self, outcome: str, error: str = "", code: str = "") -> PublishAttempt:
+        return PublishAttempt(
+            variant_id=self.variant_id,
+            number=self.number,
+            started_at=self.started_at,
+            finished_at=timezone.now(),
+            outcome=outcome,
+            error=error,
+            error_code=code[:100],
+            worker=self.worker,
+        )
 
-def _finish_attempt(attempt: Try, outcome: str, error: str = "", code: str = "") -> None:
-    PublishAttempt.objects.create(
-        variant_id=attempt.variant_id,
-        number=attempt.number,
-        started_at=attempt.started_at,
-        finished_at=timezone.now(),
-        outcome=outcome,
-        error=error,
-        error_code=code[:100],
-        worker=attempt.worker,
-    )
+
+class Verdict(enum.Enum):
+    """What an attempt came to, before it is written."""
+
+    SUCCEED = "succeed"  # on the network (sent now, or found there by its key)
+    FAIL = "fail"  # for good, with a message
+    RETRY = "retry"  # temporary or unknown: back to scheduled, or failed past the cap
+    RELEASE = "release"  # a pause holds it: back to scheduled, unsent
+    LEASE_LOST = "lease_lost"  # no longer ours: write nothing but the attempt
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One variant's attempt as decided by talking to the network; `_write` records it."""
+
+    variant: Variant
+    token: str
+    attempt: Try
+    verdict: Verdict
+    ref: PublishedRef | None = None
+    found_existing: bool = False
+    message: str = ""
+    code: str = ""
+    reconnect: bool = False
+    error: ConnectorError | None = None
+    unknown: bool = False
+    pause: PublishingPause | None = None
 
 
 def _ensure_lease(variant: Variant, token: str) -> bool:
@@ -353,63 +393,66 @@ def _ensure_lease(variant: Variant, token: str) -> bool:
     return True
 
 
-def publish_one(variant_id: int, token: str, *, worker: str = "") -> str:
-    """Publish one claimed variant, if `token` still holds it. Returns the attempt's outcome."""
-    variant = (
+def _load(variant_ids: Sequence[int], token: str) -> list[Variant]:
+    """The variants of `variant_ids` that `token` still holds, with what publishing reads."""
+    return list(
         Variant.objects.select_related(
-            "post", "post__author", "channel", "channel__brand", "channel__organization"
+            "post",
+            "post__author",
+            "channel",
+            "channel__brand",
+            "channel__organization",
+            "channel__credentials",
         )
-        .filter(_ours(variant_id, token))
-        .first()
+        .filter(pk__in=list(variant_ids), state=VariantState.PUBLISHING, lease_token=token)
+        .order_by("pk")
     )
-    if variant is None:
-        return "stale"  # reclaimed, cancelled or finished by another holder
+
+
+def _decide(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> Decision:
+    """Talk to the network about one held variant; writes nothing but a lease renewal."""
     attempt = Try(
         variant_id=variant.pk,
         number=variant.attempts,
         started_at=timezone.now(),
-        worker=worker or worker_name(),
+        worker=worker_name(),
     )
-    pause = pause_holding(variant.channel, active_pauses())
+
+    decided = functools.partial(Decision, variant, token, attempt)
+    pause = pause_holding(variant.channel, pauses)
     if pause is not None:
         # Paused after the claim: hand it back untouched; it waits like the others.
-        return _release(variant, token, attempt, pause)
+        return decided(Verdict.RELEASE, pause=pause)
     try:
         connector = registry.connector_for(variant.channel)
     except ImproperlyConfigured:
-        return _fail(
-            variant,
-            token,
-            attempt,
-            _(
+        return decided(
+            Verdict.FAIL,
+            message=_(
                 "Greenroom has no connector for %(network)s in this installation. Ask an admin "
                 "to enable it (GREENROOM_NETWORKS), then retry."
             )
             % {"network": variant.channel.kind},
-            "no_connector",
+            code="no_connector",
         )
     try:
         if not _ensure_lease(variant, token):
-            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
-            return AttemptOutcome.LEASE_LOST
+            return decided(Verdict.LEASE_LOST)
         if variant.outcome_unknown:
             found = connector.find_published(variant.idempotency_key)
             if found is not None:
-                return _succeed(variant, token, attempt, found, found_existing=True)
+                return decided(Verdict.SUCCEED, ref=found, found_existing=True)
             if not _ensure_lease(variant, token):
-                _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
-                return AttemptOutcome.LEASE_LOST
+                return decided(Verdict.LEASE_LOST)
         if variant.attempts > max_attempts():
-            return _fail(
-                variant,
-                token,
-                attempt,
-                _(
+            return decided(
+                Verdict.FAIL,
+                message=_(
                     "Greenroom tried %(n)s times without a clear answer from the network and "
                     "stopped. The post is not on the network. Retry when it works again."
                 )
                 % {"n": max_attempts()},
-                variant.error_code or "gave_up",
+                code=variant.error_code or "gave_up",
             )
         # Publishing policies, checked again just before sending: a blocking rule fails the
         # variant for good (ConnectorError "policy_blocked", with the rule's reason).
@@ -423,97 +466,162 @@ def publish_one(variant_id: int, token: str, *, worker: str = "") -> str:
         )
         ref = connector.publish(outgoing)
     except OutcomeUnknown as exc:
-        return _retry(variant, token, attempt, exc, unknown=True)
+        return decided(Verdict.RETRY, error=exc, unknown=True)
     except ConnectorError as exc:
         if exc.permanent:
-            return _fail(variant, token, attempt, exc.message, exc.code, reconnect=True)
-        return _retry(variant, token, attempt, exc, unknown=False)
+            return decided(Verdict.FAIL, message=exc.message, code=exc.code, reconnect=True)
+        return decided(Verdict.RETRY, error=exc, unknown=False)
     except Exception:
         # A bug or crash inside the connector: whether the post went out is unknown.
-        logger.exception("connector crashed publishing variant %s", variant_id)
-        return _retry(
-            variant,
-            token,
-            attempt,
-            ConnectorError(
+        logger.exception("connector crashed publishing variant %s", variant.pk)
+        return decided(
+            Verdict.RETRY,
+            error=ConnectorError(
                 _("Greenroom hit an internal error while publishing; it will check and retry."),
                 code="internal_error",
             ),
             unknown=True,
         )
-    return _succeed(variant, token, attempt, ref, found_existing=False)
+    return decided(Verdict.SUCCEED, ref=ref)
+
+
+def _decide_in_thread(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> Decision:
+    try:
+        return _decide(variant, token, pauses)
+    finally:
+        # This thread's own connection, if a lease renewal or a token refresh opened one: the
+        # pool's threads end with the chunk, and a connection must not outlive its thread.
+        connections.close_all()
+
+
+def _decide_all(variants: Sequence[Variant], token: str) -> list[Decision]:
+    """Decide every variant of a chunk, concurrently up to PUBLISHING_TASK_THREADS (the time
+    goes into waiting for the network, so threads overlap the waits)."""
+    # Pauses are read once per chunk, just before its sends.
+    pauses = active_pauses()
+    threads = min(len(variants), max(1, int(settings.PUBLISHING_TASK_THREADS)))
+    # Inside a transaction (tests, the demo seed) other threads would not see its rows.
+    if threads <= 1 or transaction.get_connection().in_atomic_block:
+        return [_decide(variant, token, pauses) for variant in variants]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
+        return list(pool.map(lambda v: _decide_in_thread(v, token, pauses), variants))
+
+
+def _publish(variant_ids: Sequence[int], token: str) -> dict[int, str]:
+    """Publish the claimed variants that `token` still holds; each one's outcome by id
+    ("stale" for those it no longer holds: reclaimed, cancelled or finished meanwhile)."""
+    variants = _load(variant_ids, token)
+    outcomes = dict.fromkeys(variant_ids, "stale")
+    if variants:
+        decisions = _decide_all(variants, token)
+        for decision, outcome in zip(decisions, _write(decisions), strict=True):
+            outcomes[decision.variant.pk] = outcome
+    return outcomes
+
+
+def publish_one(variant_id: int, token: str) -> str:
+    """Publish one claimed variant, if `token` still holds it. Returns the attempt's outcome."""
+    return _publish([variant_id], token)[variant_id]
 
 
 def publish_batch(variant_ids: Sequence[int], token: str) -> dict[str, int]:
-    """Publish claimed variants, concurrently up to PUBLISHING_TASK_THREADS (network latency
-    dominates, so threads overlap waiting); returns a count per outcome."""
-    outcomes: dict[str, int] = {}
-    threads = max(1, int(settings.PUBLISHING_TASK_THREADS))
-    if threads == 1 or len(variant_ids) == 1:
-        for variant_id in variant_ids:
-            outcome = publish_one(variant_id, token)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        return outcomes
-    from concurrent.futures import ThreadPoolExecutor
-
-    def run(variant_id: int) -> str:
-        try:
-            return publish_one(variant_id, token)
-        finally:
-            close_old_connections()
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for outcome in pool.map(run, variant_ids):
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    """Publish claimed variants (a chunk of one claim); returns a count per outcome."""
+    counts: dict[str, int] = {}
+    for outcome in _publish(variant_ids, token).values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 # --- Outcomes ------------------------------------------------------------------------------------
 
 
-def _succeed(
-    variant: Variant,
-    token: str,
-    attempt: Try,
-    ref: PublishedRef,
-    *,
-    found_existing: bool,
-) -> str:
+@dataclass
+class _Batch:
+    """What a chunk's outcomes add besides the variant rows: attempt rows, audit events (written
+    last, together, so the audit chain's head is held once and briefly) and posts whose state
+    to recompute."""
+
+    attempts: list[PublishAttempt] = field(default_factory=list)
+    events: list[audit.Entry] = field(default_factory=list)
+    posts: set[int] = field(default_factory=set)
+
+
+def _write(decisions: Sequence[Decision]) -> list[str]:
+    """Record a chunk's outcomes in one transaction; the outcome of each, in order.
+
+    If the chunk's transaction fails (a database error), each outcome is written on its own,
+    so one bad row does not hold back the others; one that still cannot be written stays
+    leased, and the reconciler asks the network about it when the lease expires.
+    """
+    try:
+        with transaction.atomic():
+            return _apply(decisions)
+    except DatabaseError:
+        if len(decisions) == 1:
+            raise
+        logger.warning(
+            "writing %s outcomes together failed; writing them one by one",
+            len(decisions),
+            exc_info=True,
+        )
+    outcomes = []
+    for decision in decisions:
+        try:
+            with transaction.atomic():
+                outcomes += _apply([decision])
+        except DatabaseError:
+            logger.exception("could not record the outcome of variant %s", decision.variant.pk)
+            outcomes.append("unrecorded")
+    return outcomes
+
+
+def _apply(decisions: Sequence[Decision]) -> list[str]:
+    batch = _Batch()
+    outcomes = [_APPLY[decision.verdict](decision, batch) for decision in decisions]
+    for post_id in sorted(batch.posts):  # one order for every writer: no lock cycles
+        refresh_post_state(post_id)
+    PublishAttempt.objects.bulk_create(batch.attempts)
+    audit.record_many(batch.events, actor=None)
+    return outcomes
+
+
+def _succeed(d: Decision, batch: _Batch) -> str:
+    assert d.ref is not None
     now = timezone.now()
-    with transaction.atomic():
-        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
-            state=VariantState.PUBLISHED,
-            external_id=ref.external_id[:200],
-            external_url=safe_url(ref.url),
-            published_at=ref.published_at or now,
-            lease_token="",
-            lease_expires_at=None,
-            outcome_unknown=False,
-            last_error="",
-            error_code="",
-            updated_at=now,
-        )
-        if not changed:
-            # Our lease was taken over; the new holder finds this post by its key.
-            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST)
-            return AttemptOutcome.LEASE_LOST
-        _finish_attempt(
-            attempt, AttemptOutcome.FOUND if found_existing else AttemptOutcome.PUBLISHED
-        )
-        audit.record(
+    variant, ref = d.variant, d.ref
+    changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(
+        state=VariantState.PUBLISHED,
+        external_id=ref.external_id[:200],
+        external_url=safe_url(ref.url),
+        published_at=ref.published_at or now,
+        lease_token="",
+        lease_expires_at=None,
+        outcome_unknown=False,
+        last_error="",
+        error_code="",
+        updated_at=now,
+    )
+    if not changed:
+        # Our lease was taken over; the new holder finds this post by its key.
+        batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST))
+        return AttemptOutcome.LEASE_LOST
+    outcome = AttemptOutcome.FOUND if d.found_existing else AttemptOutcome.PUBLISHED
+    batch.attempts.append(d.attempt.finished(outcome))
+    batch.events.append(
+        audit.Entry(
             PublishingAction.VARIANT_PUBLISHED,
-            actor=None,
             organization=variant.channel.organization,
             target=variant,
             after={
                 "external_id": ref.external_id,
                 "url": ref.url,
-                "found_existing": found_existing,
+                "found_existing": d.found_existing,
                 "attempt": variant.attempts,
             },
         )
-        refresh_post_state(variant.post_id)
-    return AttemptOutcome.FOUND if found_existing else AttemptOutcome.PUBLISHED
+    )
+    batch.posts.add(variant.post_id)
+    return outcome
 
 
 def safe_url(url: str) -> str:
@@ -521,46 +629,42 @@ def safe_url(url: str) -> str:
     return url[:2000] if url.lower().startswith(("https://", "http://")) else ""
 
 
-def _fail(
-    variant: Variant,
-    token: str,
-    attempt: Try,
-    message: str,
-    code: str,
-    *,
-    reconnect: bool = False,
-) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
-            state=VariantState.FAILED,
-            last_error=message,
-            error_code=code[:100],
-            lease_token="",
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        if not changed:
-            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST, message, code)
-            return AttemptOutcome.LEASE_LOST
-        _finish_attempt(attempt, AttemptOutcome.FAILED, message, code)
-        audit.record(
+def _fail(d: Decision, batch: _Batch) -> str:
+    return _fail_with(d, batch, d.message, d.code, reconnect=d.reconnect)
+
+
+def _fail_with(d: Decision, batch: _Batch, message: str, code: str, *, reconnect: bool) -> str:
+    variant = d.variant
+    changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(
+        state=VariantState.FAILED,
+        last_error=message,
+        error_code=code[:100],
+        lease_token="",
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+    if not changed:
+        batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST, message, code))
+        return AttemptOutcome.LEASE_LOST
+    batch.attempts.append(d.attempt.finished(AttemptOutcome.FAILED, message, code))
+    batch.events.append(
+        audit.Entry(
             PublishingAction.VARIANT_FAILED,
-            actor=None,
             organization=variant.channel.organization,
             target=variant,
             after={"error": message, "code": code, "attempt": variant.attempts},
         )
-        notify(
-            variant.post,
-            variant.post.author,
-            "failed",
-            _("“%(post)s” was not published on %(channel)s: %(error)s")
-            % {"post": variant.post, "channel": variant.channel, "error": message},
-        )
-        if reconnect and code in RECONNECT_CODES:
-            _mark_needs_reconnect(variant.channel)
-        refresh_post_state(variant.post_id)
+    )
+    notify(
+        variant.post,
+        variant.post.author,
+        "failed",
+        _("“%(post)s” was not published on %(channel)s: %(error)s")
+        % {"post": variant.post, "channel": variant.channel, "error": message},
+    )
+    if reconnect and code in RECONNECT_CODES:
+        _mark_needs_reconnect(variant.channel)
+    batch.posts.add(variant.post_id)
     return AttemptOutcome.FAILED
 
 
@@ -572,19 +676,13 @@ def _mark_needs_reconnect(channel: Channel) -> None:
         do_update_channel(fresh, status=ChannelStatus.NEEDS_RECONNECT, acting_user=None)
 
 
-def _retry(
-    variant: Variant,
-    token: str,
-    attempt: Try,
-    exc: ConnectorError,
-    *,
-    unknown: bool,
-) -> str:
+def _retry(d: Decision, batch: _Batch) -> str:
+    assert d.error is not None
+    variant, exc, unknown = d.variant, d.error, d.unknown
     if unknown and variant.attempts >= max_attempts() + UNKNOWN_EXTRA_ATTEMPTS:
-        return _fail(
-            variant,
-            token,
-            attempt,
+        return _fail_with(
+            d,
+            batch,
             _(
                 "Greenroom could not find out from the network whether this post went out, "
                 "after %(n)s tries. Look at the channel on the network before retrying: the "
@@ -592,62 +690,74 @@ def _retry(
             )
             % {"n": variant.attempts, "error": exc.message},
             exc.code or "outcome_unknown",
+            reconnect=False,
         )
     # Past the cap an unknown outcome is not a failure yet: the next round asks the network
     # first and fails with a clear message only if the post is not there.
     if variant.attempts >= max_attempts() and not unknown:
-        return _fail(
-            variant,
-            token,
-            attempt,
+        return _fail_with(
+            d,
+            batch,
             _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
             % {"n": variant.attempts, "error": exc.message},
             exc.code or "gave_up",
+            reconnect=False,
         )
     now = timezone.now()
     delay = backoff(variant.attempts)
     if exc.retry_after:
         delay = max(delay, float(exc.retry_after))
-    next_at = now + timedelta(seconds=delay)
     outcome = AttemptOutcome.UNKNOWN if unknown else AttemptOutcome.RETRY
-    with transaction.atomic():
-        fields: dict[str, object] = {
-            "state": VariantState.SCHEDULED,
-            "next_attempt_at": next_at,
-            "lease_token": "",
-            "lease_expires_at": None,
-            "last_error": exc.message,
-            "error_code": exc.code[:100],
-            "updated_at": now,
-        }
-        if unknown:
-            fields["outcome_unknown"] = True
-        changed = Variant.objects.filter(_ours(variant.pk, token)).update(**fields)
-        if not changed:
-            _finish_attempt(attempt, AttemptOutcome.LEASE_LOST, exc.message, exc.code)
-            return AttemptOutcome.LEASE_LOST
-        _finish_attempt(attempt, outcome, exc.message, exc.code)
-        refresh_post_state(variant.post_id)
+    fields: dict[str, object] = {
+        "state": VariantState.SCHEDULED,
+        "next_attempt_at": now + timedelta(seconds=delay),
+        "lease_token": "",
+        "lease_expires_at": None,
+        "last_error": exc.message,
+        "error_code": exc.code[:100],
+        "updated_at": now,
+    }
+    if unknown:
+        fields["outcome_unknown"] = True
+    changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(**fields)
+    if not changed:
+        batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST, exc.message, exc.code))
+        return AttemptOutcome.LEASE_LOST
+    batch.attempts.append(d.attempt.finished(outcome, exc.message, exc.code))
+    batch.posts.add(variant.post_id)
     logger.info("variant %s: %s (%s); next try in %.0f s", variant.pk, outcome, exc.code, delay)
     return outcome
 
 
-def _release(variant: Variant, token: str, attempt: Try, pause: PublishingPause) -> str:
+def _release(d: Decision, batch: _Batch) -> str:
     """Give a claimed variant back, unsent, because a pause now holds it."""
-    with transaction.atomic():
-        changed = Variant.objects.filter(_ours(variant.pk, token)).update(
-            state=VariantState.SCHEDULED,
-            lease_token="",
-            lease_expires_at=None,
-            # The claim counted an attempt that never happened.
-            attempts=F("attempts") - 1,
-            updated_at=timezone.now(),
-        )
-        _finish_attempt(
-            attempt,
-            AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST,
-            _("Held by a pause: %(reason)s") % {"reason": pause.reason},
-        )
-        if changed:
-            refresh_post_state(variant.post_id)
-    return AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST
+    assert d.pause is not None
+    changed = Variant.objects.filter(_ours(d.variant.pk, d.token)).update(
+        state=VariantState.SCHEDULED,
+        lease_token="",
+        lease_expires_at=None,
+        # The claim counted an attempt that never happened.
+        attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
+    )
+    outcome = AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST
+    batch.attempts.append(
+        d.attempt.finished(outcome, _("Held by a pause: %(reason)s") % {"reason": d.pause.reason})
+    )
+    if changed:
+        batch.posts.add(d.variant.post_id)
+    return outcome
+
+
+def _lease_lost(d: Decision, batch: _Batch) -> str:
+    batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST))
+    return AttemptOutcome.LEASE_LOST
+
+
+_APPLY: dict[Verdict, Callable[[Decision, _Batch], str]] = {
+    Verdict.SUCCEED: _succeed,
+    Verdict.FAIL: _fail,
+    Verdict.RETRY: _retry,
+    Verdict.RELEASE: _release,
+    Verdict.LEASE_LOST: _lease_lost,
+}
