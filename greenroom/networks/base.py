@@ -164,6 +164,11 @@ class Connector(Protocol):
 
     def hide(self, item: InboundItem) -> None: ...
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """Delete someone's comment on the channel's own post, as the channel. Networks whose
+        API does not let an account delete other people's replies raise a permanent
+        ConnectorError with code "not_supported" saying what to do instead."""
+
     def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]: ...
 
     def refresh_token(self) -> TokenSet | None:

@@ -416,6 +416,17 @@ class BlueskyConnector:
             return existing
         return self._publish_one(text, idempotency_key, None, reply_to=ref.external_id)
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """Bluesky does not let an account delete other people's replies: say so."""
+        raise ConnectorError(
+            _(
+                "Bluesky does not let an account delete other people's replies. "
+                "Hide the reply instead."
+            ),
+            permanent=True,
+            code="not_supported",
+        )
+
     def hide(self, item: InboundItem) -> None:
         """Hide a reply in one of the account's own threads (threadgate hiddenReplies)."""
         if item.kind == InboundKind.DM:

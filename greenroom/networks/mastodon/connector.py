@@ -395,6 +395,17 @@ class MastodonConnector:
             OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=ref.external_id)
         )
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """Mastodon does not let an account delete other people's replies: say so."""
+        raise ConnectorError(
+            _(
+                "Mastodon does not let an account delete other people's replies. "
+                "Report it to its server's moderators, or mute or block the account."
+            ),
+            permanent=True,
+            code="not_supported",
+        )
+
     def hide(self, item: InboundItem) -> None:
         """Mastodon has no way to hide someone's reply; say what people can do instead."""
         raise ConnectorError(

@@ -476,6 +476,16 @@ class InstagramConnector(ContainerConnector):
             )
         self.graph().call("POST", item.external_id, data={"hide": "true"}, write=True)
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """Delete a comment on one of the account's media (DELETE /{ig-comment-id})."""
+        if item.kind == InboundKind.DM:
+            raise ConnectorError(
+                _("Instagram direct messages cannot be deleted by the account."),
+                permanent=True,
+                code="not_supported",
+            )
+        self.graph().call("DELETE", item.external_id, write=True)
+
     def delete(self, external_id: str) -> None:
         """Instagram's API can delete comments but not posts: say so."""
         raise ConnectorError(
@@ -696,6 +706,17 @@ class ThreadsConnector(ContainerConnector):
         """Hide a reply (POST /{reply-id}/manage_reply?hide=true)."""
         self.graph().call(
             "POST", f"{item.external_id}/manage_reply", data={"hide": "true"}, write=True
+        )
+
+    def delete_comment(self, item: InboundItem) -> None:
+        """Threads lets a profile delete only its own posts, not other people's replies."""
+        raise ConnectorError(
+            _(
+                "Threads does not let apps delete other people's replies. Hide the reply "
+                "instead, or delete it in the Threads app."
+            ),
+            permanent=True,
+            code="not_supported",
         )
 
     def delete(self, external_id: str) -> None:
@@ -1004,6 +1025,16 @@ class FacebookConnector(MetaConnector):
                 _("Facebook cannot hide Messenger messages."), permanent=True, code="unsupported"
             )
         self.graph().call("POST", item.external_id, data={"is_hidden": "true"}, write=True)
+
+    def delete_comment(self, item: InboundItem) -> None:
+        """Delete a comment on one of the Page's posts, as the Page (DELETE /{comment-id})."""
+        if item.kind == InboundKind.DM:
+            raise ConnectorError(
+                _("Facebook cannot delete Messenger messages."),
+                permanent=True,
+                code="not_supported",
+            )
+        self.graph().call("DELETE", item.external_id, write=True)
 
     def delete(self, external_id: str) -> None:
         self.graph().call("DELETE", external_id, write=True)

@@ -396,6 +396,10 @@ class SandboxConnector:
         """Hide a comment or mention from the public (DMs cannot be hidden)."""
         self._send("POST", f"items/{item.external_id}/hide", write=True)
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """Delete a comment under one of the account's posts (DELETE items/<id>)."""
+        self._send("DELETE", f"items/{item.external_id}", write=True)
+
     def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]:
         """Likes, reposts, replies and impressions of published posts."""
         result: list[PostMetrics] = []

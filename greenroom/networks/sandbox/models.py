@@ -91,6 +91,7 @@ class SandboxItem(models.Model):
     thread_id = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(default=tz.now)
     hidden_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # The primary key is the inbox cursor: items of one account are inserted under a lock on

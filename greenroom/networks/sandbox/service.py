@@ -486,6 +486,21 @@ def hide_item(account: SandboxAccount, external_id: str) -> SandboxItem:
     return item
 
 
+def delete_item(account: SandboxAccount, external_id: str) -> SandboxItem:
+    """The account deletes a comment under one of its posts (again: nothing more happens)."""
+    item = get_item(account, external_id)
+    if item.kind != SandboxItemKind.COMMENT:
+        raise ApiError(
+            400,
+            "not_deletable",
+            _("Only comments on the account's own posts can be deleted; not mentions or messages."),
+        )
+    if item.deleted_at is None:
+        item.deleted_at = timezone.now()
+        item.save(update_fields=["deleted_at"])
+    return item
+
+
 # --- JSON shapes ---------------------------------------------------------------------------------
 
 
@@ -516,6 +531,7 @@ def item_json(item: SandboxItem, account: SandboxAccount | None = None) -> dict[
         "thread_id": item.thread_id or None,
         "created_at": item.created_at.isoformat(),
         "hidden": item.hidden_at is not None,
+        "deleted": item.deleted_at is not None,
     }
 
 

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("api/v1/inbox", views.inbox, name="inbox"),
     path("api/v1/items/<str:item_id>/replies", views.item_replies, name="item_replies"),
     path("api/v1/items/<str:item_id>/hide", views.item_hide, name="item_hide"),
+    path("api/v1/items/<str:item_id>", views.item_detail, name="item_detail"),
     path("api/v1/metrics", views.metrics, name="metrics"),
     path("api/v1/oauth/token", views.oauth_token, name="oauth_token"),
     path("admin/accounts", views.admin_accounts, name="admin_accounts"),

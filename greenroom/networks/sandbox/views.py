@@ -211,6 +211,12 @@ def item_hide(request: HttpRequest, account: SandboxAccount, item_id: str) -> Ht
     return JsonResponse(service.item_json(item, account))
 
 
+@api_endpoint("DELETE")
+def item_detail(request: HttpRequest, account: SandboxAccount, item_id: str) -> HttpResponse:
+    item = service.delete_item(account, item_id)
+    return JsonResponse(service.item_json(item, account))
+
+
 @api_endpoint("GET")
 def metrics(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
     ids = [i for i in request.GET.get("ids", "").split(",") if i][: service.MAX_PAGE]
@@ -384,7 +390,9 @@ def post_page(request: HttpRequest, post_id: str) -> HttpResponse:
     post = get_object_or_404(SandboxPost.objects.select_related("account"), external_id=post_id)
     if post.deleted_at is not None:
         raise Http404
-    comments = post.account.items.filter(in_reply_to=post.external_id, hidden_at__isnull=True)
+    comments = post.account.items.filter(
+        in_reply_to=post.external_id, hidden_at__isnull=True, deleted_at__isnull=True
+    )
     own_comments = post.account.posts.filter(in_reply_to=post.external_id, deleted_at__isnull=True)
     return render(
         request,

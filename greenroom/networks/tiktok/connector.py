@@ -458,6 +458,17 @@ class TikTokConnector:
             code="not_supported",
         )
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """TikTok does not let an account delete other people's replies: say so."""
+        raise ConnectorError(
+            _(
+                "TikTok does not let an account delete other people's replies. "
+                "Delete it in the TikTok app."
+            ),
+            permanent=True,
+            code="not_supported",
+        )
+
     def hide(self, item: InboundItem) -> None:
         raise ConnectorError(
             _("TikTok does not let apps hide comments. Hide it in the TikTok app."),

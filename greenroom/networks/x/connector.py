@@ -438,6 +438,17 @@ class XConnector:
             )
         )
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """X does not let an account delete other people's replies: say so."""
+        raise ConnectorError(
+            _(
+                "X does not let an account delete other people's replies. "
+                "Hide the reply instead."
+            ),
+            permanent=True,
+            code="not_supported",
+        )
+
     def hide(self, item: InboundItem) -> None:
         """Hide a reply to one of the account's posts (PUT /2/tweets/:id/hidden)."""
         if item.kind == InboundKind.DM:

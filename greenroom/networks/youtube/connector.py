@@ -526,6 +526,21 @@ class YouTubeConnector:
             write=True,
         )
 
+    def delete_comment(self, item: InboundItem) -> None:
+        """The channel's own comment is deleted (comments.delete); someone else's cannot be,
+        so it is rejected (comments.setModerationStatus), which removes it from the video for
+        good, the nearest YouTube allows."""
+        author = (item.raw.get("authorChannelId") or {}).get("value")
+        if author == self.channel_id:
+            self._send("DELETE", "comments", params={"id": item.external_id}, write=True)
+            return
+        self._send(
+            "POST",
+            "comments/setModerationStatus",
+            params={"id": item.external_id, "moderationStatus": "rejected"},
+            write=True,
+        )
+
     def fetch_metrics(self, refs: Sequence[str]) -> list[PostMetrics]:
         """Views, likes and comments, 50 videos per request."""
         result = []

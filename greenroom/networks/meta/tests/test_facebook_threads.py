@@ -467,3 +467,15 @@ def test_a_threads_reply_whose_publish_answer_was_lost_is_found_among_the_replie
     assert replies.calls[0].request.url.params["fields"] == "id,text,timestamp,permalink"
     assert found.external_id == "1802"
     assert found.url == "https://www.threads.net/@acme/post/P2"
+
+
+def test_a_page_deletes_a_comment_on_its_post(facebook: Channel) -> None:
+    # DELETE /{comment-id} with the Page token; Graph answers {"success": true}.
+    with respx.mock(assert_all_called=True) as router:
+        delete = router.delete(f"{FB}/5566_1").mock(return_value=ok({"success": True}))
+        FacebookConnector(facebook).delete_comment(comment("5566_1"))
+    request = delete.calls[0].request
+    assert request.method == "DELETE"
+    assert request.url.path.endswith("/5566_1")
+    assert request.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+

@@ -422,3 +422,22 @@ def test_a_media_comment_whose_answer_was_lost_is_found_not_sent_again(
     assert found.external_id == "17870913679156914"
     assert send.call_count == 1
     assert look.calls[0].request.url.params["fields"] == "id,text,timestamp,username,from"
+
+
+def test_delete_a_comment_on_the_accounts_media(instagram: Channel) -> None:
+    item = InboundItem(
+        external_id="17858893269000001",
+        kind="comment",
+        text="Buy followers at bit.ly/x",
+        author_handle="spam",
+        author_name="spam",
+        created_at=timezone.now(),
+    )
+    # DELETE /{ig-comment-id}; Graph answers {"success": true}.
+    with respx.mock(assert_all_called=True) as router:
+        delete = router.delete(f"{FB}/17858893269000001").mock(
+            return_value=ok({"success": True})
+        )
+        InstagramConnector(instagram).delete_comment(item)
+    assert delete.call_count == 1
+    assert delete.calls[0].request.content == b""

@@ -417,3 +417,27 @@ def test_a_rate_limited_comment_waits_as_asked_and_goes_out_once_on_retry(
     connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
     connector.comment_on_own_post(ref, "#coldbrew", "variant-1:first-comment")
     assert SandboxPost.objects.filter(in_reply_to=ref.external_id).count() == 1
+
+
+def test_delete_comment_deletes_a_comment_once_and_refuses_messages(
+    world: World, sandbox: Sandbox
+) -> None:
+    sandbox.connect(world.coffee_x)
+    connector = sandbox.connector(world.coffee_x)
+    ref = connector.publish(post())
+    comment = sandbox.write(world.coffee_x, "spam spam", in_reply_to=ref.external_id)
+    dm = sandbox.write(world.coffee_x, "where is my order?", kind="dm")
+    items = {i.external_id: i for i in connector.fetch_inbox(None).items}
+
+    connector.delete_comment(items[comment.external_id])
+    comment.refresh_from_db()
+    deleted_at = comment.deleted_at
+    assert deleted_at is not None
+    # Again: nothing more happens.
+    connector.delete_comment(items[comment.external_id])
+    comment.refresh_from_db()
+    assert comment.deleted_at == deleted_at
+
+    with pytest.raises(ConnectorError) as caught:
+        connector.delete_comment(items[dm.external_id])
+    assert caught.value.permanent and "Only comments" in caught.value.message

@@ -615,3 +615,40 @@ def test_a_video_comment_whose_answer_was_lost_is_found_not_sent_again(youtube: 
     params = look.calls[0].request.url.params
     assert (params["videoId"], params["order"], params["part"]) == (VIDEO_ID, "time", "snippet")
     assert found.external_id == "UgxOurs"
+
+
+def test_delete_comment_deletes_our_own_and_rejects_someone_elses(youtube: Channel) -> None:
+    theirs = InboundItem(
+        "UgzSpam0000",
+        "comment",
+        "cheap subs at bit.ly/x",
+        "UCspam",
+        "@spammer",
+        timezone.now(),
+        raw={"authorChannelId": {"value": "UCspam"}, "videoId": VIDEO_ID},
+    )
+    ours = InboundItem(
+        "UgzOurs0000",
+        "comment",
+        "Wrong link, sorry",
+        youtube.external_id,
+        "@us",
+        timezone.now(),
+        raw={"authorChannelId": {"value": youtube.external_id}, "videoId": VIDEO_ID},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        # comments.setModerationStatus and comments.delete both answer 204 No Content.
+        moderate = router.post(f"{Y}/comments/setModerationStatus").mock(
+            return_value=httpx.Response(204)
+        )
+        remove = router.delete(f"{Y}/comments").mock(return_value=httpx.Response(204))
+        connector = YouTubeConnector(youtube)
+        connector.delete_comment(theirs)
+        connector.delete_comment(ours)
+    assert dict(moderate.calls[0].request.url.params) == {
+        "id": "UgzSpam0000",
+        "moderationStatus": "rejected",
+    }
+    assert moderate.call_count == 1
+    assert dict(remove.calls[0].request.url.params) == {"id": "UgzOurs0000"}
+    assert remove.call_count == 1
