@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -75,8 +76,15 @@ NETWORK_APPS: tuple[NetworkApp, ...] = (
 )
 
 
+def enabled_apps() -> list[NetworkApp]:
+    """The apps of the networks this installation enables (settings.GREENROOM_NETWORKS)."""
+    enabled = set(settings.GREENROOM_NETWORKS)
+    return [app for app in NETWORK_APPS if app.kind in enabled]
+
+
 def network_app(kind: str) -> NetworkApp | None:
-    return next((app for app in NETWORK_APPS if app.kind == kind), None)
+    """An enabled network's app, by kind."""
+    return next((app for app in enabled_apps() if app.kind == kind), None)
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def statuses(request: HttpRequest, org: Organization) -> list[AppStatus]:
         )
         who = dict(events)  # the latest event per secret wins
     result = []
-    for app in NETWORK_APPS:
+    for app in enabled_apps():
         fields = []
         for f in app.fields:
             secret = secrets.get(app_secret_name(app.kind, f.name))

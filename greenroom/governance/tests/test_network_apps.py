@@ -30,7 +30,10 @@ CONSUMER_SECRET = "consumer-Also-Secret-0042Kp"
 
 @pytest.fixture(autouse=True)
 def _real_networks(settings: Any) -> None:
-    settings.GREENROOM_NETWORKS = [*settings.GREENROOM_NETWORKS, "linkedin", "youtube", "bluesky"]
+    settings.GREENROOM_NETWORKS = [
+        *settings.GREENROOM_NETWORKS,
+        *("x", "facebook", "instagram", "threads", "linkedin", "youtube", "tiktok", "bluesky"),
+    ]
 
 
 def signed_in(person: str) -> Client:
@@ -133,6 +136,18 @@ def test_everybody_else_gets_a_404_and_changes_nothing(world: World, person: str
     assert URL not in governance.content.decode()
 
 
+def test_only_enabled_networks_are_offered(world: World, settings: Any) -> None:
+    settings.GREENROOM_NETWORKS = ["sandbox", "youtube"]
+    client = signed_in("alice")
+    body = client.get(URL).content.decode()
+    assert 'id="app-youtube"' in body and 'id="app-x"' not in body
+    refused = client.post(URL, {"network": "x", "x-client_id": "x-id-1"})
+    assert refused.status_code == 404
+    settings.GREENROOM_NETWORKS = ["sandbox"]
+    assert "GREENROOM_NETWORKS" in client.get(URL).content.decode()
+    assert not Secret.objects.filter(name__startswith="app:").exists()
+
+
 def test_the_tab_is_offered_to_admins(world: World) -> None:
     assert URL in signed_in("adam").get(reverse("governance")).content.decode()
 
@@ -192,7 +207,8 @@ def test_an_admin_sees_reconnect_scopes_and_expiry(world: World, linkedin: Chann
     assert reverse("hooks:oauth_start", args=["linkedin", linkedin.pk]) in body
     assert "Reconnect to renew the token" in body
     assert "w_organization_social" in body and "r_organization_social" in body
-    assert "expires" in body
+    expiry = timezone.localtime(timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d")
+    assert "expires" in body and expiry in body  # the channel was added today, not then
     assert "li-access-token-abcdefgh" not in body
 
 

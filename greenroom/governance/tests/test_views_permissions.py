@@ -97,6 +97,12 @@ PAGES = [
 # fmt: on
 
 
+@pytest.fixture(autouse=True)
+def _youtube_enabled(settings: Any) -> None:
+    # The network apps page offers only the networks the installation enables.
+    settings.GREENROOM_NETWORKS = [*settings.GREENROOM_NETWORKS, "youtube"]
+
+
 @pytest.fixture
 def ctx(world: World) -> SimpleNamespace:
     alice, gina = world.alice, world.gina
