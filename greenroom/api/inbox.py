@@ -126,6 +126,9 @@ class MessageOut(Schema):
     is_spam: bool
     is_abusive: bool
     hidden_at: datetime | None
+    deleted_at: datetime | None = Field(
+        None, description="When we deleted it on the network (the text is kept here)."
+    )
     sent_at: datetime
     handle_seconds: float | None
     error: str
@@ -427,6 +430,25 @@ def approve_reply(request: HttpRequest, message_id: ObjectId) -> Message:
     )
     require_on(visible(Message.objects, caller, "approve"), message, "approve", "reply")
     return actions.do_approve_reply(message, acting_user=caller.user)
+
+
+@router.post(
+    "/inbox/messages/{message_id}/delete",
+    response={200: MessageOut, **errors(400, 401, 403, 404)},
+    summary="Delete a comment on the network",
+    description="Deletes someone's comment on the channel's own post through the connector "
+    "after the request, where the network allows it (a refusal shows in `error`). The message "
+    "stays here, marked `deleted_at`; the audit log keeps its text. Needs engage.",
+)
+def delete_message(request: HttpRequest, message_id: ObjectId) -> Message:
+    caller = caller_of(request)
+    message: Message = get_or_404(
+        visible(Message.objects, caller, "view").select_related("conversation__organization"),
+        message_id,
+        "message",
+    )
+    require_on(visible(Message.objects, caller, "engage"), message, "engage", "message")
+    return actions.do_delete_message(message, acting_user=caller.user)
 
 
 # --- Configuration ---------------------------------------------------------------------------

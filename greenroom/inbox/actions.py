@@ -83,6 +83,8 @@ class InboxAction(models.TextChoices):
     SNOOZED = "inbox.snoozed"
     WOKEN = "inbox.woken"
     HIDDEN = "inbox.message_hidden"
+    DELETED = "inbox.message_deleted"
+    DELETE_FAILED = "inbox.message_delete_failed"
     SLA_WARNING = "inbox.sla_warning"
     SLA_BREACH = "inbox.sla_breach"
     CONTACT_UPDATED = "inbox.contact_updated"
@@ -1869,6 +1871,58 @@ def do_hide_message(message: Message, *, acting_user: User) -> Message:
 
         message_id = message.pk
         transaction.on_commit(lambda: hide_message.delay(message_id))
+    return message
+
+
+@transaction.atomic
+def do_delete_message(message: Message, *, acting_user: User) -> Message:
+    """Delete someone's comment from the network (after commit, through the connector).
+
+    The message stays here, marked deleted, and the audit event keeps its text: what was said
+    and who removed it remain on record. Needs engage on the channel."""
+    if not Channel.objects.restrict(acting_user, "engage").filter(pk=message.channel_id).exists():
+        raise ActionError(_("You cannot work on this channel's conversations."))
+    if message.direction != Direction.INBOUND:
+        raise ActionError(_("Only comments people sent can be deleted."))
+    if message.conversation.kind == ConversationKind.DM:
+        raise ActionError(_("Direct messages cannot be deleted; only comments."))
+    if message.deleted_at is not None:
+        return message
+    message.deleted_at = timezone.now()
+    message.error = ""
+    message.save(update_fields=["deleted_at", "error"])
+    audit.record(
+        InboxAction.DELETED,
+        actor=acting_user,
+        organization=message.conversation.organization,
+        target=message,
+        before={
+            "text": message.text,
+            "author_handle": message.author_handle,
+            "external_id": message.external_id,
+        },
+        after={"deleted_at": message.deleted_at.isoformat()},
+    )
+    from greenroom.inbox.tasks import delete_message
+
+    message_id = message.pk
+    transaction.on_commit(lambda: delete_message.delay(message_id))
+    return message
+
+
+@transaction.atomic
+def do_mark_delete_failed(message: Message, *, error: str) -> Message:
+    """The network refused to delete the comment: it is still there, and the page says why."""
+    message.deleted_at = None
+    message.error = error[:500]
+    message.save(update_fields=["deleted_at", "error"])
+    audit.record(
+        InboxAction.DELETE_FAILED,
+        actor=None,
+        organization=Organization(pk=message.organization_id),
+        target=message,
+        after={"error": message.error},
+    )
     return message
 
 

@@ -25,6 +25,8 @@ name_actions(
         "inbox.snoozed": _("Conversation snoozed"),
         "inbox.woken": _("Snoozed conversation woke up"),
         "inbox.message_hidden": _("Comment hidden"),
+        "inbox.message_deleted": _("Comment deleted"),
+        "inbox.message_delete_failed": _("Comment could not be deleted"),
         "inbox.sla_warning": _("Response time warning"),
         "inbox.sla_breach": _("Response time missed"),
         "inbox.contact_updated": _("Contact changed"),

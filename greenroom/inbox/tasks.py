@@ -161,6 +161,30 @@ def hide_message(message_id: int) -> str:
     return "hidden"
 
 
+@app.task(name="greenroom.inbox.delete_message")
+def delete_message(message_id: int) -> str:
+    """Delete a comment on the network; a temporary failure retries, a refusal is recorded."""
+    from greenroom.networks.registry import connector_for
+
+    found = (
+        Message.objects.select_related("conversation", "channel")
+        .filter(pk=message_id, deleted_at__isnull=False)
+        .first()
+    )
+    if found is None:
+        return "skipped"
+    try:
+        connector_for(found.channel).delete_comment(_inbound_item(found))
+    except ConnectorError as exc:
+        if exc.permanent:
+            actions.do_mark_delete_failed(found, error=exc.message)
+            return "failed"
+        logger.warning("deleting message %s not done yet: %s", message_id, exc.message)
+        delete_message.apply_async((message_id,), countdown=exc.retry_after or 30)
+        return "retry"
+    return "deleted"
+
+
 @app.task(name="greenroom.inbox.check_sla")
 def check_sla() -> int:
     actions.do_wake_snoozed()

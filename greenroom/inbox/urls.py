@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/<int:pk>/note/", views.note, name="inbox_note"),
     path("c/<int:pk>/act/", views.act, name="inbox_act"),
     path("m/<int:pk>/hide/", views.hide, name="inbox_hide"),
+    path("m/<int:pk>/delete/", views.delete_message, name="inbox_delete_message"),
     path("bulk/", views.bulk, name="inbox_bulk"),
     path("approvals/", views.approvals, name="inbox_approvals"),
     path("approvals/<int:pk>/", views.decide, name="inbox_decide"),

@@ -538,6 +538,29 @@ def hide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def delete_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a comment on the network: GET asks to confirm (showing the comment), POST does it."""
+    org = require_section(request, "inbox")
+    message = get_object_or_404(
+        Message.objects.restrict(request.user, "engage")
+        .filter(organization=org)
+        .select_related("conversation__organization", "channel"),
+        pk=pk,
+    )
+    if request.method == "POST":
+        try:
+            actions.do_delete_message(message, acting_user=_user(request))
+        except ActionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The comment is being deleted on the network."))
+        return redirect("inbox_conversation", pk=message.conversation_id)
+    return render(
+        request, "inbox/delete_message.html", {"org": org, "m": message, "c": message.conversation}
+    )
+
+
+@login_required
 def approvals(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "inbox")
     waiting = list(

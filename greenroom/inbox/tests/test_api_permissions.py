@@ -25,7 +25,7 @@ from greenroom.core import actions as core_actions
 from greenroom.core.models import Brand, Organization, User
 from greenroom.core.permissions import Role
 from greenroom.inbox import actions
-from greenroom.inbox.models import Conversation, DeliveryStatus, SavedReply
+from greenroom.inbox.models import Conversation, DeliveryStatus, Message, SavedReply
 
 from .conftest import conversation_of, item, land
 
@@ -151,6 +151,16 @@ CASES = [
     Case("business_hours.create", "POST", "/inbox/business-hours", grid(201, ADMINS, 403),
          gina=201, body=lambda ctx: HOURS, audit="inbox.business_hours_saved"),
     Case("rules.list", "GET", "/inbox/rules", grid(200, EVERYONE, 0), gina=200),
+    # Deleting a comment on the network: engage on its channel; seen without engage is a 403.
+    Case("messages.delete.coffee", "POST", "/inbox/messages/{coffee_comment}/delete",
+         {p: 200 if p in ENGAGE_COFFEE else 403 if p in VIEW_COFFEE else 404
+          for p in ACME_PEOPLE},
+         gina=404, audit="inbox.message_deleted"),
+    Case("messages.delete.tea", "POST", "/inbox/messages/{tea_comment}/delete",
+         {p: 200 if p in ENGAGE_TEA else 403 if p in VIEW_TEA else 404 for p in ACME_PEOPLE},
+         gina=404, audit="inbox.message_deleted"),
+    Case("messages.delete.globex", "POST", "/inbox/messages/{globex_comment}/delete",
+         grid(404, EVERYONE, 0), gina=200, audit="inbox.message_deleted"),
     Case("rules.create", "POST", "/inbox/rules", grid(201, ADMINS, 403), gina=201,
          body=lambda ctx: {"name": "Refunds", "keywords": "refund", "set_priority": "high"},
          audit="inbox.rule_saved"),
@@ -205,6 +215,9 @@ def ctx(world: World) -> SimpleNamespace:
         coffee_conversation=conversation_of(coffee_x, "c1").pk,
         tea_conversation=conversation_of(tea, "t1").pk,
         globex_conversation=conversation_of(globex_x, "g1").pk,
+        coffee_comment=Message.objects.get(channel=coffee_x, external_id="c1").pk,
+        tea_comment=Message.objects.get(channel=tea, external_id="t1").pk,
+        globex_comment=Message.objects.get(channel=globex_x, external_id="g1").pk,
         coffee_held=_held(
             conversation_of(coffee_x, "c2"), _agent(acme, "cora", alice, world.coffee)
         ),
