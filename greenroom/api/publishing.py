@@ -28,6 +28,7 @@ from greenroom.publishing.models import (
     ApprovalPolicy,
     ApprovalStep,
     Campaign,
+    FirstCommentState,
     PauseScope,
     Post,
     PostQuerySet,
@@ -129,6 +130,14 @@ class VariantOut(Schema):
     last_error: str = Field(description="What went wrong, in plain words.")
     error_code: str = Field(description="The network's own error code.")
     published_at: datetime | None
+    first_comment_state: FirstCommentState = Field(
+        description="The first comment under the published post: empty until it is due, then "
+        "pending, sending, sent or failed. It never changes `state`."
+    )
+    first_comment_external_id: str
+    first_comment_url: str
+    first_comment_error: str = Field(description="Why the first comment failed, in plain words.")
+    first_comment_error_code: str
     held_by: HeldBy | None = Field(None, description="The pause this channel's post waits for.")
 
 
@@ -651,6 +660,27 @@ def retry_variant(request: HttpRequest, variant_id: ObjectId) -> Post:
         caller,
         variant.post,
         lambda: actions.do_retry_variant(variant, acting_user=caller.user),
+    )
+
+
+@router.post(
+    "/variants/{variant_id}/first-comment/retry",
+    response={200: PostOut, **errors(400, 401, 403, 404)},
+    summary="Retry a failed first comment",
+    description="Needs the publish permission on the channel. The same comment to the network: "
+    "one that was posted after all is found, not posted twice.",
+)
+def retry_first_comment(request: HttpRequest, variant_id: ObjectId) -> Post:
+    caller = caller_of(request)
+    variant: Variant = get_or_404(
+        visible(Variant.objects, caller, "view").select_related("post", "channel"),
+        variant_id,
+        "variant",
+    )
+    return _do(
+        caller,
+        variant.post,
+        lambda: actions.do_retry_first_comment(variant, acting_user=caller.user),
     )
 
 

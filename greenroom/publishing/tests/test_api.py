@@ -18,7 +18,13 @@ from greenroom.api.tests.conftest import ACME_PEOPLE, bearer, call, make_token
 from greenroom.conftest import World
 from greenroom.core.models import AuditEvent
 from greenroom.publishing import actions
-from greenroom.publishing.models import Post, PostState, Variant, VariantState
+from greenroom.publishing.models import (
+    FirstCommentState,
+    Post,
+    PostState,
+    Variant,
+    VariantState,
+)
 
 from .conftest import Pub, dispatch
 
@@ -83,6 +89,8 @@ CASES = [
          grid(200, PUBLISHERS, 403, agnes=404), gina=404, audit="post.withdrawn"),
     Case("variants.retry", "POST", "/variants/{failed_variant}/retry",
          grid(200, PUBLISHERS, 403, agnes=404), gina=404, audit="variant.retried"),
+    Case("variants.retry_first_comment", "POST", "/variants/{comment_failed}/first-comment/retry",
+         grid(200, PUBLISHERS, 403, agnes=404), gina=404, audit="variant.first_comment_retried"),
     Case("campaigns.list", "GET", "/campaigns", grid(200, EVERYONE, 0), gina=200),
     Case("campaigns.create", "POST", "/campaigns", grid(201, DRAFTERS, 403), gina=201,
          body=lambda ctx: {"name": "Winter", "colour": "#123456"}, audit="campaign.created"),
@@ -123,6 +131,14 @@ def ctx(world: World) -> SimpleNamespace:
     Variant.objects.filter(post=failed_post).update(
         state=VariantState.FAILED, last_error="Rejected", error_code="x"
     )
+    comment_post = _post(world, "alice", world.coffee_instagram)
+    Variant.objects.filter(post=comment_post).update(
+        state=VariantState.PUBLISHED,
+        external_id="17920238422030506",
+        first_comment="#coffee",
+        first_comment_state=FirstCommentState.FAILED,
+        first_comment_error="Rejected",
+    )
     pause = actions.do_pause_publishing(
         world.acme, scope="organization", reason="Crisis", acting_user=world.alice
     )
@@ -138,6 +154,7 @@ def ctx(world: World) -> SimpleNamespace:
         waiting_post=waiting_post.pk,
         approved_post=approved_post.pk,
         failed_variant=Variant.objects.get(post=failed_post).pk,
+        comment_failed=Variant.objects.get(post=comment_post).pk,
         acme_pause=pause.pk,
         tomorrow=(timezone.now() + timedelta(days=1)).isoformat(),
         clients={name: bearer(token) for name, token in tokens.items()},

@@ -28,7 +28,7 @@ from greenroom.core import actions as core_actions
 from greenroom.core.models import Channel, Organization, User
 from greenroom.core.permissions import Role
 from greenroom.publishing import actions
-from greenroom.publishing.models import Post, Variant, VariantState
+from greenroom.publishing.models import FirstCommentState, Post, Variant, VariantState
 
 EVERYONE = set(ACME_PEOPLE)
 ADMINS = {"alice", "adam"}
@@ -185,6 +185,18 @@ CASES = [
          grid(200, PUBLISH_TEA, 403, bianca=404), gina=404, audit="variant.retried"),
     Case("variants.retry.globex", "POST", "/variants/{globex_failed}/retry",
          grid(404, EVERYONE, 0), gina=200, audit="variant.retried"),
+    # A first comment is the channel's publishers' to retry, not its author's.
+    Case("variants.retry_first_comment.coffee", "POST",
+         "/variants/{coffee_comment_failed}/first-comment/retry",
+         grid(200, PUBLISH_COFFEE, 403, agnes=404), gina=404,
+         audit="variant.first_comment_retried"),
+    Case("variants.retry_first_comment.tea", "POST",
+         "/variants/{tea_comment_failed}/first-comment/retry",
+         grid(200, PUBLISH_TEA, 403, bianca=404), gina=404,
+         audit="variant.first_comment_retried"),
+    Case("variants.retry_first_comment.globex", "POST",
+         "/variants/{globex_comment_failed}/first-comment/retry",
+         grid(404, EVERYONE, 0), gina=200, audit="variant.first_comment_retried"),
     # --- Campaigns ----------------------------------------------------------------------------
     Case("campaigns.list", "GET", "/campaigns", grid(200, EVERYONE, 0), gina=200),
     Case("campaigns.create", "POST", "/campaigns", grid(201, DRAFT_COFFEE, 403), gina=201,
@@ -298,6 +310,21 @@ def _failed(author: User, channel: Channel) -> int:
     return _variant(post)
 
 
+def _comment_failed(author: User, channel: Channel) -> int:
+    """A published channel whose first comment the network refused (set here: only the first
+    comment task fails one)."""
+    post = _post(author, [channel])
+    Variant.objects.filter(post=post).update(
+        state=VariantState.PUBLISHED,
+        external_id="sp_0001",
+        first_comment="#coffee",
+        first_comment_state=FirstCommentState.FAILED,
+        first_comment_error="Rejected",
+        first_comment_error_code="x",
+    )
+    return _variant(post)
+
+
 @pytest.fixture
 def ctx(world: World) -> SimpleNamespace:
     alice, carl, april, gina = world.alice, world.carl, world.april, world.gina
@@ -359,6 +386,9 @@ def ctx(world: World) -> SimpleNamespace:
         coffee_failed=_failed(alice, coffee_x),
         tea_failed=_failed(alice, tea),
         globex_failed=_failed(gina, globex_x),
+        coffee_comment_failed=_comment_failed(alice, coffee_x),
+        tea_comment_failed=_comment_failed(alice, tea),
+        globex_comment_failed=_comment_failed(gina, globex_x),
         acme_pause=pause(world.acme, scope="organization", reason="Crisis", acting_user=alice).pk,
         coffee_pause=pause(
             world.acme, scope="brand", brand=world.coffee, reason="Recall", acting_user=alice

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.core.models import AuditEvent, Channel
 from greenroom.networks.base import PublishedRef
 from greenroom.networks.sandbox import service
@@ -319,6 +320,26 @@ def test_the_post_page_says_when_the_first_comment_was_posted(client: Client, pu
     page = client.get(f"/publishing/posts/{variant.post_id}/").content.decode()
     assert 'data-first-comment="sent"' in page
     assert variant.first_comment_url in page
+
+
+def test_the_api_shows_each_channels_first_comment(pub: Pub) -> None:
+    w = pub.world
+    variant = published(pub, w.coffee_x)
+    service.delete_post(pub.sandbox.account(w.coffee_x), variant.external_id)
+    queue(pub, variant)
+    paul = bearer(make_token(w, "paul")[1])
+
+    [out] = call(paul, "GET", f"/api/posts/{variant.post_id}").json()["variants"]
+    assert out["state"] == "published"
+    assert out["first_comment_state"] == "failed"
+    assert out["first_comment_error"] == (
+        "The post was deleted, so there is nothing to comment under."
+    )
+    assert out["first_comment_error_code"] == "post_deleted"
+
+    retried = call(paul, "POST", f"/api/variants/{variant.pk}/first-comment/retry")
+    assert retried.status_code == 200
+    assert retried.json()["variants"][0]["first_comment_state"] == "pending"
 
 
 def test_another_organisations_first_comment_cannot_be_retried(client: Client, pub: Pub) -> None:
