@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -37,6 +38,11 @@ from greenroom.core import vault
 
 SCOPE = "atproto transition:generic"
 DEFAULT_PLC_URL = "https://plc.directory"
+# The AT Protocol handle syntax (a domain name whose last label does not start with a digit).
+HANDLE_SYNTAX = re.compile(
+    r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+DID_SYNTAX = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[a-z0-9.-]+)$")
 
 
 class OAuthError(Exception):
@@ -208,8 +214,13 @@ def dpop_post(
 def resolve_handle(handle: str, service: str = "") -> str:
     """A handle's DID: HTTPS well-known first (DNS TXT is not reachable here), then the PDS."""
     handle = handle.strip().lstrip("@").lower()
-    if handle.startswith("did:"):
+    if DID_SYNTAX.match(handle):
         return handle
+    if not HANDLE_SYNTAX.match(handle):
+        # Checked before any request: the handle becomes a host name Greenroom fetches from.
+        raise OAuthError(
+            _("%(handle)s is not a Bluesky handle (like name.bsky.social).") % {"handle": handle}
+        )
     try:
         with _http() as http:
             response = http.get(f"https://{handle}/.well-known/atproto-did")

@@ -455,3 +455,19 @@ def test_a_handle_the_did_document_does_not_claim_is_refused(
     assert response["Location"] == f"/networks/bluesky/connect/{channel.pk}/"
     page = client.get(response["Location"]).content.decode()
     assert "does not claim the handle" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "handle", ["localhost:8000/admin", "127.0.0.1", "evil.example.com/#", "did:plc:x"]
+)
+def test_what_is_not_a_handle_is_refused_before_any_request(
+    world: World, channel: Channel, client: WebClient, handle: str
+) -> None:
+    client.force_login(world.alice)
+    with respx.mock() as router:
+        response = client.post(f"/networks/bluesky/oauth/start/{channel.pk}/", {"handle": handle})
+        assert not router.calls
+    assert response["Location"] == f"/networks/bluesky/connect/{channel.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "is not a Bluesky handle" in page
