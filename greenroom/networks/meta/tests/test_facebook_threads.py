@@ -478,4 +478,3 @@ def test_a_page_deletes_a_comment_on_its_post(facebook: Channel) -> None:
     assert request.method == "DELETE"
     assert request.url.path.endswith("/5566_1")
     assert request.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
-

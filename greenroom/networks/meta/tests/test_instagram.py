@@ -435,9 +435,7 @@ def test_delete_a_comment_on_the_accounts_media(instagram: Channel) -> None:
     )
     # DELETE /{ig-comment-id}; Graph answers {"success": true}.
     with respx.mock(assert_all_called=True) as router:
-        delete = router.delete(f"{FB}/17858893269000001").mock(
-            return_value=ok({"success": True})
-        )
+        delete = router.delete(f"{FB}/17858893269000001").mock(return_value=ok({"success": True}))
         InstagramConnector(instagram).delete_comment(item)
     assert delete.call_count == 1
     assert delete.calls[0].request.content == b""
