@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from greenroom.conftest import World
-from greenroom.core.models import AuditEvent
+from greenroom.core.models import AuditEvent, User
 from greenroom.inbox import actions
 from greenroom.inbox.models import BusinessHours, SlaPolicy
 from greenroom.inbox.tests.conftest import conversation_of, item, land
@@ -151,3 +151,13 @@ def test_sla_due_times_follow_the_hours_saved_through_the_form(
     land(world.coffee_x, item("bh1", "weekend question", at=datetime(2026, 6, 6, 1, tzinfo=UTC)))
     due = conversation_of(world.coffee_x, "bh1").first_response_due_at
     assert due == datetime(2026, 6, 9, 1, 0, tzinfo=UTC)
+
+
+def test_the_form_and_its_mistakes_read_in_korean(client: Client, world: World) -> None:
+    User.objects.filter(pk=world.alice.pk).update(language="ko")
+    client.force_login(User.objects.get(pk=world.alice.pk))
+    response = client.post("/inbox/settings/", _form(day1="18:00-09:00"), HTTP_ACCEPT_LANGUAGE="ko")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "영업시간과 휴일" in page
+    assert "화요일: 18:00-09:00은(는) 여는 시각보다 닫는 시각이 빠릅니다." in page
