@@ -157,4 +157,3 @@ def test_record_many_chains_each_event_like_record(world: World) -> None:
     assert after.prev_hash == stored[-1].hash
     assert AuditChainHead.objects.get(pk=1).last_event_id == after.pk
     assert audit.verify().ok
-

@@ -441,10 +441,7 @@ class XConnector:
     def delete_comment(self, item: InboundItem) -> None:
         """X does not let an account delete other people's replies: say so."""
         raise ConnectorError(
-            _(
-                "X does not let an account delete other people's replies. "
-                "Hide the reply instead."
-            ),
+            _("X does not let an account delete other people's replies. Hide the reply instead."),
             permanent=True,
             code="not_supported",
         )
