@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -282,13 +283,19 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
     return len(ids)
 
 
-def keep_publishing(*, budget_s: float | None = None) -> int:
+class Run(NamedTuple):
+    claimed: int
+    # True when the time budget ran out while variants were still due.
+    more_due: bool
+
+
+def keep_publishing(*, budget_s: float | None = None) -> Run:
     """Claim a chunk at a time and publish it right here, until nothing is due or the time
-    budget is spent; returns how many variants this call claimed.
+    budget is spent.
 
     A worker that just finished a chunk goes on with the next one itself instead of a round
     trip through the broker (in embedded mode a SQLite file, slow to write): the claimer still
-    is the only one who publishes what it claimed.
+    is the only one who publishes what it claimed, and nothing it claimed waits in a queue.
     """
     budget = float(settings.PUBLISHING_TASK_BUDGET_S if budget_s is None else budget_s)
     chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
@@ -297,10 +304,10 @@ def keep_publishing(*, budget_s: float | None = None) -> int:
     while timezone.now() < deadline:
         claim = claim_due(limit=chunk)
         if not claim.variant_ids:
-            break
+            return Run(total, more_due=False)
         total += len(claim.variant_ids)
         publish_batch(claim.variant_ids, claim.token)
-    return total
+    return Run(total, more_due=True)
 
 
 # --- Publishing claimed variants -----------------------------------------------------------------
@@ -409,8 +416,30 @@ def _load(variant_ids: Sequence[int], token: str) -> list[Variant]:
     )
 
 
-def _decide(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> Decision:
+@dataclass(frozen=True)
+class _Chunk:
+    """What the sends of a chunk read from the database, read once by the thread that claimed
+    it (network threads then rarely need a connection of their own): the active pauses and why
+    a publishing policy, if any, stops each variant."""
+
+    token: str
+    pauses: Sequence[PublishingPause]
+    refusals: dict[int, Exception]
+
+
+def _policy_refusals(variants: Sequence[Variant]) -> dict[int, Exception]:
+    refusals: dict[int, Exception] = {}
+    for variant in variants:
+        try:
+            content.check_policies(variant)
+        except Exception as exc:  # a blocking rule, or a broken check: `_decide` handles both
+            refusals[variant.pk] = exc
+    return refusals
+
+
+def _decide(variant: Variant, chunk: _Chunk) -> Decision:
     """Talk to the network about one held variant; writes nothing but a lease renewal."""
+    token = chunk.token
     attempt = Try(
         variant_id=variant.pk,
         number=variant.attempts,
@@ -419,7 +448,7 @@ def _decide(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> 
     )
 
     decided = functools.partial(Decision, variant, token, attempt)
-    pause = pause_holding(variant.channel, pauses)
+    pause = pause_holding(variant.channel, chunk.pauses)
     if pause is not None:
         # Paused after the claim: hand it back untouched; it waits like the others.
         return decided(Verdict.RELEASE, pause=pause)
@@ -454,9 +483,12 @@ def _decide(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> 
                 % {"n": max_attempts()},
                 code=variant.error_code or "gave_up",
             )
-        # Publishing policies, checked again just before sending: a blocking rule fails the
-        # variant for good (ConnectorError "policy_blocked", with the rule's reason).
-        content.check_policies(variant)
+        # Publishing policies, checked again just before sending (read with the chunk): a
+        # blocking rule fails the variant for good (ConnectorError "policy_blocked", with the
+        # rule's reason). Not before asking the network: a post already out stays published.
+        refused = chunk.refusals.get(variant.pk)
+        if refused is not None:
+            raise refused
         outgoing = OutgoingPost(
             text=content.final_text(variant),
             idempotency_key=variant.idempotency_key,
@@ -485,26 +517,42 @@ def _decide(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> 
     return decided(Verdict.SUCCEED, ref=ref)
 
 
-def _decide_in_thread(variant: Variant, token: str, pauses: Sequence[PublishingPause]) -> Decision:
+def _decide_in_thread(variant: Variant, chunk: _Chunk) -> Decision:
     try:
-        return _decide(variant, token, pauses)
+        return _decide(variant, chunk)
     finally:
-        # This thread's own connection, if a lease renewal or a token refresh opened one: the
-        # pool's threads end with the chunk, and a connection must not outlive its thread.
+        # The connection a lease renewal or a token refresh may have opened in this network
+        # thread: closed now, rather than held open by an idle thread.
         connections.close_all()
+
+
+_pools = threading.local()
+
+
+def _network_pool(size: int) -> ThreadPoolExecutor:
+    """This thread's pool for network calls, kept from chunk to chunk (starting threads for
+    every chunk cost more CPU than the chunk's own database work); a forked child starts its own.
+    """
+    pool: ThreadPoolExecutor | None = getattr(_pools, "pool", None)
+    if pool is None or _pools.key != (os.getpid(), size):
+        if pool is not None:
+            pool.shutdown(wait=False)
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="publish")
+        _pools.pool, _pools.key = pool, (os.getpid(), size)
+    return pool
 
 
 def _decide_all(variants: Sequence[Variant], token: str) -> list[Decision]:
     """Decide every variant of a chunk, concurrently up to PUBLISHING_TASK_THREADS (the time
     goes into waiting for the network, so threads overlap the waits)."""
-    # Pauses are read once per chunk, just before its sends.
-    pauses = active_pauses()
-    threads = min(len(variants), max(1, int(settings.PUBLISHING_TASK_THREADS)))
+    # Read once per chunk, just before its sends.
+    chunk = _Chunk(token, active_pauses(), _policy_refusals(variants))
+    threads = max(1, int(settings.PUBLISHING_TASK_THREADS))
     # Inside a transaction (tests, the demo seed) other threads would not see its rows.
-    if threads <= 1 or transaction.get_connection().in_atomic_block:
-        return [_decide(variant, token, pauses) for variant in variants]
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
-        return list(pool.map(lambda v: _decide_in_thread(v, token, pauses), variants))
+    if threads == 1 or len(variants) == 1 or transaction.get_connection().in_atomic_block:
+        return [_decide(variant, chunk) for variant in variants]
+    pool = _network_pool(threads)
+    return list(pool.map(lambda v: _decide_in_thread(v, chunk), variants))
 
 
 def _publish(variant_ids: Sequence[int], token: str) -> dict[int, str]:

@@ -20,9 +20,15 @@ def dispatch_due() -> int:
 def publish_variants(variant_ids: list[int], token: str) -> dict[str, int]:
     """Publish variants claimed with `token` (a stale token does nothing), then go on claiming
     and publishing what is due for a while (PUBLISHING_TASK_BUDGET_S), so a busy queue does not
-    wait for beat's next tick nor for the broker."""
-    outcomes = engine.publish_batch(variant_ids, token)
-    engine.keep_publishing()
+    wait for beat's next tick nor for the broker.
+
+    When the budget runs out with posts still due, the task hands over to a fresh one (with
+    nothing claimed) instead of going on: the worker's other queued tasks get their turn, and
+    the publishing does not wait for beat to start it again.
+    """
+    outcomes = engine.publish_batch(variant_ids, token) if variant_ids else {}
+    if engine.keep_publishing().more_due:
+        publish_variants.delay([], "")
     return outcomes
 
 
