@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import ExitStack
 
+import httpx
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenroom.settings")
 
@@ -83,3 +85,41 @@ def _start_heartbeat(sender: object = None, **kwargs: object) -> None:
             time.sleep(settings.WORKER_HEARTBEAT_S)
 
     threading.Thread(target=beat, name="greenroom-heartbeat", daemon=True).start()
+
+
+class SharedConnections(httpx.BaseTransport):
+    """One keep-alive connection pool for every request a worker process sends to the sandbox.
+
+    The sandbox connector opens an httpx client per request; a client of its own builds a TLS
+    context (loading the CA bundle: 15 to 100 ms of CPU) and a TCP connection, which was most of
+    a publishing worker's CPU (docs/architecture/publishing.md, "Throughput"). Clients close
+    their transport when they are done: this one stays open for the life of the process.
+    """
+
+    def __init__(self) -> None:
+        # Connections idle longer than common servers keep them (uvicorn: 5 s) are not reused,
+        # so a request rarely meets a connection the server has just closed.
+        self._pool = httpx.HTTPTransport(
+            limits=httpx.Limits(
+                max_connections=None, max_keepalive_connections=64, keepalive_expiry=4.0
+            )
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._pool.handle_request(request)
+
+    def close(self) -> None:
+        """Shared by every client of the process: a client closing must not close it."""
+
+
+# Settings held for the life of the worker process.
+_process = ExitStack()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _share_network_connections(sender: object = None, **kwargs: object) -> None:
+    """Workers (and each child of a prefork pool) send sandbox requests over one pool."""
+    from greenroom.networks.sandbox import connector
+
+    _process.enter_context(connector.use_transport(SharedConnections()))
