@@ -60,6 +60,7 @@ from greenroom.publishing.models import (
     Variant,
     VariantState,
 )
+from greenroom.publishing.signals import variant_published
 
 logger = logging.getLogger("greenroom.publishing.engine")
 
@@ -653,6 +654,9 @@ def _succeed(d: Decision, batch: _Batch) -> str:
         # Our lease was taken over; the new holder finds this post by its key.
         batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST))
         return AttemptOutcome.LEASE_LOST
+    # In the chunk's transaction: a first comment's "pending" mark commits with the success, and
+    # its task is queued after the commit (greenroom/publishing/first_comments.py).
+    variant_published.send(sender=Variant, variant_id=variant.pk, variant=variant)
     outcome = AttemptOutcome.FOUND if d.found_existing else AttemptOutcome.PUBLISHED
     batch.attempts.append(d.attempt.finished(outcome))
     batch.events.append(

@@ -76,10 +76,8 @@ def events(variant: Variant, action: str) -> list[AuditEvent]:
 
 def test_a_published_post_gets_its_first_comment_once(pub: Pub) -> None:
     variant = published(pub, pub.world.coffee_x)
-    assert variant.first_comment_state == FirstCommentState.NONE
-
-    variant_published.send(sender=Variant, variant_id=variant.pk)
-    assert fresh(variant).first_comment_state == FirstCommentState.PENDING
+    # The engine's success marked it pending; its task runs when the commit does.
+    assert variant.first_comment_state == FirstCommentState.PENDING
     pub.sandbox.deliver()
 
     variant = fresh(variant)
@@ -224,7 +222,7 @@ def test_retrying_needs_the_publish_permission_and_a_failed_comment(pub: Pub) ->
         actions.do_retry_first_comment(variant, acting_user=w.carl)
     with pytest.raises(actions.ActionError, match="Only a first comment that failed"):
         actions.do_retry_first_comment(variant, acting_user=w.paul)
-    assert fresh(variant).first_comment_state == FirstCommentState.NONE
+    assert fresh(variant).first_comment_state == FirstCommentState.PENDING
     assert events(variant, "variant.first_comment_retried") == []
 
 
@@ -360,14 +358,6 @@ def test_another_organisations_first_comment_cannot_be_retried(client: Client, p
 # --- Through the engine --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason=(
-        "greenroom/publishing/engine.py does not send signals.variant_published yet; once its "
-        "success path does (see docs/architecture/publishing.md, 'First comments'), remove "
-        "this marker"
-    ),
-    strict=True,
-)
 def test_the_engine_queues_the_first_comment_when_it_publishes(pub: Pub) -> None:
     variant = published(pub, pub.world.coffee_x)
     pub.sandbox.deliver()  # what the engine's commit runs
