@@ -352,6 +352,14 @@ def _reload(caller: Caller, post: Post) -> Post:
     return found
 
 
+def _brand(caller: Caller, brand_id: int) -> Brand:
+    """A brand named in a body: one of the caller's organisation, else a 400 that says so."""
+    brand = visible(Brand.objects, caller, "view_org").filter(pk=brand_id).first()
+    if brand is None:
+        raise ActionError(f"Brand {brand_id} is not a brand of {caller.organization}.")
+    return brand
+
+
 def _channel(caller: Caller, channel_id: int) -> Channel:
     channel = visible(Channel.objects, caller, "view").filter(pk=channel_id).first()
     if channel is None:
@@ -464,11 +472,7 @@ def get_post(request: HttpRequest, post_id: ObjectId) -> Post:
 def create_post(request: HttpRequest, body: PostIn) -> Status[Post]:
     caller = caller_of(request)
     _require_anywhere(caller, "draft", "drafting posts")
-    brand = None
-    if body.brand_id is not None:
-        brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
-        if brand is None:
-            raise ActionError(f"Brand {body.brand_id} is not a brand of {caller.organization}.")
+    brand = _brand(caller, body.brand_id) if body.brand_id is not None else None
     with _refusals():
         post = actions.do_create_post(
             caller.organization,
@@ -751,11 +755,7 @@ def create_policy(request: HttpRequest, body: PolicyIn) -> Status[ApprovalPolicy
     org = caller.organization
     if not Access.of(caller.user).has_org_perm(org.pk, "manage_org"):
         raise HttpError(403, f"Only owners and admins of {org} set approval policies.")
-    brand = None
-    if body.brand_id is not None:
-        brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
-        if brand is None:
-            raise ActionError(f"Brand {body.brand_id} is not a brand of {org}.")
+    brand = _brand(caller, body.brand_id) if body.brand_id is not None else None
     channel = _channel(caller, body.channel_id) if body.channel_id is not None else None
     members = User.objects.filter(
         pk__in=Membership.objects.filter(organization=org, is_active=True).values("user_id")
@@ -764,7 +764,7 @@ def create_policy(request: HttpRequest, body: PolicyIn) -> Status[ApprovalPolicy
     for step in body.steps:
         team = None
         if step.team_id is not None:
-            team = Team.objects.filter(organization=org, pk=step.team_id).first()
+            team = visible(Team.objects, caller, "view_org").filter(pk=step.team_id).first()
             if team is None:
                 raise ActionError(f"Team {step.team_id} is not a team of {org}.")
         people = list(members.filter(pk__in=step.approver_ids))
@@ -836,11 +836,7 @@ def list_pauses(request: HttpRequest, query: Query[PauseQuery]) -> dict[str, Any
 def create_pause(request: HttpRequest, body: PauseIn) -> Status[PublishingPause]:
     caller = caller_of(request)
     _require_anywhere(caller, "publish", "pausing publishing")
-    brand = None
-    if body.brand_id is not None:
-        brand = visible(Brand.objects, caller, "view_org").filter(pk=body.brand_id).first()
-        if brand is None:
-            raise ActionError(f"Brand {body.brand_id} is not a brand of {caller.organization}.")
+    brand = _brand(caller, body.brand_id) if body.brand_id is not None else None
     channel = _channel(caller, body.channel_id) if body.channel_id is not None else None
     with _refusals():
         pause = actions.do_pause_publishing(

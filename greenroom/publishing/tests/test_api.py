@@ -296,3 +296,22 @@ def test_a_held_post_says_which_pause_holds_it(world: World, pub: Pub) -> None:
     assert variant["held_by"]["reason"] == "Audit"
     assert variant["held_by"]["paused_by"] == "Paul"
     assert Post.objects.get(pk=post.pk).state == PostState.SCHEDULED
+
+
+def test_a_policy_naming_another_organisations_team_or_person_is_refused(world: World) -> None:
+    from greenroom.core import actions as core_actions
+    from greenroom.publishing.models import ApprovalPolicy
+
+    globex_team = core_actions.do_create_team(
+        world.globex, name="Ops", members=[world.gina], acting_user=world.gina
+    )
+    client = bearer(make_token(world, "alice")[1])
+    for step in (
+        {"name": "Brand", "team_id": globex_team.pk},
+        {"name": "Brand", "approver_ids": [world.gina.pk]},
+    ):
+        body = {"name": "Coffee", "brand_id": world.coffee.pk, "steps": [step]}
+        response = call(client, "POST", "/api/approval-policies", body)
+        assert response.status_code == 400, response.content
+        assert "of Acme" in response.json()["detail"]
+    assert not ApprovalPolicy.objects.filter(organization=world.acme).exists()
