@@ -220,7 +220,9 @@ class PolicyForm(forms.Form):
 
 
 class StepForm(forms.Form):
-    name = forms.CharField(label=_("Step"), max_length=200, required=False)
+    name = forms.CharField(
+        label=_("Step name"), max_length=200, required=False, help_text=_("E.g. Brand, Legal.")
+    )
     team = _TeamField(label=_("Team"), required=False, queryset=Team.objects.none())
     approvers = PeopleField(
         label=_("People"),
