@@ -495,7 +495,12 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
             idempotency_key=variant.idempotency_key,
             placement=variant.placement,
             media=content.media_items(variant),
-            extra={"first_comment": variant.first_comment} if variant.first_comment else {},
+            # The variant's network options (checked against greenroom.publishing.options when
+            # saved) are the keys each connector reads from extra.
+            extra={
+                **variant.options,
+                **({"first_comment": variant.first_comment} if variant.first_comment else {}),
+            },
         )
         ref = connector.publish(outgoing)
     except OutcomeUnknown as exc:
