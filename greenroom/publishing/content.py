@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from greenroom.networks import rules
 from greenroom.networks.base import MediaItem
 from greenroom.networks.text import validate_text
+from greenroom.publishing import options
 from greenroom.publishing.models import Variant
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -194,7 +195,64 @@ def problems(variant: Variant) -> list[str]:
             _("%(channel)s: the post is empty. Write some text or add media.")
             % {"channel": variant.channel}
         )
+    found += first_comment_problems(variant.first_comment, network, variant.placement, variant)
+    if variant.options:
+        found += options.problems(
+            network, variant.placement, variant.options, where=str(variant.channel)
+        )
     return found
+
+
+# --- First comments ------------------------------------------------------------------------------
+
+
+def first_comment_rule(network: str, placement: str) -> rules.TextRule | None:
+    """How a first comment on this placement is counted, or None where there can be none.
+
+    The rule table says where a network's API cannot comment (`[placements.X.first_comment]
+    supported = false`, TikTok); elsewhere a placement that carries text (and so a comment
+    thread under it) takes a first comment counted like its text. Stories carry no text and
+    take none.
+    """
+    try:
+        spec = rules.get_spec(network, placement)
+    except rules.UnknownNetwork:
+        return None
+    if spec.first_comment is not None and not spec.first_comment.supported:
+        return None
+    return spec.text_rule("text")
+
+
+def first_comment_problems(text: str, network: str, placement: str, variant: Variant) -> list[str]:
+    """What stops this first comment, in plain words (nothing for an empty one)."""
+    if not text.strip():
+        return []
+    try:
+        spec = rules.get_spec(network, placement)
+    except rules.UnknownNetwork:
+        return []  # the placement problem is reported on its own
+    if first_comment_rule(network, placement) is None:
+        if spec.first_comment is not None and not spec.first_comment.supported:
+            return [
+                _(
+                    "%(channel)s: %(network)s does not let apps post comments, so Greenroom "
+                    "cannot post a first comment there. Remove it, or put the text in the "
+                    "post itself."
+                )
+                % {"channel": variant.channel, "network": spec.network_name}
+            ]
+        return [
+            _(
+                "%(channel)s: a %(network)s %(placement)s has no comments, so a first comment "
+                "cannot be posted. Remove it or choose another placement."
+            )
+            % {"channel": variant.channel, "network": spec.network_name, "placement": spec.label}
+        ]
+    return [
+        _("%(channel)s, first comment: %(problem)s")
+        % {"channel": variant.channel, "problem": problem}
+        for problem in validate_text(text, network, placement)
+    ]
 
 
 def placements_for(network: str) -> list[tuple[str, str]]:

@@ -245,6 +245,9 @@ class Variant(models.Model):
     alt_texts = models.JSONField(default=list, blank=True)
     # Media asset ids (greenroom.media), in order. Not a foreign key: the media app owns assets.
     media = models.JSONField(default=list, blank=True)
+    # What this post asks of its network beyond text and media (YouTube's privacy, TikTok's
+    # privacy level ...): keys of greenroom.publishing.options, copied into OutgoingPost.extra.
+    options = models.JSONField(_("network options"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=32, choices=VariantState.choices, default=VariantState.DRAFT
     )

@@ -65,6 +65,7 @@ VARIANT_FIELDS = (
     "utm",
     "alt_texts",
     "media",
+    "options",
     "state",
     "publish_at",
 )

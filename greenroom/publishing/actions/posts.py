@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from greenroom.core import audit
 from greenroom.core.models import Brand, Channel, ChannelStatus, Organization, User
-from greenroom.publishing import content
+from greenroom.publishing import content, options
 from greenroom.publishing.models import (
     Campaign,
     Post,
@@ -53,6 +53,8 @@ class VariantInput:
     utm: Mapping[str, str] | Unset = UNSET
     alt_texts: Sequence[str] | Unset = UNSET
     media: Sequence[int] | Unset = UNSET
+    # Network options (greenroom.publishing.options), replacing the variant's own.
+    options: Mapping[str, Any] | Unset = UNSET
     publish_at: datetime | Unset | None = UNSET
 
 
@@ -121,6 +123,9 @@ def _apply(variant: Variant, change: VariantInput, post: Post) -> None:
         variant.media = [int(m) for m in change.media]
     if not isinstance(change.alt_texts, Unset):
         variant.alt_texts = [str(a) for a in change.alt_texts]
+    if not isinstance(change.options, Unset):
+        # Checked with the rest of the content (content.problems) before anything is saved.
+        variant.options = options.tidy(change.options)
     if len(variant.alt_texts) > len(variant.media):
         raise ActionError(
             _("%(channel)s has %(alts)s alt texts for %(media)s media items.")
