@@ -232,6 +232,15 @@ class Quota(Rule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommentRule(Rule):
+    """Whether an app may comment under its own post on this placement (a first comment).
+
+    Absent: a placement that carries text takes a first comment counted like its text."""
+
+    supported: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlacementSpec(Rule):
     """Everything one kind of post on one network accepts (X feed, Instagram Reels...)."""
 
@@ -245,6 +254,7 @@ class PlacementSpec(Rule):
     tags: TextRule | None = None
     media: MediaRule
     video: VideoRule | None = None
+    first_comment: CommentRule | None = None
     quotas: tuple[Quota, ...] = ()
 
     def text_rule(self, name: str = "text") -> TextRule | None:
@@ -268,13 +278,14 @@ class RuleTable:
 
 
 TEXT_FIELDS: Final = ("text", "title", "tags")
-SECTIONS: Final = (*TEXT_FIELDS, "media", "video")
+SECTIONS: Final = (*TEXT_FIELDS, "media", "video", "first_comment")
 _SECTION_TYPES: Final[Mapping[str, type[Rule]]] = {
     "text": TextRule,
     "title": TextRule,
     "tags": TextRule,
     "media": MediaRule,
     "video": VideoRule,
+    "first_comment": CommentRule,
 }
 # Fields that describe an entry rather than state a rule: shown on pages, never versioned.
 _NOT_RULES: Final = frozenset(
@@ -497,6 +508,7 @@ def _load_network(path: Path) -> NetworkSpec:
             tags=texts["tags"],
             media=media,
             video=_pick(sections, "video", VideoRule),
+            first_comment=_pick(sections, "first_comment", CommentRule),
             quotas=tuple(q for q in quotas if q.applies(pkey)),
         )
     if "feed" not in placements:

@@ -35,6 +35,7 @@ from greenroom.networks.rules import (
 )
 
 _FIELD_LABELS: Mapping[str, Promise] = {
+    "supported": gettext_lazy("Possible through the network's API"),
     "limit": gettext_lazy("Length limit"),
     "counting": gettext_lazy("How length is counted"),
     "max_bytes": gettext_lazy("Size limit"),
@@ -74,6 +75,7 @@ _SECTION_TITLES: Mapping[str, Promise] = {
     "tags": gettext_lazy("Tags"),
     "media": gettext_lazy("Media"),
     "video": gettext_lazy("Video"),
+    "first_comment": gettext_lazy("First comment"),
     "weights": gettext_lazy("Character weights"),
 }
 

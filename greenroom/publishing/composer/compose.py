@@ -25,7 +25,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import Channel, ChannelStatus, Organization, User
 from greenroom.media.models import MediaAsset, Rendition, RenditionStatus
 from greenroom.networks import rules
-from greenroom.networks.rules import PlacementSpec, TextRule
+from greenroom.networks.rules import PlacementSpec
 from greenroom.networks.text import TextCount, count, validate_text
 from greenroom.publishing import approvals, content
 from greenroom.publishing.actions import VariantInput
@@ -52,40 +52,27 @@ def draftable_channels(user: User, org: Organization) -> QuerySet[Channel]:
 
 # --- First comments ------------------------------------------------------------------------------
 
+# The publishing app's own rule: the composer, bulk import and the actions all check the same.
+first_comment_rule = content.first_comment_rule
 
-def first_comment_rule(network: str, placement: str) -> TextRule | None:
-    """The rule for a first comment on this placement, or None where it has none.
 
-    The rule table has no entry of its own for first comments yet (asked for in issue 3's
-    report); until it has, a placement that carries text (and so a comment thread under it)
-    takes a first comment counted like its text. Stories carry no text and take none.
-    """
+def first_comment_unsupported_reason(network: str, placement: str) -> str:
+    """Why this placement takes no first comment, in plain words ("" where it takes one)."""
+    if content.first_comment_rule(network, placement) is not None:
+        return ""
     try:
         spec = rules.get_spec(network, placement)
     except rules.UnknownNetwork:
-        return None
-    own: TextRule | None = getattr(spec, "first_comment", None)
-    if own is not None:
-        return own
-    return spec.text_rule("text")
-
-
-def first_comment_problems(text: str, network: str, placement: str, channel: Channel) -> list[str]:
-    if not text.strip():
-        return []
-    spec = rules.get_spec(network, placement)
-    if first_comment_rule(network, placement) is None:
-        return [
-            _(
-                "%(channel)s: a %(network)s %(placement)s has no comments, so a first comment "
-                "cannot be posted. Remove it or choose another placement."
-            )
-            % {"channel": channel, "network": spec.network_name, "placement": spec.label}
-        ]
-    return [
-        _("%(channel)s, first comment: %(problem)s") % {"channel": channel, "problem": problem}
-        for problem in validate_text(text, network, placement)
-    ]
+        return ""
+    if spec.first_comment is not None and not spec.first_comment.supported:
+        return _(
+            "%(network)s does not let apps post comments, so Greenroom cannot add a first "
+            "comment here."
+        ) % {"network": spec.network_name}
+    return _("A %(network)s %(placement)s has no comments, so it takes no first comment.") % {
+        "network": spec.network_name,
+        "placement": spec.label,
+    }
 
 
 # --- UTM -----------------------------------------------------------------------------------------
@@ -117,6 +104,8 @@ class Measured:
     link: str
     problems: list[str]
     first_comment_supported: bool
+    # Why this placement takes no first comment, in plain words ("" where it takes one).
+    first_comment_unsupported: str = ""
     first_comment_count: TextCount | None = None
     # Publishing policy findings (banned terms, disclosures ...): checked again on submit.
     policy: list[content.PolicyFinding] = field(default_factory=list)
@@ -186,6 +175,7 @@ class Measured:
             "problems": self.problems,
             "policy": [{"blocks": f.blocks, "message": f.message} for f in self.policy],
             "first_comment_supported": self.first_comment_supported,
+            "first_comment_unsupported": self.first_comment_unsupported,
             "counter_label": self.counter_label(),
             "caps_label": self.caps_label(),
         }
@@ -216,11 +206,8 @@ def unsaved_variant(
 
 def problems_of(variant: Variant, first_comment: str = "") -> list[str]:
     """Everything that stops the variant, without counting for a counter (bulk checks)."""
-    found = content.problems(variant)
-    found += first_comment_problems(
-        first_comment, variant.channel.kind, variant.placement, variant.channel
-    )
-    return found
+    variant.first_comment = first_comment
+    return content.problems(variant)
 
 
 def measure(
@@ -267,6 +254,7 @@ def measure(
         link=content.variant_link(variant),
         problems=problems_of(variant, first_comment),
         first_comment_supported=rule is not None,
+        first_comment_unsupported=first_comment_unsupported_reason(network, placement),
         first_comment_count=comment_count,
         policy=content.policy_findings(variant),
     )
