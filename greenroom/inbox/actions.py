@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from greenroom.core import audit, vault
 from greenroom.core.actions import ActionError, do_store_secret
 from greenroom.core.models import Brand, Channel, Organization, Team, User
+from greenroom.core.restrict import Access
 from greenroom.inbox import handout, routing, sla, understanding
 from greenroom.inbox.models import (
     PRIORITY_RANK,
@@ -2031,6 +2032,23 @@ def _check_org(org: Organization, *objs: models.Model | None) -> None:
             raise ActionError(_("%(thing)s belongs to another organisation.") % {"thing": obj})
 
 
+class NotAllowed(ActionError):
+    """The acting person's role does not allow this change."""
+
+
+def _require_manage_org(org_id: int, acting_user: User) -> None:
+    """Business hours, SLA policies, routing rules and saved replies apply to the whole
+    organisation: changing them needs manage_org (owners and admins), in the pages and the API
+    alike."""
+    if not Access.of(acting_user).has_org_perm(org_id, "manage_org"):
+        raise NotAllowed(
+            _(
+                "Changing the inbox's business hours, SLA policies, routing rules and saved "
+                "replies needs the manage organisation permission (owners and admins)."
+            )
+        )
+
+
 POLICY_FIELDS = (
     "name",
     "brand",
@@ -2055,6 +2073,7 @@ def do_save_sla_policy(
     **values: Any,
 ) -> SlaPolicy:
     """Create or change an SLA policy. Running clocks keep their due times; new ones use it."""
+    _require_manage_org(org.pk, acting_user)
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ActionError(f"Unknown SLA policy fields: {sorted(unknown)}")
@@ -2081,6 +2100,7 @@ def do_save_sla_policy(
 
 @transaction.atomic
 def do_delete_sla_policy(policy: SlaPolicy, *, acting_user: User) -> None:
+    _require_manage_org(policy.organization_id, acting_user)
     audit.record(
         InboxAction.POLICY_DELETED,
         actor=acting_user,
@@ -2104,6 +2124,7 @@ def do_save_business_hours(
     acting_user: User,
 ) -> BusinessHours:
     """Create or change opening hours (checked: seven days, valid times, real dates)."""
+    _require_manage_org(org.pk, acting_user)
     try:
         sla.calendar_from(timezone_name or "UTC", weekly, holidays)
     except sla.CalendarError as exc:
@@ -2155,6 +2176,7 @@ RULE_FIELDS = (
 def do_save_routing_rule(
     org: Organization, *, rule: RoutingRule | None = None, acting_user: User, **values: Any
 ) -> RoutingRule:
+    _require_manage_org(org.pk, acting_user)
     unknown = set(values) - set(RULE_FIELDS)
     if unknown:
         raise ActionError(f"Unknown routing rule fields: {sorted(unknown)}")
@@ -2181,6 +2203,7 @@ def do_save_routing_rule(
 
 @transaction.atomic
 def do_delete_routing_rule(rule: RoutingRule, *, acting_user: User) -> None:
+    _require_manage_org(rule.organization_id, acting_user)
     audit.record(
         InboxAction.RULE_DELETED,
         actor=acting_user,
@@ -2202,6 +2225,7 @@ def do_save_saved_reply(
     saved: SavedReply | None = None,
     acting_user: User,
 ) -> SavedReply:
+    _require_manage_org(org.pk, acting_user)
     if not title.strip() or not body.strip():
         raise ActionError(_("A saved reply needs a title and a text."))
     _check_org(org, brand)
@@ -2220,6 +2244,7 @@ def do_save_saved_reply(
 
 @transaction.atomic
 def do_delete_saved_reply(saved: SavedReply, *, acting_user: User) -> None:
+    _require_manage_org(saved.organization_id, acting_user)
     audit.record(
         InboxAction.SAVED_REPLY_DELETED,
         actor=acting_user,

@@ -283,8 +283,9 @@ def _agents(org: Organization) -> list[User]:
 
 
 def _can_configure(request: HttpRequest, org: Organization) -> bool:
-    perms = channel_perms(request, org)
-    return "manage_org" in perms or "administer" in perms
+    # Saved replies, SLA policies and routing rules are organisation-wide settings: manage_org,
+    # the same rule as the API and the actions (administering one channel is not enough).
+    return "manage_org" in channel_perms(request, org)
 
 
 def _presence_key(pk: int) -> str:
