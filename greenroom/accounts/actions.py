@@ -322,6 +322,21 @@ def mfa_required_for(user: User) -> bool:
     ).exists()
 
 
+def token_needs_mfa(user: User, org: Organization | int) -> bool:
+    """Whether `org` requires two-factor authentication and `user` has not met the rule, so their
+    API tokens for `org` are refused: no confirmed authenticator, and they do not sign in
+    through `org`'s single sign-on (whose identity provider applies its own, as for sessions).
+    One query when the organisation does not require MFA (the usual case)."""
+    org_id = org if isinstance(org, int) else org.pk
+    if not SecurityPolicy.objects.filter(organization_id=org_id, mfa_required=True).exists():
+        return False
+    if confirmed_device(user) is not None:
+        return False
+    return not SsoIdentity.objects.filter(
+        user=user, provider__organization_id=org_id, provider__enabled=True
+    ).exists()
+
+
 def idle_timeout_minutes_for(user: User) -> int:
     """The shortest idle time-out of the person's organisations, or the installation's."""
     overrides = SecurityPolicy.objects.filter(

@@ -46,7 +46,9 @@ run in your current organisation.
 
 - **401**: no valid credential (missing, unknown, revoked or expired token).
 - **403**: your role or the token's scope does not allow the operation: a list or create your
-  role cannot use, or a change to an object you can see but not change.
+  role cannot use, or a change to an object you can see but not change. Also every request of
+  a token whose organisation requires two-factor authentication while its person has not set
+  it up: the message names the page to set it up, after which the token works again.
 - **404**: no such object in your organisation, or one your role does not let you see; the two
   look the same on purpose.
 - **400**: the request is understood but cannot be carried out; the message says why.

@@ -20,6 +20,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from greenroom.accounts.actions import token_needs_mfa
 from greenroom.core.actions import TOKEN_PREFIX, hash_token
 from greenroom.core.models import ApiToken, ApiTokenScope, Membership, Organization, User
 from greenroom.core.tenancy import current_org_or_none
@@ -29,6 +30,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # every read into a database write.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 TOKEN_PAGE = "/settings/tokens/"
+MFA_ENROL_PAGE = "/settings/security/mfa/enrol/"
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,15 @@ class PersonalAccessToken(HttpBearer):
         ):
             raise AuthFailed(
                 f"This token's owner is no longer an active member of {row.organization}."
+            )
+        if token_needs_mfa(user, row.organization_id):
+            # The organisation's MFA rule binds tokens as it binds sessions: a script must not
+            # be a way around it. A 403 (the credential is genuine), naming the fix.
+            raise HttpError(
+                403,
+                f"{row.organization} requires two-factor authentication and you have not set it "
+                f"up, so your API tokens for {row.organization} are refused. Sign in and set it "
+                f"up at {MFA_ENROL_PAGE}; this token then works again.",
             )
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
             # Conditional, so concurrent requests write it once.
