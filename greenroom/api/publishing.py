@@ -110,6 +110,18 @@ class HeldBy(Schema):
     reason: str
 
 
+# The keys each network's connector reads (greenroom.publishing.options has the full schema).
+OPTIONS_HELP = (
+    "Network options; replaces the channel's own. YouTube: title, privacy_status (public, "
+    "unlisted, private), category_id, made_for_kids, tags. TikTok: privacy_level "
+    "(PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, FOLLOWER_OF_CREATOR, SELF_ONLY), "
+    "disable_comment, disable_duet, disable_stitch, tiktok_mode (direct, inbox), title and "
+    "auto_add_music (photo posts). LinkedIn: title. Mastodon: spoiler_text, visibility "
+    "(public, unlisted, private, direct), sensitive, language. Bluesky: langs, thread (the "
+    "posts after the first). Others: none."
+)
+
+
 class VariantOut(Schema):
     id: int
     channel: ChannelRef
@@ -121,6 +133,10 @@ class VariantOut(Schema):
     utm: dict[str, str]
     alt_texts: list[str]
     media: list[int] = Field(description="Media asset ids, in order.")
+    options: dict[str, Any] = Field(
+        description="Network options sent with the post (YouTube's privacy_status, TikTok's "
+        "privacy_level ...); see the `options` field of VariantIn."
+    )
     state: VariantState
     publish_at: datetime | None
     next_attempt_at: datetime | None
@@ -186,6 +202,7 @@ class VariantIn(Schema):
     utm: dict[ShortText, Text200] | None = None
     alt_texts: list[Text200] | None = Field(None, max_length=20)
     media: list[ObjectId] | None = Field(None, max_length=20)
+    options: dict[ShortText, Any] | None = Field(None, description=OPTIONS_HELP)
     publish_at: UtcDatetime | None = None
 
 
@@ -218,6 +235,7 @@ class VariantUpdate(Schema):
     utm: dict[ShortText, Text200] | None = None
     alt_texts: list[Text200] | None = Field(None, max_length=20)
     media: list[ObjectId] | None = Field(None, max_length=20)
+    options: dict[ShortText, Any] | None = Field(None, description=OPTIONS_HELP)
 
 
 class DecisionIn(Schema):
@@ -407,6 +425,7 @@ def _variant_input(caller: Caller, body: VariantIn) -> VariantInput:
         utm=body.utm if body.utm is not None else UNSET,
         alt_texts=body.alt_texts if body.alt_texts is not None else UNSET,
         media=body.media if body.media is not None else UNSET,
+        options=body.options if body.options is not None else UNSET,
         publish_at=body.publish_at if "publish_at" in sent else UNSET,
     )
 

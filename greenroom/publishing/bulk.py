@@ -9,6 +9,8 @@ Columns (a header row names them; order is free, only `channel` is required):
                    without one in the importing person's time zone; empty: no time yet
     text, link, alt_text, first_comment, campaign (a campaign's name), media (media library
                    ids, separated by spaces; alt_text then holds one text per file, split by |)
+    options        the channel's network options as a JSON object, the API's `options`
+                   ({"privacy_status": "unlisted", "made_for_kids": false}); empty: none
 
 Every row is checked against the rule table (through the composer's problems_of, which is the
 publishing app's own check), the person's rights and the organisation's channels, campaigns and
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +43,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import Channel, ChannelStatus, Organization, User
 from greenroom.media.models import MediaAsset
 from greenroom.networks import rules
-from greenroom.publishing import actions
+from greenroom.publishing import actions, options
 from greenroom.publishing.actions import VariantInput
 from greenroom.publishing.actions.common import channels_with
 from greenroom.publishing.actions.posts import PAST_GRACE
@@ -63,6 +66,7 @@ COLUMNS = (
     "first_comment",
     "campaign",
     "media",
+    "options",
 )
 REQUIRED = ("channel",)
 # Header spellings people use in spreadsheets ("Publish at", "alt text", "Channel handle").
@@ -111,12 +115,14 @@ class ImportRow:
     first_comment: str
     campaign: Campaign | None
     media: list[int]
+    options: dict[str, Any] = field(default_factory=dict)
 
     def variant(self) -> VariantInput:
         return VariantInput(
             channel=self.channel,
             placement=self.placement,
             first_comment=self.first_comment,
+            options=self.options,
             utm=link_utm(self.channel, self.link, self.campaign),
             media=self.media,
             alt_texts=self.alt_texts,
@@ -468,6 +474,24 @@ def _check_row(
     placement = values.get("placement", "").strip().lower() or "feed"
     text = values.get("text", "")
     first_comment = values.get("first_comment", "").strip()
+    network_options: dict[str, Any] = {}
+    options_raw = values.get("options", "").strip()
+    if options_raw:
+        try:
+            parsed = json.loads(options_raw)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            network_options = options.tidy(parsed)
+        else:
+            problem(
+                "options",
+                _(
+                    'Options are a JSON object, like {"privacy_status": "unlisted"}; '
+                    "“%(value)s” is not one."
+                )
+                % {"value": options_raw[:60]},
+            )
     if channel is not None:
         try:
             network = rules.get_network(channel.kind)
@@ -495,6 +519,10 @@ def _check_row(
             )
             for message in problems_of(variant, first_comment):
                 problem("text", message)
+            for message in options.problems(
+                channel.kind, placement, network_options, where=str(channel)
+            ):
+                problem("options", message)
 
     if errors or channel is None:
         return None, errors
@@ -510,6 +538,7 @@ def _check_row(
             first_comment=first_comment,
             campaign=campaign,
             media=media,
+            options=network_options,
         ),
         [],
     )

@@ -295,9 +295,7 @@ def problems(network: str, placement: str, raw: Mapping[str, Any], *, where: str
                     "where": where,
                     "label": option.label,
                     "key": key,
-                    "placements": ", ".join(
-                        spec_label(network, p) for p in option.placements
-                    ),
+                    "placements": ", ".join(spec_label(network, p) for p in option.placements),
                 }
             )
             continue
@@ -386,9 +384,7 @@ def describe(network: str, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
         elif option.kind is Kind.CHOICE:
             shown.append((str(option.label), option.choice_label(str(value))))
         elif option.kind is Kind.PARTS:
-            shown.append(
-                (str(option.label), _("%(n)s more posts") % {"n": len(value)})
-            )
+            shown.append((str(option.label), _("%(n)s more posts") % {"n": len(value)}))
         elif isinstance(value, list):
             shown.append((str(option.label), ", ".join(map(str, value))))
         else:

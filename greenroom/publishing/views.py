@@ -8,7 +8,7 @@ Writes go through greenroom.publishing.actions; an ActionError becomes a message
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from greenroom.core.models import AuditEvent, Brand, Channel, ChannelStatus, Organization, User
 from greenroom.core.tenancy import require_section
-from greenroom.publishing import actions, approvals, engine
+from greenroom.publishing import actions, approvals, engine, options
 from greenroom.publishing.actions.common import channels_with
 from greenroom.publishing.forms import (
     CommentForm,
@@ -250,6 +250,8 @@ class ChannelRow:
     placement: str
     # The publish permission on the channel: what retrying its first comment needs.
     may_publish: bool = False
+    # The network options set for this channel, as (label, value) a person reads.
+    options: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _placement_label(variant: Variant) -> str:
@@ -350,6 +352,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             retrying=v.state == VariantState.SCHEDULED and bool(v.last_error),
             placement=_placement_label(v),
             may_publish=v.channel_id in publishable,
+            options=options.describe(v.channel.kind, v.options),
         )
         for v in variants
     ]

@@ -26,8 +26,8 @@ from greenroom.core.models import Channel, ChannelStatus, Organization, User
 from greenroom.media.models import MediaAsset, Rendition, RenditionStatus
 from greenroom.networks import rules
 from greenroom.networks.rules import PlacementSpec
-from greenroom.networks.text import TextCount, count, validate_text
-from greenroom.publishing import approvals, content
+from greenroom.networks.text import TextCount, count
+from greenroom.publishing import approvals, content, options
 from greenroom.publishing.actions import VariantInput
 from greenroom.publishing.actions.common import channels_with
 from greenroom.publishing.models import ApprovalPolicy, Post, Variant
@@ -220,6 +220,7 @@ def measure(
     media: Sequence[int] = (),
     first_comment: str = "",
     sponsored: bool = False,
+    network_options: Mapping[str, Any] | None = None,
 ) -> Measured:
     """Count and check one channel's variant exactly as the publishing app will check it."""
     network = channel.kind
@@ -238,6 +239,7 @@ def measure(
         sponsored=sponsored,
     )
     variant.first_comment = first_comment
+    variant.options = options.tidy(network_options or {})
     final = content.final_text(variant)
     measured: TextCount | None = None
     if spec.text_rule("text") is not None:
@@ -252,7 +254,7 @@ def measure(
         count=measured,
         text=final,
         link=content.variant_link(variant),
-        problems=problems_of(variant, first_comment),
+        problems=content.problems(variant),
         first_comment_supported=rule is not None,
         first_comment_unsupported=first_comment_unsupported_reason(network, placement),
         first_comment_count=comment_count,
@@ -380,6 +382,75 @@ def safe_zone(network: str, placement: str) -> Any:
     return media_specs.safe_zone(network, placement)
 
 
+# --- Network options ----------------------------------------------------------------------------
+
+PART_BREAK = "---"
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """One network option as the composer shows it: its input's name and current value."""
+
+    option: options.Option
+    name: str
+    value: str
+    checked: bool = False
+
+    @property
+    def kind(self) -> str:
+        return str(self.option.kind)
+
+
+def option_fields(channel: Channel, placement: str, values: Mapping[str, Any]) -> list[OptionField]:
+    """The options this channel's network takes on this placement, with their values."""
+    fields = []
+    for option in options.options_for(channel.kind, placement):
+        value = values.get(option.key)
+        if option.kind is options.Kind.FLAG:
+            shown, checked = "", value is True or (value is None and option.key == "auto_add_music")
+        elif option.kind is options.Kind.WORDS and isinstance(value, list):
+            shown, checked = ", ".join(map(str, value)), False
+        elif option.kind is options.Kind.PARTS and isinstance(value, list):
+            shown, checked = f"\n{PART_BREAK}\n".join(map(str, value)), False
+        else:
+            shown, checked = ("" if value is None else str(value)), False
+        fields.append(
+            OptionField(
+                option=option, name=f"v{channel.pk}-opt-{option.key}", value=shown, checked=checked
+            )
+        )
+    return fields
+
+
+def options_from_form(channel: Channel, placement: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The options posted for one channel (`v<id>-opt-<key>`), as the API would send them."""
+    found: dict[str, Any] = {}
+    for option in options.options_for(channel.kind, placement):
+        name = f"v{channel.pk}-opt-{option.key}"
+        if option.kind is options.Kind.FLAG:
+            # The box is drawn with a marker, so an unticked box says "no" rather than nothing.
+            if data.get(name + "-shown") == "1" or name in data:
+                found[option.key] = data.get(name) in ("on", "1", "true")
+            continue
+        raw = str(data.get(name) or "")
+        if option.kind is options.Kind.WORDS:
+            found[option.key] = [w.strip() for w in raw.split(",") if w.strip()]
+        elif option.kind is options.Kind.PARTS:
+            parts: list[str] = []
+            current: list[str] = []
+            for line in raw.splitlines():
+                if line.strip() == PART_BREAK:
+                    parts.append("\n".join(current).strip())
+                    current = []
+                else:
+                    current.append(line)
+            parts.append("\n".join(current).strip())
+            found[option.key] = [p for p in parts if p]
+        else:
+            found[option.key] = raw.strip()
+    return options.tidy(found)
+
+
 # --- From the form to the actions ----------------------------------------------------------------
 
 
@@ -392,6 +463,8 @@ class VariantDraft:
     text: str = ""
     overridden: bool = False
     first_comment: str = ""
+    # Network options (greenroom.publishing.options) as the form gave them, before checking.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -443,6 +516,7 @@ class Draft:
                 placement=v.placement,
                 text=self._text_input(v),
                 first_comment=v.first_comment,
+                options=dict(v.options),
                 utm=self.utm(v.channel.kind),
                 media=list(self.media),
                 alt_texts=list(self.alt_texts[: len(self.media)]),
@@ -477,6 +551,7 @@ def draft_of(post: Post) -> Draft:
                 text=v.text,
                 overridden=v.text_overridden,
                 first_comment=v.first_comment,
+                options=dict(v.options),
             )
             for v in variants
         ],

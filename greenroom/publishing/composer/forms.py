@@ -16,7 +16,7 @@ from greenroom.media.models import MediaAsset
 from greenroom.networks import rules
 from greenroom.publishing.models import Campaign, VariantState
 
-from .compose import Draft, VariantDraft, placements_of
+from .compose import Draft, VariantDraft, options_from_form, placements_of
 
 LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -116,6 +116,7 @@ class ComposeForm(forms.Form):
                     text=data.get(prefix + "text", text) if overridden else text,
                     overridden=overridden,
                     first_comment=(data.get(prefix + "first_comment") or "").strip(),
+                    options=options_from_form(channel, placement, data),
                 )
             )
         return Draft(

@@ -7,7 +7,7 @@ go through greenroom.publishing.actions (and this package's actions for channel 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -97,6 +97,7 @@ class VariantCard:
     media: list[MediaPreview]
     zone: Any
     state: str = ""
+    options: list[compose.OptionField] = field(default_factory=list)
 
     @property
     def channel(self) -> Channel:
@@ -139,6 +140,7 @@ def _cards(
             media=draft.media,
             first_comment=variant.first_comment,
             sponsored=draft.sponsored,
+            network_options=variant.options,
         )
         cards.append(
             VariantCard(
@@ -156,6 +158,7 @@ def _cards(
                 ),
                 zone=compose.safe_zone(channel.kind, measured.placement.key),
                 state=states.get(channel.pk, ""),
+                options=compose.option_fields(channel, measured.placement.key, variant.options),
             )
         )
     return cards
@@ -479,6 +482,7 @@ def count(request: HttpRequest) -> JsonResponse:
         media=[int(m) for m in data.getlist("media") if m.isdigit()],
         first_comment=data.get("first_comment") or "",
         sponsored=data.get("sponsored") == "1",
+        network_options=compose.options_from_form(channel, data.get("placement") or "feed", data),
     )
     return JsonResponse(measured.as_json(), json_dumps_params={"ensure_ascii": False})
 

@@ -59,6 +59,9 @@
       body.set("campaign", masterValue("campaign"));
       body.set("sponsored", masterValue("sponsored"));
       if (comment) body.set("first_comment", comment.value);
+      section.querySelectorAll("[data-option]").forEach((el) => {
+        if (el.type !== "checkbox" || el.checked) body.append(el.name, el.type === "checkbox" ? "on" : el.value);
+      });
       form.querySelectorAll("input[name=assets]:checked").forEach((m) => body.append("media", m.value));
       const ticket = (pending.get(id) || 0) + 1;
       pending.set(id, ticket);
