@@ -10,6 +10,6 @@ class PublishingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Beat-run tasks outside tasks.py register with the worker here; first_comments also
-        # listens to the engine's variant_published signal.
-        from greenroom.publishing import deadlines, first_comments  # noqa: F401
+        # Tasks outside tasks.py (beat's, and the notices' delivery) register with the worker
+        # here; first_comments also listens to the engine's variant_published signal.
+        from greenroom.publishing import deadlines, first_comments, notices  # noqa: F401

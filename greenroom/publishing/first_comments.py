@@ -235,7 +235,7 @@ def _failed(variant: Variant, attempt: int, message: str, code: str) -> str:
             variant.post,
             variant.post.author,
             "first_comment_failed",
-            _(
+            lambda: _(
                 "“%(post)s” is published on %(channel)s, but its first comment was not posted: "
                 "%(error)s"
             )

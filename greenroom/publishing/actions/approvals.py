@@ -6,6 +6,7 @@ passed while it waited goes to "needs a new time" and its author is told, never 
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import datetime
 
@@ -59,6 +60,22 @@ def _local(when: datetime, user: User | None) -> str:
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _too_late(variant: Variant, now: datetime, author: User | None) -> str:
+    assert variant.publish_at is not None  # only a variant with a time can be too late
+    return _(
+        "Approved at %(approved)s, after its time (%(time)s) had passed, so it was not "
+        "published. Choose a new time."
+    ) % {"approved": _local(now, author), "time": _local(variant.publish_at, author)}
+
+
+def _needs_new_time_notice(post: Post, variant: Variant, now: datetime) -> str:
+    return _("“%(post)s” on %(channel)s: %(message)s") % {
+        "post": post,
+        "channel": variant.channel,
+        "message": _too_late(variant, now, post.author),
+    }
+
+
 @transaction.atomic
 def do_submit_for_approval(post: Post, *, acting_user: User) -> Post:
     """Send a draft to its approvers (policy per brand or channel).
@@ -109,8 +126,10 @@ def do_submit_for_approval(post: Post, *, acting_user: User) -> Post:
                 post,
                 person,
                 "approval_requested",
-                _("%(author)s asks you to approve a post (%(step)s): “%(post)s”.")
-                % {"author": acting_user, "step": first.name, "post": post},
+                lambda: (
+                    _("%(author)s asks you to approve a post (%(step)s): “%(post)s”.")
+                    % {"author": acting_user, "step": first.name, "post": post}
+                ),
             )
     refresh_post_state(post.pk)
     post.refresh_from_db()
@@ -191,8 +210,10 @@ def do_approve(post: Post, *, comment: str = "", acting_user: User) -> Post:
                 post,
                 person,
                 "approval_requested",
-                _("A post waits for your approval (%(step)s): “%(post)s”.")
-                % {"step": following.name, "post": post},
+                lambda: (
+                    _("A post waits for your approval (%(step)s): “%(post)s”.")
+                    % {"step": following.name, "post": post}
+                ),
             )
     refresh_post_state(post.pk)
     post.refresh_from_db()
@@ -230,8 +251,10 @@ def do_request_changes(post: Post, *, comment: str, acting_user: User) -> Post:
         post,
         post.author,
         "changes_requested",
-        _("%(approver)s asks for changes to “%(post)s”: %(comment)s")
-        % {"approver": acting_user, "post": post, "comment": comment},
+        lambda: (
+            _("%(approver)s asks for changes to “%(post)s”: %(comment)s")
+            % {"approver": acting_user, "post": post, "comment": comment}
+        ),
     )
     refresh_post_state(post.pk)
     post.refresh_from_db()
@@ -291,13 +314,7 @@ def _complete_approval(post: Post, *, acting_user: User | None) -> None:
             )
             outcome["scheduled"].append(variant.channel_id)
         else:
-            message = _(
-                "Approved at %(approved)s, after its time (%(time)s) had passed, so it was not "
-                "published. Choose a new time."
-            ) % {
-                "approved": _local(now, post.author),
-                "time": _local(variant.publish_at, post.author),
-            }
+            message = _too_late(variant, now, post.author)
             transition(
                 variant,
                 [VariantState.IN_APPROVAL],
@@ -320,8 +337,8 @@ def _complete_approval(post: Post, *, acting_user: User | None) -> None:
                 post,
                 post.author,
                 "needs_new_time",
-                _("“%(post)s” on %(channel)s: %(message)s")
-                % {"post": post, "channel": variant.channel, "message": message},
+                # Written in the author's language when they are told.
+                functools.partial(_needs_new_time_notice, post, variant, now),
             )
     audit.record(
         PublishingAction.POST_APPROVED,

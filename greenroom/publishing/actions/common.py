@@ -4,11 +4,12 @@ conditional variant transitions and notifications."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
-from django.db import models
-from django.utils import timezone
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from greenroom.core import audit
@@ -117,7 +118,27 @@ def refresh_post_state(post_id: int) -> PostState:
     state = derive_post_state(states, changes_requested=post.changes_requested)
     if state != post.state:
         Post.objects.filter(pk=post_id).update(state=state, updated_at=timezone.now())
+        if state == PostState.PARTIALLY_PUBLISHED:
+            _tell_partially_published(post_id, states)
     return state
+
+
+def _tell_partially_published(post_id: int, states: Sequence[str]) -> None:
+    post = Post.objects.select_related("author").get(pk=post_id)
+    live = [s for s in states if s != "cancelled"]
+    published = sum(1 for s in live if s == "published")
+    notify(
+        post,
+        post.author,
+        "partially_published",
+        lambda: (
+            _(
+                "“%(post)s” is published on %(published)s of %(total)s channels. Open the post to "
+                "see what stopped the others and retry them."
+            )
+            % {"post": post, "published": published, "total": len(live)}
+        ),
+    )
 
 
 def transition(variant: Variant, from_states: Iterable[str], **changes: Any) -> bool:
@@ -141,20 +162,33 @@ def variant_snapshot(variant: Variant) -> dict[str, Any]:
 # --- Notifications -------------------------------------------------------------------------------
 
 
-def notify(post: Post, recipient: User | None, kind: str, message: str) -> Notification | None:
-    """Tell a person about a post: a notification row, shown on the publishing pages until read.
+def notify(
+    post: Post, recipient: User | None, kind: str, message: str | Callable[[], str]
+) -> Notification | None:
+    """Tell a person about a post: a notification row, shown on the publishing pages until read,
+    and sent on through apprise after the commit where the person has set a notification URL
+    (greenroom.publishing.notices). Never blocks or fails the caller's work.
 
-    (Sending it on by e-mail or chat belongs to the notifications work, through apprise.)
+    `message` is best a function that builds the text: it is called in the recipient's
+    language (a plain string stays in the language it was written in).
     """
     if recipient is None:
         return None
-    return Notification.objects.create(
+    if callable(message):
+        with translation.override(recipient.language or settings.LANGUAGE_CODE):
+            message = message()
+    row = Notification.objects.create(
         organization_id=post.organization_id,
         recipient=recipient,
         post=post,
         kind=kind,
         message=message,
     )
+    from greenroom.publishing import notices
+
+    # robust: a broker that cannot take the task is logged, never an error after the commit.
+    transaction.on_commit(lambda: notices.deliver_later(row.pk), robust=True)
+    return row
 
 
 def org_of(post: Post) -> Organization:

@@ -10,6 +10,7 @@ silently left to hold posts forever.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -199,7 +200,13 @@ def do_hand_over_approvals(
                 post,
                 successor,
                 "approval_requested",
-                _("%(person)s has left; you approve “%(post)s” in their place.")
-                % {"person": person, "post": post},
+                functools.partial(_in_their_place, person, post),
             )
     return result
+
+
+def _in_their_place(person: User, post: Post) -> str:
+    return _("%(person)s has left; you approve “%(post)s” in their place.") % {
+        "person": person,
+        "post": post,
+    }

@@ -1,0 +1,146 @@
+"""Publishing notices go on through apprise (greenroom.core.notify, the inbox's mechanism) to the
+recipient's own notification URL: after the commit, in the recipient's language, and a failing
+delivery never changes what happened to the post."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from apprise.decorators import notify as apprise_plugin
+
+from greenroom.inbox import actions as inbox_actions
+from greenroom.publishing import actions, engine
+from greenroom.publishing.actions import StepInput
+from greenroom.publishing.models import Notification, PostState, Variant, VariantState
+
+from .conftest import Pub, fresh, variant_of
+
+SENT: list[dict[str, Any]] = []
+SECRET = "tok-9f8e7d6c5b4a"
+
+
+@apprise_plugin(on="grnotice", name="Greenroom publishing test capture")
+def _capture(
+    body: str, title: str, notify_type: str, meta: dict[str, Any], *a: Any, **k: Any
+) -> bool:
+    SENT.append({"title": title, "body": body, "url": meta.get("url")})
+    return True
+
+
+@apprise_plugin(on="grbroken", name="Greenroom publishing test failure")
+def _broken(
+    body: str, title: str, notify_type: str, meta: dict[str, Any], *a: Any, **k: Any
+) -> bool:
+    raise ConnectionError(f"cannot reach grbroken://{SECRET}@chat.example")
+
+
+@pytest.fixture(autouse=True)
+def sent() -> Iterator[list[dict[str, Any]]]:
+    SENT.clear()
+    yield SENT
+    SENT.clear()
+
+
+def test_an_approval_request_reaches_the_approver_in_korean(
+    pub: Pub, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    world = pub.world
+    april = world.people["april"]
+    april.language = "ko"
+    april.save(update_fields=["language"])
+    inbox_actions.do_set_notify_url(
+        world.acme, april, url=f"grnotice://{SECRET}@april", acting_user=april
+    )
+    actions.do_create_approval_policy(
+        world.acme,
+        name="Coffee",
+        brand=world.coffee,
+        steps=[StepInput(name="Brand", approvers=[april, world.adam])],
+        acting_user=world.alice,
+    )
+    carl = world.people["carl"]
+    post = pub.post(author=carl, submit=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_submit_for_approval(post, acting_user=carl)
+
+    assert Notification.objects.filter(recipient=april, kind="approval_requested").exists()
+    # Only april set a URL: adam sees the notice in Greenroom only.
+    assert Notification.objects.filter(recipient=world.adam, kind="approval_requested").exists()
+    assert [s["url"] for s in sent] == [f"grnotice://{SECRET}@april"]
+    [message] = sent
+    assert message["title"] == "Greenroom: 승인을 기다리는 게시물이 있습니다"
+    assert "승인" in message["body"] and "Carl" in message["body"]
+    assert f"/publishing/posts/{post.pk}/" in message["body"]
+    # The in-app row is in her language too.
+    note = Notification.objects.get(recipient=april, kind="approval_requested")
+    assert note.message == message["body"].split("\n\n")[0]
+
+
+def test_a_failed_and_a_partially_published_post_tell_the_author(
+    pub: Pub, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    world = pub.world
+    inbox_actions.do_set_notify_url(
+        world.acme, world.alice, url="grnotice://alice", acting_user=world.alice
+    )
+    post = pub.post([world.coffee_x, world.tea_bluesky])
+    pub.due(post)
+    Variant.objects.filter(post=post, channel=world.coffee_x).update(text="가" * 200)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+
+    assert fresh(post).state == PostState.PARTIALLY_PUBLISHED
+    titles = sorted(s["title"] for s in sent)
+    assert titles == [
+        "Greenroom: A post is only partially published",
+        "Greenroom: A post was not published",
+    ]
+    failed = next(s for s in sent if s["title"].endswith("not published"))
+    assert "Shorten it by" in failed["body"]
+    partial = next(s for s in sent if "partially" in s["title"])
+    assert "published on 1 of 2 channels" in partial["body"]
+    assert {s["url"] for s in sent} == {"grnotice://alice"}
+
+
+def test_a_failing_delivery_is_logged_without_its_secret_and_changes_nothing(
+    pub: Pub,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+    sent: list[dict[str, Any]],
+) -> None:
+    world = pub.world
+    inbox_actions.do_set_notify_url(
+        world.acme, world.alice, url=f"grbroken://{SECRET}@chat.example", acting_user=world.alice
+    )
+    post = pub.post()
+    pub.due(post)
+    Variant.objects.filter(post=post).update(text="가" * 200)
+
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+
+    variant = variant_of(post, world.coffee_x)
+    assert variant.state == VariantState.FAILED
+    assert variant.error_code == "text_too_long"
+    assert fresh(post).state == PostState.FAILED
+    assert Notification.objects.filter(recipient=world.alice, kind="failed").exists()
+    assert "not delivered to alice" in caplog.text
+    assert SECRET not in caplog.text
+    assert sent == []
+
+
+def test_nobody_without_a_notification_url_gets_anything_but_the_in_app_notice(
+    pub: Pub, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    post = pub.post()
+    pub.due(post)
+    Variant.objects.filter(post=post).update(text="가" * 200)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+    assert Notification.objects.filter(recipient=pub.world.alice, kind="failed").exists()
+    assert sent == []
