@@ -401,3 +401,15 @@ def test_youtube_gets_the_privacy_status_category_and_made_for_kids(
     assert metadata["snippet"]["categoryId"] == "27"
     assert metadata["snippet"]["title"] == "Pour-over, step by step"
     assert Variant.objects.get(post=post).state == VariantState.PUBLISHED
+
+
+def test_the_options_read_in_korean_for_a_korean_speaker(world: World, client: Client) -> None:
+    tt = channel(world, "tiktok")
+    world.alice.language = "ko"
+    world.alice.save(update_fields=["language"])
+    client.force_login(world.alice)
+    data = {"text": "Hi", "channels": [tt.pk], f"v{tt.pk}-placement": "feed"}
+    body = client.post(PANEL, data, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "TikTok 옵션" in body
+    assert "볼 수 있는 사람" in body and "나만 보기" in body
+    assert "앱이 댓글을 달 수 없게 하므로" in body

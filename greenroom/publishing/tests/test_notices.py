@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from apprise.decorators import notify as apprise_plugin
+from django.utils import timezone
 
+from greenroom.conftest import World
 from greenroom.inbox import actions as inbox_actions
-from greenroom.publishing import actions, engine
+from greenroom.publishing import actions, deadlines, engine
 from greenroom.publishing.actions import StepInput
-from greenroom.publishing.models import Notification, PostState, Variant, VariantState
+from greenroom.publishing.models import Notification, Post, PostState, Variant, VariantState
 
 from .conftest import Pub, fresh, variant_of
+from .test_approvals import draft
 
 SENT: list[dict[str, Any]] = []
 SECRET = "tok-9f8e7d6c5b4a"
@@ -144,3 +148,43 @@ def test_nobody_without_a_notification_url_gets_anything_but_the_in_app_notice(
         engine.dispatch_due()
     assert Notification.objects.filter(recipient=pub.world.alice, kind="failed").exists()
     assert sent == []
+
+
+def test_a_late_approval_tells_the_author_in_korean_and_reminders_go_out_too(
+    world: World, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    carl, april = world.people["carl"], world.people["april"]
+    carl.language = "ko"
+    carl.save(update_fields=["language"])
+    for person in (carl, april):
+        inbox_actions.do_set_notify_url(
+            world.acme, person, url=f"grnotice://{person.username}", acting_user=person
+        )
+    post = actions.do_submit_for_approval(draft(world), acting_user=carl)
+    past = timezone.now() - timedelta(minutes=5)
+    Variant.objects.filter(post=post).update(publish_at=past, next_attempt_at=past)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_approve(post, acting_user=april)
+
+    [told] = [s for s in sent if s["url"] == "grnotice://carl"]
+    assert told["title"] == "Greenroom: 게시물에 새 시각이 필요합니다"
+    assert "새 시각을 고르세요" in told["body"]
+
+    sent.clear()
+    actions.do_create_approval_policy(
+        world.acme,
+        name="Coffee",
+        brand=world.coffee,
+        steps=[StepInput(name="Brand", approvers=[april])],
+        acting_user=world.alice,
+    )
+    waiting = actions.do_submit_for_approval(
+        draft(world, at=timezone.now() + timedelta(hours=1)), acting_user=carl
+    )
+    Post.objects.filter(pk=waiting.pk).update(submitted_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadlines.remind_approvals() == {"due_soon": 1, "overdue": 0}
+    assert [(s["url"], s["title"]) for s in sent] == [
+        ("grnotice://april", "Greenroom: An approval is due soon")
+    ]
