@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
+from greenroom.core import audit_csv
+from greenroom.core.actions import do_record_audit_export
 from greenroom.core.models import AuditEvent
 from greenroom.core.restrict import RestrictedQuerySet
 
@@ -36,7 +39,7 @@ class AuditEventOut(Schema):
     prev_hash: str
 
 
-class AuditQuery(PageQuery):
+class AuditFilters(Schema):
     action: ShortText | None = Field(
         None, description="Exact action (member.added), or a prefix ending in a dot (member.)."
     )
@@ -44,6 +47,10 @@ class AuditQuery(PageQuery):
     target_type: ShortText | None = Field(None, description="e.g. core.channel")
     since: UtcDatetime | None = Field(None, description="Events at or after this time (ISO 8601).")
     until: UtcDatetime | None = Field(None, description="Events before this time (ISO 8601).")
+
+
+class AuditQuery(PageQuery, AuditFilters):
+    pass
 
 
 def _events(caller: Caller) -> RestrictedQuerySet[AuditEvent]:
@@ -60,7 +67,10 @@ def _events(caller: Caller) -> RestrictedQuerySet[AuditEvent]:
 def list_audit_events(request: HttpRequest, query: Query[AuditQuery]) -> dict[str, Any]:
     caller = caller_of(request)
     require(caller, "view_audit")
-    events = _events(caller)
+    return paginate(_filtered(_events(caller), query).order_by("-id"), query)
+
+
+def _filtered(events: Any, query: AuditFilters) -> Any:
     if query.action:
         if query.action.endswith("."):
             events = events.filter(action__startswith=query.action)
@@ -74,7 +84,32 @@ def list_audit_events(request: HttpRequest, query: Query[AuditQuery]) -> dict[st
         events = events.filter(created_at__gte=query.since)
     if query.until is not None:
         events = events.filter(created_at__lt=query.until)
-    return paginate(events.order_by("-id"), query)
+    return events
+
+
+@router.get(
+    "/audit-events/export",
+    response={**errors(401, 403, 422)},
+    summary="Export audit events as CSV",
+    description="Every matching event, newest first, streamed as CSV (UTF-8 with a byte-order "
+    "mark; the same columns as the audit page's export). The export is itself audited "
+    "(audit.exported, with its filters). Needs view_audit (owners, admins, auditors).",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The CSV file.",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def export_audit_events(request: HttpRequest, query: Query[AuditFilters]) -> StreamingHttpResponse:
+    caller = caller_of(request)
+    require(caller, "view_audit")
+    events = _filtered(_events(caller), query).order_by("-id")
+    filters = {k: str(v) for k, v in query.dict().items() if v is not None}
+    do_record_audit_export(caller.organization, filters=filters, acting_user=caller.user)
+    return audit_csv.response(caller.organization, events, timezone.get_current_timezone())
 
 
 @router.get(

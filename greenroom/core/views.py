@@ -6,11 +6,9 @@ out of scope is a 404. Every write goes through core.actions.
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -35,7 +33,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from greenroom.core import actions, audit
+from greenroom.core import actions, audit, audit_csv
 from greenroom.core.forms import (
     AuditFilterForm,
     LanguageForm,
@@ -500,78 +498,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "core/audit.html", context)
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so rows can be streamed."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    text = (
-        ""
-        if value is None
-        else value
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    )
-    # Spreadsheets run cells that start with these as formulas; actor and target names are
-    # user-controlled, so neutralise them.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 @login_required
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     org, events = _audit_scope(request)
     _form, events = _filtered_events(request, events)
-    zone = timezone.get_current_timezone()
     actions.do_record_audit_export(org, filters=request.GET.dict(), acting_user=_user(request))
-    writer = csv.writer(_Echo())
-    header = [
-        "id",
-        "created_at_utc",
-        "created_at_local",
-        "actor",
-        "action",
-        "target_type",
-        "target_id",
-        "target",
-        "before",
-        "after",
-        "ip",
-        "request_id",
-        "hash",
-    ]
-
-    def rows() -> Iterator[str]:
-        # A byte-order mark lets spreadsheet programs read Korean names correctly.
-        yield "\ufeff" + writer.writerow(header)
-        for event in events.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    event.pk,
-                    event.created_at.astimezone(UTC).isoformat(),
-                    event.created_at.astimezone(zone).isoformat(),
-                    _cell(event.actor_name),
-                    _cell(event.action),
-                    _cell(event.target_type),
-                    _cell(event.target_id),
-                    _cell(event.target_repr),
-                    _cell(event.before),
-                    _cell(event.after),
-                    event.ip or "",
-                    event.request_id,
-                    event.hash,
-                ]
-            )
-
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    filename = f"greenroom-audit-{org.slug}-{stamp}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return audit_csv.response(org, events, timezone.get_current_timezone())
 
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
