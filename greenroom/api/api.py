@@ -19,6 +19,7 @@ from . import (
     audit_events,
     brands,
     channels,
+    compliance,
     composer,
     governance,
     grants,
@@ -92,6 +93,7 @@ for module in (
     publishing,
     composer,
     governance,
+    compliance,
 ):
     api.add_router("", module.router)
 
