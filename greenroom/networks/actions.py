@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import JSONField
 from django.db.models.constants import OnConflict
 from django.dispatch import Signal
 from django.urls import reverse
@@ -120,17 +122,18 @@ def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> list[int] | None:
     by_attname = {f.attname: f for f in InboundEvent._meta.concrete_fields}
     fields = [by_attname[name] for name in _LANDING_COLUMNS]
     payload = InboundEvent._meta.get_field("payload")
-    received = {row[7]: ops.adapt_datetimefield_value(row[7]) for row in rows}
-    params = [
-        (
-            *row[:4],
-            payload.get_db_prep_save(row[4], connection),
-            row[5],
-            row[6],
-            received[row[7]],
-        )
-        for row in rows
-    ]
+    assert isinstance(payload, JSONField)
+    if connection.vendor != "postgresql" and payload.encoder is None:
+        # All the field's preparation does there (it runs for every event of a delivery).
+        encode: Any = json.dumps
+    else:
+
+        def encode(value: Any) -> Any:
+            return payload.get_db_prep_save(value, connection)
+
+    # A delivery's events share one arrival time: adapted once.
+    received = {when: ops.adapt_datetimefield_value(when) for when in {row[7] for row in rows}}
+    params = [(*row[:4], encode(row[4]), row[5], row[6], received[row[7]]) for row in rows]
     # Table and column names come from the model, quoted; values are parameters.
     head = "{} {} ({})".format(
         ops.insert_statement(on_conflict=OnConflict.IGNORE),

@@ -112,6 +112,41 @@ def test_hour_of_week_uses_the_channels_wall_clock() -> None:
     assert sla.hour_of_week(moment, "America/New_York") == 6 * 24 + 20  # Sunday 20:30
 
 
+@pytest.mark.parametrize(
+    ("utc", "zone", "expected"),
+    [
+        # Kathmandu is UTC+5:45: 03:14 UTC is 08:59 there, 03:15 is 09:00.
+        (datetime(2026, 6, 1, 3, 14, 59, tzinfo=UTC), "Asia/Kathmandu", 8),
+        (datetime(2026, 6, 1, 3, 15, tzinfo=UTC), "Asia/Kathmandu", 9),
+        # Chatham is UTC+12:45 in winter: 20:15 UTC on Sunday is Monday 09:00 there.
+        (datetime(2026, 5, 31, 20, 14, 59, tzinfo=UTC), "Pacific/Chatham", 8),
+        (datetime(2026, 5, 31, 20, 15, tzinfo=UTC), "Pacific/Chatham", 9),
+        # New York moves its clocks at 2026-03-08 07:00 UTC (02:00 EST becomes 03:00 EDT).
+        (datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC), "America/New_York", 6 * 24 + 1),
+        (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), "America/New_York", 6 * 24 + 3),
+    ],
+)
+def test_hour_of_week_turns_on_the_local_hour_in_quarter_hour_zones_and_at_dst(
+    utc: datetime, zone: str, expected: int
+) -> None:
+    assert sla.hour_of_week(utc, zone) == expected
+    assert sla.hour_of_week(utc.astimezone(zoneinfo.ZoneInfo(zone)), zone) == expected
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+    ),
+    zone=st.sampled_from(
+        ["Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns"]
+    ),
+)
+@settings(max_examples=300, deadline=None)
+def test_hour_of_week_is_the_local_weekday_and_hour(moment: datetime, zone: str) -> None:
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    assert sla.hour_of_week(moment, zone) == local.weekday() * 24 + local.hour
+
+
 ZONES = st.sampled_from(["America/New_York", "Europe/London", "Asia/Seoul"])
 
 
