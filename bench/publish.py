@@ -171,7 +171,9 @@ def main() -> None:
         "web",
         [
             "uvicorn",
-            "greenroom.asgi:application",
+            # The network's own server: its API without Greenroom's page middleware; every
+            # other path (e.g. /healthz) is the full application.
+            "greenroom.networks.sandbox.server:application",
             "--port",
             str(port),
             "--no-access-log",
