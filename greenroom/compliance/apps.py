@@ -16,4 +16,4 @@ class ComplianceConfig(AppConfig):
         from greenroom.publishing.content import register_policy_check
 
         register_withholder(gating.withheld_permissions)
-        register_policy_check(policies.check_variant)
+        register_policy_check(policies.check_variant, batch=policies.rules_read_once)

@@ -3,7 +3,8 @@ matched against what the variant would publish (its text with its link, and its 
 
 Registered with publishing as its policy check (`content.register_policy_check`), so the
 submission for approval, the composer's live check and the engine, just before sending, all
-apply the same rules. One query per variant (the rules that apply to its channel).
+apply the same rules. One query per variant (the rules that apply to its channel), or one per
+organisation inside `rules_read_once()`, which the engine holds around a claimed chunk.
 
 Matching, in short:
 - banned terms and disclosures ignore case; a term in a script written without spaces between
@@ -20,7 +21,9 @@ Matching, in short:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from django.db.models import Q
@@ -148,17 +151,50 @@ def find_personal_data(text: str, kinds: Iterable[str]) -> list[tuple[str, str]]
 # --- Rules ---------------------------------------------------------------------------------------
 
 
+# Inside `rules_read_once()`: each organisation's active rules, read once.
+_read_once: ContextVar[dict[int, list[PolicyRule]] | None] = ContextVar(
+    "policy_rules_read_once", default=None
+)
+
+
+@contextmanager
+def rules_read_once() -> Iterator[None]:
+    """Read each organisation's rules once within the block (for a batch of variants checked
+    together); outside it every check reads the rules afresh."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def rules_for(channel: Channel) -> list[PolicyRule]:
     """The active rules of the channel's organisation that apply to its brand and region."""
     if not channel.organization_id:
         return []
     region = (channel.region or "").strip()
-    return list(
-        PolicyRule.objects.filter(organization_id=channel.organization_id, is_active=True)
-        .filter(Q(brand__isnull=True) | Q(brand_id=channel.brand_id))
-        .filter(Q(region="") | Q(region__iexact=region))
-        .order_by("name", "pk")
-    )
+    read = _read_once.get()
+    if read is None:
+        return list(
+            PolicyRule.objects.filter(organization_id=channel.organization_id, is_active=True)
+            .filter(Q(brand__isnull=True) | Q(brand_id=channel.brand_id))
+            .filter(Q(region="") | Q(region__iexact=region))
+            .order_by("name", "pk")
+        )
+    rules = read.get(channel.organization_id)
+    if rules is None:
+        rules = read[channel.organization_id] = list(
+            PolicyRule.objects.filter(
+                organization_id=channel.organization_id, is_active=True
+            ).order_by("name", "pk")
+        )
+    # The same choice as the query above, made in Python over the organisation's rules.
+    return [
+        rule
+        for rule in rules
+        if (rule.brand_id is None or rule.brand_id == channel.brand_id)
+        and (rule.region == "" or rule.region.casefold() == region.casefold())
+    ]
 
 
 def _with_reason(message: str, rule: PolicyRule) -> str:

@@ -6,7 +6,8 @@ what is counted is exactly what is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -68,13 +69,30 @@ class PolicyFinding:
 
 
 PolicyCheck = Callable[[Variant], Sequence[PolicyFinding]]
+# A context in which a check may read what it needs once for many variants (see policy_batch).
+PolicyBatch = Callable[[], AbstractContextManager[object]]
 _policy_checks: list[PolicyCheck] = []
+_policy_batches: list[PolicyBatch] = []
 
 
-def register_policy_check(check: PolicyCheck) -> None:
-    """Called by an app at start-up (AppConfig.ready); registering twice is harmless."""
+def register_policy_check(check: PolicyCheck, *, batch: PolicyBatch | None = None) -> None:
+    """Called by an app at start-up (AppConfig.ready); registering twice is harmless. `batch`,
+    if given, is entered by `policy_batch()`."""
     if check not in _policy_checks:
         _policy_checks.append(check)
+    if batch is not None and batch not in _policy_batches:
+        _policy_batches.append(batch)
+
+
+@contextmanager
+def policy_batch() -> Iterator[None]:
+    """Check several variants in this block: each check reads its rules once, not per variant
+    (the engine holds it around a claimed chunk). Rules changed meanwhile apply from the next
+    block on."""
+    with ExitStack() as stack:
+        for batch in _policy_batches:
+            stack.enter_context(batch())
+        yield
 
 
 def policy_findings(variant: Variant) -> list[PolicyFinding]:

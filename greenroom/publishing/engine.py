@@ -430,11 +430,13 @@ class _Chunk:
 
 def _policy_refusals(variants: Sequence[Variant]) -> dict[int, Exception]:
     refusals: dict[int, Exception] = {}
-    for variant in variants:
-        try:
-            content.check_policies(variant)
-        except Exception as exc:  # a blocking rule, or a broken check: `_decide` handles both
-            refusals[variant.pk] = exc
+    # The chunk's variants are checked together: each organisation's rules are read once.
+    with content.policy_batch():
+        for variant in variants:
+            try:
+                content.check_policies(variant)
+            except Exception as exc:  # a blocking rule, or a broken check: `_decide` handles both
+                refusals[variant.pk] = exc
     return refusals
 
 

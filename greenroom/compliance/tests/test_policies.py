@@ -5,6 +5,7 @@ and again just before the engine sends it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,7 +14,13 @@ from django.utils import timezone
 from greenroom.compliance import actions
 from greenroom.compliance.actions import ActionError, NotAllowed
 from greenroom.compliance.models import PolicyRule
-from greenroom.compliance.policies import check_text, find_personal_data, find_terms
+from greenroom.compliance.policies import (
+    check_text,
+    find_personal_data,
+    find_terms,
+    rules_for,
+    rules_read_once,
+)
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions as core_actions
 from greenroom.core.models import AuditEvent, Channel
@@ -391,3 +398,42 @@ def test_the_composer_saves_the_sponsored_box(client: Client, world: World) -> N
     assert post.sponsored is True
     page = client.get(response["Location"]).content.decode()
     assert 'name="sponsored"' in page and "checked" in page.split('name="sponsored"')[1][:200]
+
+
+def test_rules_read_once_choose_what_the_query_chooses_with_one_query(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    rule(world, "banned_terms", ["latte"], name="Tea only", brand=world.tea)
+    rule(world, "banned_terms", ["espresso"], name="Korea only", region="KR")
+    rule(world, "banned_terms", ["mocha"], name="Everywhere")
+    switched_off = rule(world, "banned_terms", ["chai"], name="Off")
+    actions.do_set_policy_rule_active(switched_off, active=False, acting_user=world.alice)
+    core_actions.do_update_channel(world.tea_bluesky, region="kr", acting_user=world.alice)
+    channels = [
+        Channel.objects.get(pk=c.pk) for c in (world.coffee_x, world.tea_bluesky, world.globex_x)
+    ]
+    one_by_one = {c.pk: [r.name for r in rules_for(c)] for c in channels}
+    assert one_by_one[world.tea_bluesky.pk] == ["Everywhere", "Korea only", "Tea only"]
+    assert one_by_one[world.coffee_x.pk] == ["Everywhere"]
+    assert one_by_one[world.globex_x.pk] == []
+
+    with django_assert_num_queries(2), rules_read_once():  # Acme's rules, Globex's
+        together = {c.pk: [r.name for r in rules_for(c)] for c in channels * 3}
+    assert together == one_by_one
+
+
+def test_a_chunk_of_variants_reads_its_organisations_rules_once(
+    pub: Pub, django_assert_num_queries: Any
+) -> None:
+    world = pub.world
+    posts = [pub.post(text=f"Casino night {n}") for n in range(3)] + [pub.post(text="Fine")]
+    rule(world, "banned_terms", ["casino"], name="No gambling")
+    variants = [v for post in posts for v in post.variants.select_related("channel", "post")]
+    assert len(variants) >= 4
+
+    with django_assert_num_queries(1):
+        refusals = engine._policy_refusals(variants)
+
+    refused_posts = {v.post_id for v in variants if v.pk in refusals}
+    assert refused_posts == {p.pk for p in posts[:3]}
+    assert all("No gambling" in str(refusals[v.pk]) for v in variants if v.post_id != posts[3].pk)
