@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import json
 import operator
 import re
@@ -279,7 +280,7 @@ class _OrgContext:
         return found
 
     def calendar(self, policy: SlaPolicy, channel: Channel) -> sla.Calendar | None:
-        key = (policy.pk, channel.pk)
+        key = (policy.id, channel.id)
         if key not in self.calendars:
             self.calendars[key] = calendar_of(policy, channel)
         return self.calendars[key]
@@ -454,7 +455,7 @@ class _Thread:
 
     @property
     def channel_id(self) -> int:
-        return self.channel.pk
+        return self.channel.id
 
 
 # The columns ingestion writes for a message and its activity row.
@@ -761,15 +762,36 @@ def json_preparer(json_field: models.JSONField[Any], connection: Any) -> Callabl
     return prepare
 
 
+class TimeMemo(dict[datetime, Any]):
+    """Times as database parameters, each worked out once: a time repeats across a batch's
+    rows (its arrival time, a message's time on its conversation and its activity row)."""
+
+    def __init__(self, prepare: Callable[[datetime], Any] | None = None) -> None:
+        super().__init__()
+        self.prepare = prepare or datetime_preparer(transaction.get_connection())
+
+    def __missing__(self, value: datetime) -> Any:
+        prepared = self[value] = self.prepare(value)
+        return prepared
+
+
+class _TimeColumn:
+    """Marks a column of times: prepared through the batch's TimeMemo."""
+
+
+_TIMES = _TimeColumn()
+
+
 def _column_preparers(model: type[models.Model], attnames: Sequence[str]) -> list[Any]:
-    """For each column, how its value becomes a database parameter (None: as it is)."""
+    """For each column, how its value becomes a database parameter: _TIMES for times, a
+    function for JSON, None for as it is."""
     connection = transaction.get_connection()
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     preparers: list[Any] = []
     for attname in attnames:
         found = by_attname[attname]
         if isinstance(found, models.DateTimeField):
-            preparers.append(datetime_preparer(connection))
+            preparers.append(_TIMES)
         elif isinstance(found, models.JSONField):
             preparers.append(json_preparer(found, connection))
         else:
@@ -780,30 +802,22 @@ def _column_preparers(model: type[models.Model], attnames: Sequence[str]) -> lis
 def _prepare(
     rows: Iterable[Sequence[Any]],
     preparers: Sequence[Any],
-    memo: dict[datetime, Any] | None = None,
-) -> list[list[Any]]:
-    """Rows with their values turned into parameters (None stays None). A time that repeats
-    (a batch's arrival time, a message's time on its conversation and activity rows) is
-    prepared once per `memo`."""
-    steps = [(i, prepare) for i, prepare in enumerate(preparers) if prepare is not None]
-    if memo is None:
-        memo = {}
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, prepare in steps:
-            value = values[i]
-            if value is None:
-                continue
-            if isinstance(value, datetime):
-                found = memo.get(value)
-                if found is None:
-                    found = memo[value] = prepare(value)
-                values[i] = found
-            else:
-                values[i] = prepare(value)
-        out.append(values)
-    return out
+    memo: TimeMemo | None = None,
+) -> list[Sequence[Any]]:
+    """The rows' values turned into parameters (None stays None), column by column: the
+    columns of the rows, in `preparers` order (empty when there are no rows)."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    if not columns:
+        return []
+    times = memo if memo is not None else TimeMemo()
+    for i, prepare in enumerate(preparers):
+        if prepare is None:
+            continue
+        if prepare is _TIMES:
+            columns[i] = [None if value is None else times[value] for value in columns[i]]
+        else:
+            columns[i] = [None if value is None else prepare(value) for value in columns[i]]
+    return columns
 
 
 def insert_rows(
@@ -811,7 +825,7 @@ def insert_rows(
     attnames: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
-    memo: dict[datetime, Any] | None = None,
+    memo: TimeMemo | None = None,
 ) -> int:
     """INSERT many rows with one executemany, without building model instances; returns how
     many rows it sent.
@@ -824,27 +838,26 @@ def insert_rows(
     connection = transaction.get_connection()
     given = set(attnames)
     rest = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in given]
-    preparers = _column_preparers(model, attnames)
-    params = _prepare(rows, preparers, memo)
-    if not params:
+    columns = _prepare(rows, _column_preparers(model, attnames), memo)
+    if not columns:
         return 0
+    count = len(columns[0])
     defaults = _prepare(
         [[f.get_default() for f in rest]], _column_preparers(model, [f.attname for f in rest])
-    )[0]
-    if defaults:
-        params = [values + defaults for values in params]
+    )
+    params = zip(*columns, *(itertools.repeat(d[0], count) for d in defaults), strict=False)
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    columns = [by_attname[a].column for a in attnames] + [f.column for f in rest]
+    names = [by_attname[a].column for a in attnames] + [f.column for f in rest]
     quote = connection.ops.quote_name
     # Table and column names come from the model, quoted; values are parameters.
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
         quote(model._meta.db_table),
-        ", ".join(quote(c) for c in columns),
-        ", ".join(["%s"] * len(columns)),
+        ", ".join(quote(c) for c in names),
+        ", ".join(["%s"] * len(names)),
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
+        cursor.executemany(sql, list(params))
+    return count
 
 
 def update_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Any]) -> None:
@@ -853,17 +866,17 @@ def update_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequen
     if not rows:
         return
     connection = transaction.get_connection()
-    params = _prepare(rows, [*_column_preparers(model, attnames), None])
+    columns = _prepare(rows, [*_column_preparers(model, attnames), None])
     quote = connection.ops.quote_name
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    columns = [by_attname[a].column for a in attnames]
+    names = [by_attname[a].column for a in attnames]
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
         quote(model._meta.db_table),
-        ", ".join(f"{quote(c)} = %s" for c in columns),
+        ", ".join(f"{quote(c)} = %s" for c in names),
         quote(model._meta.pk.column),
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, list(zip(*columns, strict=True)))
 
 
 def _stored_threads(
@@ -926,7 +939,7 @@ def _ingest_batch(
     stored = {(channel_id, external_id) for channel_id, external_id, _ in found}
     fresh = []
     for item in items:
-        message_key = (item[0].channel.pk, item[1].external_id)
+        message_key = (item[0].channel.id, item[1].external_id)
         if message_key in stored:
             report.duplicates += 1
         else:
@@ -963,25 +976,26 @@ def _ingest_batch(
 
     for event, incoming, reading in fresh:
         channel = event.channel
+        channel_id = channel.id
         person = contacts[(channel.kind, incoming.author_handle)]
         thread: _Thread | None = None
         if incoming.in_reply_to and incoming.kind != ConversationKind.DM:
-            thread = in_batch.get((channel.pk, incoming.in_reply_to))
+            thread = in_batch.get((channel_id, incoming.in_reply_to))
             if thread is None:
-                parent_conversation = parents_in_db.get((channel.pk, incoming.in_reply_to))
+                parent_conversation = parents_in_db.get((channel_id, incoming.in_reply_to))
                 if parent_conversation is not None:
                     thread = threads.get(parent_conversation)
         key = _thread_key(incoming)
         if thread is None:
-            thread = by_key.get((channel.pk, key))
+            thread = by_key.get((channel_id, key))
         created = thread is None
         if thread is None:
             thread = _new_thread(ctx, channel, incoming, reading, person, key, teams, now)
             new.append(thread)
-            by_key[(channel.pk, key)] = thread
+            by_key[(channel_id, key)] = thread
         elif thread.pk is not None:
             touched[thread.pk] = thread
-        in_batch[(channel.pk, incoming.external_id)] = thread
+        in_batch[(channel_id, incoming.external_id)] = thread
         _add_message(ctx, thread, channel, incoming, reading, created, now)
         # In MESSAGE_FIELDS order; the conversation id follows once the thread is stored.
         messages.append(
@@ -989,7 +1003,7 @@ def _ingest_batch(
                 thread,
                 (
                     org_id,
-                    channel.pk,
+                    channel_id,
                     Direction.INBOUND,
                     DeliveryStatus.RECEIVED,
                     incoming.external_id,
@@ -1013,7 +1027,7 @@ def _ingest_batch(
         if created and thread.auto_reply_id is not None:
             auto_replies.append((thread, person.pk, thread.auto_reply_id))
 
-    memo: dict[datetime, Any] = {}
+    memo = TimeMemo()
     _write_threads(new, touched.values(), memo)
     for team in teams.values():
         if team is not None:
@@ -1086,7 +1100,7 @@ def _new_thread(
     decision = routing.decide(
         ctx.rules,
         routing.Facts(
-            channel_id=channel.pk,
+            channel_id=channel.id,
             brand_id=channel.brand_id,
             network=channel.kind,
             kind=incoming.kind,
@@ -1154,9 +1168,7 @@ def _add_message(
         _start_response_clock(thread, policy, ctx.calendar(policy, channel), since)
 
 
-def _write_threads(
-    new: Sequence[_Thread], touched: Iterable[_Thread], memo: dict[datetime, Any]
-) -> None:
+def _write_threads(new: Sequence[_Thread], touched: Iterable[_Thread], memo: TimeMemo) -> None:
     """Insert the batch's new conversations (and read their ids back by their unique key) and
     update the stored ones that received messages."""
     insert_rows(Conversation, THREAD_INSERT_FIELDS, map(_thread_insert_values, new), memo=memo)
