@@ -90,10 +90,11 @@ def _start_heartbeat(sender: object = None, **kwargs: object) -> None:
 class SharedConnections(httpx.BaseTransport):
     """One keep-alive connection pool for every request a worker process sends to the sandbox.
 
-    The sandbox connector opens an httpx client per request; a client of its own builds a TLS
-    context (loading the CA bundle: 15 to 100 ms of CPU) and a TCP connection, which was most of
-    a publishing worker's CPU (docs/architecture/publishing.md, "Throughput"). Clients close
-    their transport when they are done: this one stays open for the life of the process.
+    A client of its own per request built a TLS context (loading the CA bundle: 15 to 100 ms of
+    CPU) and a TCP connection, which was most of a publishing worker's CPU
+    (docs/architecture/publishing.md, "Throughput"). The connector now keeps one client per
+    process and transport; this transport sets its pool's limits and stays open for the life of
+    the process, whatever closes a client.
     """
 
     def __init__(self) -> None:
