@@ -257,6 +257,8 @@ class _OrgContext:
     policies: list[SlaPolicy]
     rules: list[RoutingRule]
     calendars: dict[tuple[int | None, int], sla.Calendar | None] = field(default_factory=dict)
+    # Routing decisions of the batch by what they looked at (see _new_thread).
+    decisions: dict[tuple[Any, ...], routing.Decision] = field(default_factory=dict)
     fallback: SlaPolicy | None = None
 
     @classmethod
@@ -1097,20 +1099,34 @@ def _new_thread(
         is_abusive=reading.is_abusive,
         preview=incoming.text[:PREVIEW_CHARS],
     )
-    decision = routing.decide(
-        ctx.rules,
-        routing.Facts(
-            channel_id=channel.id,
-            brand_id=channel.brand_id,
-            network=channel.kind,
-            kind=incoming.kind,
-            language=reading.language,
-            sentiment=reading.sentiment,
-            text=incoming.text,
-            author_is_vip=person.is_vip,
-            author_is_customer=person.is_customer,
-        ),
+    # A decision depends on these facts and the batch's rules only: the same words from the
+    # same kind of person on the same channel (a run of spam, a copied complaint) are routed
+    # once per batch.
+    facts_key = (
+        channel.id,
+        incoming.kind,
+        reading.language,
+        reading.sentiment,
+        incoming.text,
+        person.is_vip,
+        person.is_customer,
     )
+    decision = ctx.decisions.get(facts_key)
+    if decision is None:
+        decision = ctx.decisions[facts_key] = routing.decide(
+            ctx.rules,
+            routing.Facts(
+                channel_id=channel.id,
+                brand_id=channel.brand_id,
+                network=channel.kind,
+                kind=incoming.kind,
+                language=reading.language,
+                sentiment=reading.sentiment,
+                text=incoming.text,
+                author_is_vip=person.is_vip,
+                author_is_customer=person.is_customer,
+            ),
+        )
     if decision.priority:
         thread.priority = decision.priority
     thread.tags = list(decision.tags)
