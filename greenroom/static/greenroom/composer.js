@@ -175,7 +175,7 @@
       if (event.target.matches("[data-variant-text]")) {
         setOverridden(section, event.target.value !== (master ? master.value : ""));
       }
-      if (event.target.matches("[data-variant-text], [data-first-comment]")) scheduleCount(section);
+      if (event.target.matches("[data-variant-text], [data-first-comment], [data-option]")) scheduleCount(section);
     });
 
     panel.addEventListener("click", (event) => {
