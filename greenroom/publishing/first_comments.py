@@ -235,11 +235,13 @@ def _failed(variant: Variant, attempt: int, message: str, code: str) -> str:
             variant.post,
             variant.post.author,
             "first_comment_failed",
-            lambda: _(
-                "“%(post)s” is published on %(channel)s, but its first comment was not posted: "
-                "%(error)s"
-            )
-            % {"post": variant.post, "channel": variant.channel, "error": message},
+            lambda: (
+                _(
+                    "“%(post)s” is published on %(channel)s, but its first comment was not posted: "
+                    "%(error)s"
+                )
+                % {"post": variant.post, "channel": variant.channel, "error": message}
+            ),
         )
     logger.warning("first comment failed variant=%s code=%s", variant.pk, code)
     return "failed"
