@@ -174,7 +174,9 @@ def claim_due(*, limit: int, now: datetime | None = None) -> Claim:
     if not candidates.exists():
         # Nothing due: no write transaction (on SQLite it would queue behind every writer).
         return Claim(token=token, variant_ids=[])
-    candidate_ids = candidates.order_by("next_attempt_at", "pk").values("pk")[:limit]
+    # Earliest due first: a variant back from a retry has waited longest, so it goes ahead of
+    # those due after it instead of queueing behind a backlog (which would be its lateness).
+    candidate_ids = candidates.order_by("publish_at", "pk").values("pk")[:limit]
     with transaction.atomic():
         target = Variant.objects.filter(due, pk__in=candidate_ids)
         if held is not None:

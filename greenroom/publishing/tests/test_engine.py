@@ -382,6 +382,23 @@ def test_a_post_being_published_cannot_be_cancelled(pub: Pub) -> None:
         actions.do_cancel(post, acting_user=pub.world.alice)
 
 
+def test_the_most_overdue_variant_is_claimed_first_even_back_from_a_retry(pub: Pub) -> None:
+    """Earliest due first: a variant whose retry comes due goes ahead of a backlog that was
+    due after it, instead of adding the whole backlog's wait to its lateness."""
+    retried, *backlog = [pub.post(text=f"Post {n}") for n in range(4)]
+    pub.due(retried, ago=timedelta(minutes=5))
+    for n, post in enumerate(backlog):
+        pub.due(post, ago=timedelta(minutes=3 - n))
+    # Its retry came due just now, after every post of the backlog.
+    Variant.objects.filter(post=retried).update(next_attempt_at=timezone.now())
+
+    first = engine.claim_due(limit=1)
+    rest = engine.claim_due(limit=10)
+
+    assert first.variant_ids == [variant_of(retried, pub.world.coffee_x).pk]
+    assert rest.variant_ids == sorted(variant_of(p, pub.world.coffee_x).pk for p in backlog)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claimers_claim_each_row_once(world: Any, settings: Any) -> None:
     """Two claimers on two connections race for the same due rows: each row goes to one."""
