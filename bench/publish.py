@@ -266,6 +266,13 @@ def main() -> None:
                 f"{results['lateness_p50_s']:.1f} / "
                 f"{results['lateness_p99_s']:.1f} / {results['lateness_max_s']:.1f} s",
             ),
+            *(
+                (
+                    f"  {cause.replace('_', ' ')}: n / p50 / p99",
+                    f"{row['count']} / {row['p50_s']:.1f} / {row['p99_s']:.1f} s",
+                )
+                for cause, row in results["lateness_by_cause"].items()
+            ),
             ("worker killed (SIGKILL)", "yes" if killed else "no"),
             (
                 "engine rate (overall / steady)",
@@ -491,6 +498,31 @@ def count(first_due: Any) -> dict[str, Any]:
             return 0.0
         return lateness[min(len(lateness) - 1, int(q * len(lateness)))]
 
+    # Why the late ones were late: published at the first try, after a retry the network asked
+    # for (429, 5xx, an unknown outcome), or taken over after the killed worker's lease ran out.
+    codes: dict[int, set[str]] = {}
+    for variant_id, code in PublishAttempt.objects.exclude(error_code="").values_list(
+        "variant_id", "error_code"
+    ):
+        codes.setdefault(variant_id, set()).add(code)
+    by_cause: dict[str, list[float]] = {"first_try": [], "retried": [], "taken_over": []}
+    for v in published:
+        if v["publish_at"] is None or v["published_at"] is None:
+            continue
+        seen = codes.get(v["pk"], set())
+        cause = "taken_over" if "lease_expired" in seen else "retried" if seen else "first_try"
+        by_cause[cause].append(max(0.0, (v["published_at"] - v["publish_at"]).total_seconds()))
+    lateness_by_cause = {
+        cause: {
+            "count": len(values),
+            "p50_s": statistics.median(values) if values else 0.0,
+            "p99_s": sorted(values)[min(len(values) - 1, int(0.99 * len(values)))]
+            if values
+            else 0.0,
+        }
+        for cause, values in by_cause.items()
+    }
+
     reasons: dict[str, int] = {}
     for v in Variant.objects.filter(state="failed").values_list("error_code", flat=True):
         reasons[v or "?"] = reasons.get(v or "?", 0) + 1
@@ -510,6 +542,7 @@ def count(first_due: Any) -> dict[str, Any]:
         "lateness_p50_s": statistics.median(lateness) if lateness else 0.0,
         "lateness_p99_s": pct(0.99),
         "lateness_max_s": lateness[-1] if lateness else 0.0,
+        "lateness_by_cause": lateness_by_cause,
         "published_per_s": len(published) / span,
         "steady_published_per_s": steady,
         "attempts": PublishAttempt.objects.count(),
