@@ -368,6 +368,16 @@ class Verdict(enum.Enum):
     LEASE_LOST = "lease_lost"  # no longer ours: write nothing but the attempt
 
 
+# Why a variant failed: the network's own words (a plain string, kept as it came), or a
+# function that writes Greenroom's sentence in the active language. The failure notice calls it
+# again in its recipient's language (`_fail_with`), so the notice never reads in the worker's.
+Words = str | Callable[[], str]
+
+
+def _in_active_language(words: Words) -> str:
+    return words() if callable(words) else words
+
+
 @dataclass(frozen=True)
 class Decision:
     """One variant's attempt as decided by talking to the network; `_write` records it."""
@@ -378,7 +388,7 @@ class Decision:
     verdict: Verdict
     ref: PublishedRef | None = None
     found_existing: bool = False
-    message: str = ""
+    message: Words = ""
     code: str = ""
     reconnect: bool = False
     error: ConnectorError | None = None
@@ -460,13 +470,16 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
     try:
         connector = registry.connector_for(variant.channel)
     except ImproperlyConfigured:
+        network = variant.channel.kind
         return decided(
             Verdict.FAIL,
-            message=_(
-                "Greenroom has no connector for %(network)s in this installation. Ask an admin "
-                "to enable it (GREENROOM_NETWORKS), then retry."
-            )
-            % {"network": variant.channel.kind},
+            message=lambda: (
+                _(
+                    "Greenroom has no connector for %(network)s in this installation. Ask an "
+                    "admin to enable it (GREENROOM_NETWORKS), then retry."
+                )
+                % {"network": network}
+            ),
             code="no_connector",
         )
     try:
@@ -479,13 +492,16 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
             if not _ensure_lease(variant, token):
                 return decided(Verdict.LEASE_LOST)
         if variant.attempts > max_attempts():
+            tries = max_attempts()
             return decided(
                 Verdict.FAIL,
-                message=_(
-                    "Greenroom tried %(n)s times without a clear answer from the network and "
-                    "stopped. The post is not on the network. Retry when it works again."
-                )
-                % {"n": max_attempts()},
+                message=lambda: (
+                    _(
+                        "Greenroom tried %(n)s times without a clear answer from the network and "
+                        "stopped. The post is not on the network. Retry when it works again."
+                    )
+                    % {"n": tries}
+                ),
                 code=variant.error_code or "gave_up",
             )
         # Publishing policies, checked again just before sending (read with the chunk): a
@@ -694,8 +710,12 @@ def _fail(d: Decision, batch: _Batch) -> str:
     return _fail_with(d, batch, d.message, d.code, reconnect=d.reconnect)
 
 
-def _fail_with(d: Decision, batch: _Batch, message: str, code: str, *, reconnect: bool) -> str:
+def _fail_with(d: Decision, batch: _Batch, words: Words, code: str, *, reconnect: bool) -> str:
     variant = d.variant
+    # The variant, its attempt and the audit row keep the worker's words (the default language);
+    # the author's notice is written again in the author's own (`notify` calls the function
+    # in the recipient's language).
+    message = _in_active_language(words)
     changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(
         state=VariantState.FAILED,
         last_error=message,
@@ -720,8 +740,14 @@ def _fail_with(d: Decision, batch: _Batch, message: str, code: str, *, reconnect
         variant.post,
         variant.post.author,
         "failed",
-        _("“%(post)s” was not published on %(channel)s: %(error)s")
-        % {"post": variant.post, "channel": variant.channel, "error": message},
+        lambda: (
+            _("“%(post)s” was not published on %(channel)s: %(error)s")
+            % {
+                "post": variant.post,
+                "channel": variant.channel,
+                "error": _in_active_language(words),
+            }
+        ),
     )
     if reconnect and code in RECONNECT_CODES:
         _mark_needs_reconnect(variant.channel)
@@ -740,16 +766,21 @@ def _mark_needs_reconnect(channel: Channel) -> None:
 def _retry(d: Decision, batch: _Batch) -> str:
     assert d.error is not None
     variant, exc, unknown = d.variant, d.error, d.unknown
+    # The network's last answer is its own words; Greenroom's sentence around it is rendered
+    # in whoever reads it's language (`_fail_with`).
+    tries, answer = variant.attempts, exc.message
     if unknown and variant.attempts >= max_attempts() + UNKNOWN_EXTRA_ATTEMPTS:
         return _fail_with(
             d,
             batch,
-            _(
-                "Greenroom could not find out from the network whether this post went out, "
-                "after %(n)s tries. Look at the channel on the network before retrying: the "
-                "post may be there. The network's last answer: %(error)s"
-            )
-            % {"n": variant.attempts, "error": exc.message},
+            lambda: (
+                _(
+                    "Greenroom could not find out from the network whether this post went out, "
+                    "after %(n)s tries. Look at the channel on the network before retrying: the "
+                    "post may be there. The network's last answer: %(error)s"
+                )
+                % {"n": tries, "error": answer}
+            ),
             exc.code or "outcome_unknown",
             reconnect=False,
         )
@@ -759,8 +790,10 @@ def _retry(d: Decision, batch: _Batch) -> str:
         return _fail_with(
             d,
             batch,
-            _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
-            % {"n": variant.attempts, "error": exc.message},
+            lambda: (
+                _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
+                % {"n": tries, "error": answer}
+            ),
             exc.code or "gave_up",
             reconnect=False,
         )
