@@ -188,3 +188,90 @@ def test_a_late_approval_tells_the_author_in_korean_and_reminders_go_out_too(
     assert [(s["url"], s["title"]) for s in sent] == [
         ("grnotice://april", "Greenroom: An approval is due soon")
     ]
+
+
+def test_a_failed_post_is_told_to_each_author_in_their_own_language(
+    pub: Pub,
+    django_capture_on_commit_callbacks: Any,
+    sent: list[dict[str, Any]],
+    settings: Any,
+) -> None:
+    """One worker fails two posts in one chunk: the Korean author reads Korean, the English one
+    English, in Greenroom and through apprise; the network's last answer is quoted as it came."""
+    settings.PUBLISHING_MAX_ATTEMPTS = 2
+    world = pub.world
+    alice, adam = world.alice, world.adam
+    alice.language = "ko"
+    alice.save(update_fields=["language"])
+    for person in (alice, adam):
+        inbox_actions.do_set_notify_url(
+            world.acme, person, url=f"grnotice://{person.username}", acting_user=person
+        )
+    pub.sandbox.set_failures(world.coffee_x, error_rate=1.0)
+    hers = pub.post(text="Cold brew is back.", author=alice)
+    his = pub.post(text="Iced tea is back.", author=adam)
+    for post in (hers, his):
+        pub.due(post)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+        for post in (hers, his):
+            pub.retry_now(variant_of(post, world.coffee_x))
+        engine.dispatch_due()
+
+    for post in (hers, his):
+        assert variant_of(post, world.coffee_x).state == VariantState.FAILED
+    # The variant keeps the installation's language (it is shown to everyone on the post page).
+    stored = variant_of(hers, world.coffee_x).last_error
+    assert stored.startswith("Greenroom tried 2 times and gave up. The network's last answer: ")
+    answer = stored.split("last answer: ", 1)[1]
+    assert "temporary problem" in answer
+
+    korean = Notification.objects.get(recipient=alice, kind="failed").message
+    channel = world.coffee_x
+    assert korean.startswith(f"“Cold brew is back.”을(를) {channel}에 게시하지 못했습니다: ")
+    assert "Greenroom이 2번 시도한 끝에 중단했습니다. 네트워크의 마지막 응답: " + answer in korean
+    assert "gave up" not in korean and "was not published" not in korean
+
+    english = Notification.objects.get(recipient=adam, kind="failed").message
+    assert english.startswith(f"“Iced tea is back.” was not published on {channel}: ")
+    assert "Greenroom tried 2 times and gave up. The network's last answer: " + answer in english
+
+    by_url = {s["url"]: s for s in sent}
+    assert set(by_url) == {"grnotice://alice", "grnotice://adam"}
+    to_alice, to_adam = by_url["grnotice://alice"], by_url["grnotice://adam"]
+    assert to_alice["title"] == "Greenroom: 게시되지 않은 게시물이 있습니다"
+    assert to_alice["body"] == korean + "\n\n게시물 열기: " + _post_link(hers)
+    assert to_adam["title"] == "Greenroom: A post was not published"
+    assert to_adam["body"] == english + "\n\nOpen the post: " + _post_link(his)
+
+
+def test_a_network_refusal_keeps_the_networks_words_inside_a_korean_sentence(
+    pub: Pub, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    world = pub.world
+    world.alice.language = "ko"
+    world.alice.save(update_fields=["language"])
+    inbox_actions.do_set_notify_url(
+        world.acme, world.alice, url="grnotice://alice", acting_user=world.alice
+    )
+    post = pub.post()
+    pub.due(post)
+    Variant.objects.filter(post=post).update(text="가" * 200)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+
+    variant = variant_of(post, world.coffee_x)
+    assert variant.error_code == "text_too_long"
+    note = Notification.objects.get(recipient=world.alice, kind="failed").message
+    assert note == f"“{post}”을(를) {world.coffee_x}에 게시하지 못했습니다: {variant.last_error}"
+    [message] = sent
+    assert message["body"].startswith(note + "\n\n게시물 열기: ")
+
+
+def _post_link(post: Post) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+
+    return settings.BASE_URL + reverse("publishing_post", args=[post.pk])
