@@ -65,7 +65,9 @@ ERROR_RATE = 0.02
 RATE_LIMITED_SHARE = 0.1
 RETRY_AFTER_S = 3
 TIMEOUT_RATE = 0.002
-LEASE_S = 60
+# Workers renew what they hold every quarter of this (engine.LeaseKeeper): a SIGKILLed worker's
+# claims are taken over within one lease, while a call may still take its whole timeout.
+LEASE_S = 15
 LEAD_S = 20  # from the end of set-up to the first due time
 # Every variant is due within this many seconds (the target: a minute).
 SPREAD_S = float(os.environ.get("BENCH_PUBLISH_SPREAD_S", "60"))
@@ -524,8 +526,8 @@ def count(first_due: Any) -> dict[str, Any]:
     }
 
     reasons: dict[str, int] = {}
-    for v in Variant.objects.filter(state="failed").values_list("error_code", flat=True):
-        reasons[v or "?"] = reasons.get(v or "?", 0) + 1
+    for code in Variant.objects.filter(state="failed").values_list("error_code", flat=True):
+        reasons[code or "?"] = reasons.get(code or "?", 0) + 1
     return {
         "variants": len(variants),
         "channels": CHANNELS,

@@ -119,6 +119,15 @@ _process = ExitStack()
 
 @worker_init.connect
 @worker_process_init.connect
+def _keep_publishing_leases(sender: object = None, **kwargs: object) -> None:
+    """The process that publishes renews the leases it holds (publishing.engine.LeaseKeeper)."""
+    from greenroom.publishing.engine import lease_keeper
+
+    lease_keeper.start()
+
+
+@worker_init.connect
+@worker_process_init.connect
 def _share_network_connections(sender: object = None, **kwargs: object) -> None:
     """Workers (and each child of a prefork pool) send sandbox requests over one pool."""
     from greenroom.networks.sandbox import connector

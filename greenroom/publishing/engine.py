@@ -28,9 +28,11 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
@@ -73,8 +75,8 @@ UNKNOWN_EXTRA_ATTEMPTS = 3
 
 
 def lease_duration() -> timedelta:
-    # Far longer than one connector call (SANDBOX_CLIENT_TIMEOUT_S and the networks' own
-    # timeouts), so a lease only expires when its worker is gone.
+    # A worker renews the leases it holds every quarter of this (see `LeaseKeeper`), however
+    # long a network call takes, so a lease only expires when its worker is gone or stuck.
     return timedelta(seconds=float(settings.PUBLISHING_LEASE_S))
 
 
@@ -319,6 +321,72 @@ def keep_publishing(*, budget_s: float | None = None) -> Run:
 # network for each (concurrently: the time is spent waiting for the network), then write every
 # outcome in one transaction. Each write is still conditional on the variant's lease token, so
 # batching changes how many transactions there are, not what any of them may overwrite.
+
+
+class LeaseKeeper:
+    """The lease tokens this process is publishing under, renewed together by one thread.
+
+    A lease must outlast the slowest network call, or the reconciler would take over a variant
+    whose worker is only waiting; but the longer it is, the longer a dead worker's variants wait.
+    Renewing every held lease every quarter of its length from a thread of the worker's own
+    (started with the worker, `start()`) decouples the two: the lease can be short (a SIGKILLed
+    worker's claims are taken over within one lease) while a call may take as long as its
+    timeout. Every write of the engine stays conditional on the token, so a renewal never
+    revives a lease that was taken over: it extends only rows still `publishing` under it.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._started_in: int | None = None
+
+    @contextmanager
+    def holding(self, token: str) -> Iterator[None]:
+        with self._lock:
+            self._held[token] = self._held.get(token, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._held.pop(token) - 1
+                if left:
+                    self._held[token] = left
+
+    def tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._held)
+
+    def renew(self) -> int:
+        """Extend every lease this process holds; how many variants were extended."""
+        tokens = self.tokens()
+        if not tokens:
+            return 0
+        return Variant.objects.filter(lease_token__in=tokens, state=VariantState.PUBLISHING).update(
+            lease_expires_at=timezone.now() + lease_duration()
+        )
+
+    def start(self) -> None:
+        """Renew from a daemon thread of this process (once per process; a forked child starts
+        its own)."""
+        if self._started_in == os.getpid():
+            return
+        self._started_in = os.getpid()
+
+        def loop() -> None:
+            while True:
+                time.sleep(lease_duration().total_seconds() / 4)
+                try:
+                    self.renew()
+                except Exception:
+                    # The database was busy or gone: the next round tries again, and the
+                    # engine's own checks before each send still hold.
+                    logger.exception("could not renew publishing leases")
+                    connections.close_all()
+
+        threading.Thread(target=loop, name="publishing-leases", daemon=True).start()
+
+
+lease_keeper = LeaseKeeper()
 
 
 def _ours(variant_id: int, token: str) -> Q:
@@ -584,12 +652,13 @@ def _decide_all(variants: Sequence[Variant], token: str) -> list[Decision]:
 def _publish(variant_ids: Sequence[int], token: str) -> dict[int, str]:
     """Publish the claimed variants that `token` still holds; each one's outcome by id
     ("stale" for those it no longer holds: reclaimed, cancelled or finished meanwhile)."""
-    variants = _load(variant_ids, token)
-    outcomes = dict.fromkeys(variant_ids, "stale")
-    if variants:
-        decisions = _decide_all(variants, token)
-        for decision, outcome in zip(decisions, _write(decisions), strict=True):
-            outcomes[decision.variant.pk] = outcome
+    with lease_keeper.holding(token):
+        variants = _load(variant_ids, token)
+        outcomes = dict.fromkeys(variant_ids, "stale")
+        if variants:
+            decisions = _decide_all(variants, token)
+            for decision, outcome in zip(decisions, _write(decisions), strict=True):
+                outcomes[decision.variant.pk] = outcome
     return outcomes
 
 

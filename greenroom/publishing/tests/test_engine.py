@@ -337,6 +337,59 @@ def test_a_live_lease_is_not_reclaimed(pub: Pub) -> None:
     assert variant_of(post, pub.world.coffee_x).state == VariantState.PUBLISHING
 
 
+def test_the_keeper_renews_the_leases_its_process_holds_and_no_others(pub: Pub) -> None:
+    ours, other, taken = (pub.post(text=f"Post {n}") for n in range(3))
+    for post in (ours, other, taken):
+        pub.due(post)
+    claims = {post.pk: engine.claim_due(limit=1) for post in (ours, other, taken)}
+    start = timezone.now()
+    # Most of every lease has passed: one second is left.
+    Variant.objects.filter(post__in=[ours, other, taken]).update(
+        lease_expires_at=start + timedelta(seconds=1)
+    )
+    # The third claim was taken over meanwhile: its rows are no longer under its token.
+    Variant.objects.filter(post=taken).update(lease_token="someone-else")
+    keeper = engine.LeaseKeeper()
+
+    with keeper.holding(claims[ours.pk].token), keeper.holding(claims[taken.pk].token):
+        assert keeper.renew() == 1
+    assert keeper.tokens() == []
+
+    renewed = variant_of(ours, pub.world.coffee_x).lease_expires_at
+    assert renewed is not None and renewed >= start + engine.lease_duration()
+    # Ten seconds on, the renewed lease is live; the two nobody renewed are taken over.
+    assert engine.reclaim_expired(now=start + timedelta(seconds=10)) == 2
+    kept = variant_of(ours, pub.world.coffee_x)
+    assert kept.state == VariantState.PUBLISHING and kept.lease_token == claims[ours.pk].token
+
+
+def test_a_token_held_twice_is_held_until_both_let_go() -> None:
+    keeper = engine.LeaseKeeper()
+    with keeper.holding("t"):
+        with keeper.holding("t"):
+            assert keeper.tokens() == ["t"]
+        assert keeper.tokens() == ["t"]
+    assert keeper.tokens() == []
+
+
+def test_the_keeper_starts_one_thread_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+
+    class FakeThread:
+        def __init__(self, *, target: Any, name: str, daemon: bool) -> None:
+            assert daemon
+            self.name = name
+
+        def start(self) -> None:
+            started.append(self.name)
+
+    monkeypatch.setattr(threading, "Thread", FakeThread)
+    keeper = engine.LeaseKeeper()
+    keeper.start()
+    keeper.start()
+    assert started == ["publishing-leases"]
+
+
 def test_a_slow_worker_whose_lease_was_taken_over_cannot_overwrite(
     pub: Pub, traffic: Traffic
 ) -> None:
