@@ -207,7 +207,7 @@ def _free_size(src_w: int, src_h: int, limits: _Limits) -> tuple[int, int]:
 
 
 def _label(spec: PlacementSpec) -> str:
-    return f"{spec.network_name} {spec.label}"
+    return f"{spec.network_name} {spec.display_label}"
 
 
 def _image_format(media: MediaRule, asset: MediaAsset, where: str) -> str:

@@ -33,6 +33,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TypeAlias, TypeVar
 
+from django.utils.translation import gettext, gettext_noop
+
 SPECS_DIR: Final = Path(__file__).resolve().parent / "specs"
 HISTORY_DIRNAME: Final = "history"
 CHANGELOG_NAME: Final = "CHANGELOG.toml"
@@ -240,6 +242,20 @@ class CommentRule(Rule):
     supported: bool
 
 
+# The placement labels the rule table uses, so that they are translated (display_label).
+_PLACEMENT_LABELS: Final = (
+    gettext_noop("Carousel"),
+    gettext_noop("Feed post"),
+    gettext_noop("Page post"),
+    gettext_noop("Photo post"),
+    gettext_noop("Post"),
+    gettext_noop("Reel"),
+    gettext_noop("Short"),
+    gettext_noop("Story"),
+    gettext_noop("Video"),
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlacementSpec(Rule):
     """Everything one kind of post on one network accepts (X feed, Instagram Reels...)."""
@@ -256,6 +272,11 @@ class PlacementSpec(Rule):
     video: VideoRule | None = None
     first_comment: CommentRule | None = None
     quotas: tuple[Quota, ...] = ()
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language; the table itself keeps the English one."""
+        return gettext(self.label)
 
     def text_rule(self, name: str = "text") -> TextRule | None:
         if name not in TEXT_FIELDS:

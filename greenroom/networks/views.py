@@ -389,7 +389,7 @@ def _chosen_pair(
 
 
 def _network_view(network: rules.NetworkSpec) -> NetworkView:
-    labels = {key: placement.label for key, placement in network.placements.items()}
+    labels = {key: placement.display_label for key, placement in network.placements.items()}
     return NetworkView(
         key=network.key,
         name=network.name,
@@ -425,7 +425,7 @@ def _placement_view(placement: PlacementSpec) -> PlacementView:
             )
     return PlacementView(
         anchor=f"{placement.network}-{placement.key}",
-        label=placement.label,
+        label=placement.display_label,
         source=SourceView.of(placement.provenance),
         sections=sections,
     )

@@ -188,7 +188,7 @@ def problems(variant: Variant) -> list[str]:
                 "channel": variant.channel,
                 "network": spec.network_name,
                 "max": spec.media.max_items,
-                "placement": spec.label,
+                "placement": spec.display_label,
                 "count": count,
                 "excess": count - spec.media.max_items,
             }
@@ -203,7 +203,7 @@ def problems(variant: Variant) -> list[str]:
                 "channel": variant.channel,
                 "network": spec.network_name,
                 "min": spec.media.min_items,
-                "placement": spec.label,
+                "placement": spec.display_label,
                 "count": count,
                 "missing": spec.media.min_items - count,
             }
@@ -264,7 +264,11 @@ def first_comment_problems(text: str, network: str, placement: str, variant: Var
                 "%(channel)s: a %(network)s %(placement)s has no comments, so a first comment "
                 "cannot be posted. Remove it or choose another placement."
             )
-            % {"channel": variant.channel, "network": spec.network_name, "placement": spec.label}
+            % {
+                "channel": variant.channel,
+                "network": spec.network_name,
+                "placement": spec.display_label,
+            }
         ]
     return [
         _("%(channel)s, first comment: %(problem)s")
@@ -279,4 +283,4 @@ def placements_for(network: str) -> list[tuple[str, str]]:
         spec = rules.get_network(network)
     except rules.UnknownNetwork:
         return []
-    return [(key, placement.label) for key, placement in spec.placements.items()]
+    return [(key, placement.display_label) for key, placement in spec.placements.items()]

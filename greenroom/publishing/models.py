@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone as tz
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from greenroom.core.restrict import Access, RestrictedManager, RestrictedQuerySet
 
@@ -38,7 +39,7 @@ class VariantState(models.TextChoices):
     IN_APPROVAL = "in_approval", _("In approval")
     APPROVED = "approved", _("Approved")
     SCHEDULED = "scheduled", _("Scheduled")
-    PUBLISHING = "publishing", _("Publishing")
+    PUBLISHING = "publishing", pgettext_lazy("state", "Publishing")
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
     NEEDS_NEW_TIME = "needs_new_time", _("Needs a new time")
@@ -62,7 +63,7 @@ class PostState(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", _("Changes requested")
     APPROVED = "approved", _("Approved")
     SCHEDULED = "scheduled", _("Scheduled")
-    PUBLISHING = "publishing", _("Publishing")
+    PUBLISHING = "publishing", pgettext_lazy("state", "Publishing")
     PUBLISHED = "published", _("Published")
     PARTIALLY_PUBLISHED = "partially_published", _("Partially published")
     FAILED = "failed", _("Failed")

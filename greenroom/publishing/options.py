@@ -310,7 +310,7 @@ def problems(network: str, placement: str, raw: Mapping[str, Any], *, where: str
 
 def spec_label(network: str, placement: str) -> str:
     try:
-        return rules.get_spec(network, placement).label
+        return rules.get_spec(network, placement).display_label
     except rules.UnknownNetwork:
         return placement
 

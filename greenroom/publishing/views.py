@@ -258,7 +258,7 @@ def _placement_label(variant: Variant) -> str:
     from greenroom.networks import rules
 
     try:
-        return rules.get_spec(variant.channel.kind, variant.placement).label
+        return rules.get_spec(variant.channel.kind, variant.placement).display_label
     except rules.UnknownNetwork:
         return variant.placement
 

@@ -13,8 +13,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timeuntil
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from greenroom.core.models import AuditEvent
 
@@ -139,6 +139,16 @@ def action_label(code: str) -> str:
 
     label = ACTION_LABELS.get(code) or action_labels().get(code)
     return str(label) if label else code
+
+
+# Actions without a person (the engine, a schedule, a webhook) store this name.
+_NO_PERSON = "system"
+
+
+@register.filter
+def who_did(name: str) -> str:
+    """A stored actor's name, with the placeholder for "no person" said in the reader's language."""
+    return gettext("Greenroom (automatic)") if name == _NO_PERSON else name
 
 
 _DEFAULT_REPR = re.compile(r"^\w+ object \(\d+\)$")

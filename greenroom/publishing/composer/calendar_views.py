@@ -266,7 +266,7 @@ def _page(request: HttpRequest, view: str) -> HttpResponse:
     if view == "month":
         previous = (anchor.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (anchor.replace(day=28) + timedelta(days=4)).replace(day=1)
-        title = date_format(anchor, "F Y")
+        title = date_format(anchor, "YEAR_MONTH_FORMAT")
     else:
         previous, following = anchor - timedelta(days=7), anchor + timedelta(days=7)
         title = _("%(start)s to %(end)s") % {

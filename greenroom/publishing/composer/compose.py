@@ -71,7 +71,7 @@ def first_comment_unsupported_reason(network: str, placement: str) -> str:
         ) % {"network": spec.network_name}
     return _("A %(network)s %(placement)s has no comments, so it takes no first comment.") % {
         "network": spec.network_name,
-        "placement": spec.label,
+        "placement": spec.display_label,
     }
 
 
@@ -155,7 +155,7 @@ class Measured:
             "network": self.network,
             "network_name": self.placement.network_name,
             "placement": self.placement.key,
-            "placement_label": self.placement.label,
+            "placement_label": self.placement.display_label,
             "counting": str(c.counting) if c else None,
             "length": c.length if c else 0,
             "limit": c.limit if c else 0,
