@@ -3,6 +3,8 @@
 // Counting is never done here: every count comes from the server's `count` endpoint (the rule
 // table and greenroom.networks.text), called a moment after typing stops. Changing channels,
 // placements, media, the link or the time asks the server for the whole variants panel again.
+// A redraw is drawn from the form as it was sent: whatever the person typed while it was on its
+// way is kept (see `swapPanel`), and only the newest redraw is drawn.
 // Without JavaScript the page still works: "Update the previews" posts the form.
 (function () {
   "use strict";
@@ -28,6 +30,27 @@
     const countUrl = form.dataset.countUrl;
     const master = form.querySelector("textarea[name=text]");
     let panelRequest = 0;
+
+    // Every edit of a field is numbered, so a redraw knows what changed after it was sent.
+    let editSeq = 0;
+    const editedAt = new WeakMap();
+    function noteEdit(event) {
+      if (event.target instanceof Element && event.target.matches("input, textarea, select")) {
+        editedAt.set(event.target, ++editSeq);
+      }
+    }
+    form.addEventListener("input", noteEdit, true);
+    form.addEventListener("change", noteEdit, true);
+    // An input method (Korean, Japanese...) composing a syllable must not have its field moved.
+    let composing = false;
+    let afterComposing = null;
+    form.addEventListener("compositionstart", () => (composing = true), true);
+    form.addEventListener("compositionend", () => {
+      composing = false;
+      const run = afterComposing;
+      afterComposing = null;
+      if (run) run();
+    }, true);
 
     function variants() {
       return Array.from(panel.querySelectorAll("[data-variant]"));
@@ -127,6 +150,10 @@
       section.querySelectorAll("[data-preview-comment]").forEach((el) => {
         el.textContent = comment ? comment.value : "";
       });
+      // The comment's place in the preview is there from the start, shown once it has words.
+      section.querySelectorAll("[data-preview-comment-box]").forEach((el) => {
+        el.hidden = !(comment && comment.value.trim());
+      });
     }
 
     // Debounced per channel; the section is looked up when the timer fires, because the panel
@@ -183,19 +210,26 @@
       if (!reset) return;
       event.preventDefault();
       const section = reset.closest("[data-variant]");
-      section.querySelector("[data-variant-text]").value = master ? master.value : "";
+      const text = section.querySelector("[data-variant-text]");
+      text.value = master ? master.value : "";
+      editedAt.set(text, ++editSeq); // a redraw on its way must not bring the old text back
       setOverridden(section, false);
       scheduleCount(section);
     });
 
     // --- Re-render the variants panel when the shape of the post changes ------------------------
+    // Only the newest redraw is drawn (an older answer arriving late is dropped). The answer was
+    // made from the form as it was sent, so the fields the person edited since then, and the one
+    // they are in, are not replaced: the live element is moved into the new panel in place of
+    // its stale twin (with moveBefore where the browser has it, keeping focus and selection),
+    // and its channel is counted again so counters and previews follow what was typed.
     async function refreshPanel() {
       const ticket = ++panelRequest;
-      const active = document.activeElement;
-      const focusId = active && panel.contains(active) ? active.id : null;
+      const sentAt = editSeq;
       const data = new FormData(form);
       data.delete("action");
       panel.setAttribute("aria-busy", "true");
+      let html = null;
       try {
         const response = await fetch(panelUrl, {
           method: "POST",
@@ -203,18 +237,105 @@
           body: data,
           credentials: "same-origin",
         });
-        if (!response.ok || ticket !== panelRequest) return;
-        panel.innerHTML = await response.text();
-        if (focusId) {
-          const again = document.getElementById(focusId);
-          if (again) again.focus();
-        }
+        if (response.ok && ticket === panelRequest) html = await response.text();
       } catch (error) {
         // The panel stays as it was; saving checks everything again.
-      } finally {
-        if (ticket === panelRequest) panel.removeAttribute("aria-busy");
       }
-      updateChosenCount();
+      if (html === null || ticket !== panelRequest) {
+        if (ticket === panelRequest) {
+          panel.removeAttribute("aria-busy");
+          updateChosenCount();
+        }
+        return;
+      }
+      const draw = () => {
+        if (ticket !== panelRequest) return; // a newer redraw was asked for meanwhile
+        swapPanel(html, sentAt);
+        panel.removeAttribute("aria-busy");
+        updateChosenCount();
+      };
+      if (composing) afterComposing = draw;
+      else draw();
+    }
+
+    function isField(el) {
+      return el instanceof Element && el.matches("input, textarea, select") && el.name;
+    }
+
+    function swapPanel(html, sentAt) {
+      const active = document.activeElement;
+      const keep = Array.from(panel.querySelectorAll("input, textarea, select")).filter(
+        (el) => el.name && ((editedAt.get(el) || 0) > sentAt || el === active),
+      );
+      const template = document.createElement("template");
+      template.innerHTML = html;
+      const fresh = template.content;
+      // Pair each kept field with its twin in the new panel (same name; a field the new panel no
+      // longer has, such as an option of a placement no longer chosen, goes with the old one).
+      const pairs = [];
+      for (const live of keep) {
+        const twin = Array.from(fresh.querySelectorAll("input, textarea, select")).find(
+          (el) => el.name === live.name && el.tagName === live.tagName && el.type === live.type,
+        );
+        if (twin) pairs.push([live, twin]);
+      }
+      const selection = isField(active) && "selectionStart" in active && active.selectionStart !== null
+        ? [active.selectionStart, active.selectionEnd, active.selectionDirection, active.scrollTop]
+        : null;
+      const old = Array.from(panel.childNodes);
+      panel.append(fresh);
+      for (const [live, twin] of pairs) {
+        // The new panel's attributes (ids, descriptions, limits), the person's value.
+        for (const attr of Array.from(twin.attributes)) {
+          if (attr.name !== "value" && attr.name !== "checked") live.setAttribute(attr.name, attr.value);
+        }
+        for (const attr of Array.from(live.attributes)) {
+          if (!twin.hasAttribute(attr.name) && attr.name !== "value" && attr.name !== "checked") {
+            live.removeAttribute(attr.name);
+          }
+        }
+        try {
+          twin.parentNode.moveBefore(live, twin);
+        } catch (error) {
+          twin.parentNode.insertBefore(live, twin); // no moveBefore: focus is put back below
+        }
+        twin.remove();
+      }
+      old.forEach((node) => node.remove());
+      if (isField(active) && active.isConnected && document.activeElement !== active) {
+        active.focus({ preventScroll: true });
+        if (selection) {
+          try {
+            active.setSelectionRange(selection[0], selection[1], selection[2]);
+          } catch (error) {
+            // Not a text field (a date, a number): there is no caret to put back.
+          }
+          active.scrollTop = selection[3];
+        }
+      }
+      // The new panel shows the post's text as it was sent: channels that use it follow the
+      // text as it is now, and a channel text typed since is "edited for this channel" again.
+      const recount = new Set();
+      for (const section of variants()) {
+        const flag = section.querySelector("[data-overridden]");
+        const text = section.querySelector("[data-variant-text]");
+        if (!flag || !text) continue;
+        const masterText = master ? master.value : "";
+        if (pairs.some(([live]) => live === text)) setOverridden(section, text.value !== masterText);
+        if (flag.value !== "1" && text.value !== masterText) {
+          text.value = masterText;
+          recount.add(section);
+        }
+      }
+      for (const [live] of pairs) {
+        if (live.matches("[data-alt-for]")) {
+          const missing = live.parentElement.querySelector("[data-alt-missing]");
+          if (missing) missing.hidden = live.value.trim() !== "";
+        }
+        const section = live.closest("[data-variant]");
+        if (section) recount.add(section);
+      }
+      recount.forEach(scheduleCount);
     }
     const refreshSoon = debounce(refreshPanel, 150);
 
