@@ -570,6 +570,8 @@ class _TeamLoad:
     load: dict[int, int]
     capacity: int
     picked_order: list[int] = field(default_factory=list)
+    # Set once every member is away or at capacity (whoever lowers a load clears it).
+    full: bool = False
 
     @classmethod
     def load_for(cls, team_id: int, organization_id: int) -> _TeamLoad | None:
@@ -594,6 +596,8 @@ class _TeamLoad:
         return cls(members=members, profiles=profiles, load=load, capacity=capacity)
 
     def pick(self, organization_id: int, now: datetime) -> User | None:
+        if self.full:
+            return None
         candidates = []
         for user in self.members:
             profile = self.profiles.get(user.pk)
@@ -606,6 +610,9 @@ class _TeamLoad:
             # Never assigned first, then the one assigned longest ago.
             candidates.append((last is not None, last or now, user.pk, user))
         if not candidates:
+            # Loads only grow and shifts do not change during a batch: nobody will have room
+            # for the rest of it either.
+            self.full = True
             return None
         chosen = min(candidates, key=lambda c: c[:3])[3]
         self.load[chosen.pk] = self.load.get(chosen.pk, 0) + 1

@@ -89,6 +89,7 @@ def _hand_out_team(
         )
         if not taken:
             team.load[chosen.pk] -= 1
+            team.full = False
             continue
         given.append((conversation_id, chosen.pk))
     team.save()

@@ -30,10 +30,30 @@ class Calendar:
     # written as time.max.
     weekly: Mapping[int, tuple[tuple[time, time], ...]]
     holidays: frozenset[date] = field(default_factory=frozenset)
+    # Each local date's opening intervals in UTC, worked out once (a batch of messages asks
+    # for the same few days again and again). Not part of what the calendar is.
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The opening intervals of one local date, in UTC (none on a holiday)."""
+        found = self._days.get(day)
+        if found is None:
+            zone = self.zone
+            intervals = []
+            if day not in self.holidays:
+                for open_at, close_at in self.weekly.get(day.weekday(), ()):
+                    a = _local(day, open_at, zone).astimezone(UTC)
+                    b = _local(day, close_at, zone).astimezone(UTC)
+                    if b > a:
+                        intervals.append((a, b))
+            found = self._days[day] = tuple(intervals)
+        return found
 
 
 def _parse_time(value: str) -> time:
@@ -86,15 +106,11 @@ def _local(day: date, moment: time, zone: zoneinfo.ZoneInfo) -> datetime:
 
 def open_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Opening intervals in UTC that end after `start`, in order (the first may have begun)."""
-    zone = calendar.zone
-    day = start.astimezone(zone).date() - timedelta(days=1)
+    day = start.astimezone(calendar.zone).date() - timedelta(days=1)
     for _ in range(MAX_SEARCH_DAYS):
-        if day not in calendar.holidays:
-            for open_at, close_at in calendar.weekly.get(day.weekday(), ()):
-                a = _local(day, open_at, zone).astimezone(UTC)
-                b = _local(day, close_at, zone).astimezone(UTC)
-                if b > start and b > a:
-                    yield max(a, start), b
+        for a, b in calendar.day_intervals(day):
+            if b > start:
+                yield max(a, start), b
         day += timedelta(days=1)
     raise CalendarError("no opening hours within three years")
 
