@@ -167,3 +167,33 @@ def test_counting_open_time_back_gives_the_target(zone: str, start: datetime, mi
     local = due.astimezone(zoneinfo.ZoneInfo(zone))
     if minutes:
         assert local.weekday() < 5 and (9, 0) <= (local.hour, local.minute) <= (17, 0)
+
+
+# One calendar per zone, kept across examples: it remembers the days it has worked out, and
+# must answer as a calendar that has seen nothing does.
+_KEPT = {
+    zone: sla.calendar_from(zone, [[["09:00", "12:00"], ["13:00", "18:00"]]] * 5 + [[], []])
+    for zone in ("America/New_York", "Europe/London", "Asia/Seoul")
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    zone=ZONES,
+    start=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(min_value=0, max_value=60 * 24 * 10),
+)
+def test_a_calendar_reused_for_many_clocks_gives_what_a_fresh_one_gives(
+    zone: str, start: datetime, minutes: int
+) -> None:
+    fresh = sla.calendar_from(zone, [[["09:00", "12:00"], ["13:00", "18:00"]]] * 5 + [[], []])
+    target = timedelta(minutes=minutes)
+    assert sla.add_business_time(start, target, _KEPT[zone]) == sla.add_business_time(
+        start, target, fresh
+    )
+    later = start + timedelta(days=3, minutes=minutes)
+    assert sla.business_time_between(start, later, _KEPT[zone]) == sla.business_time_between(
+        start, later, fresh
+    )
