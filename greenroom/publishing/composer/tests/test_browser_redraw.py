@@ -152,3 +152,48 @@ def test_an_older_redraw_answered_last_does_not_replace_the_newer_one(
         assert card.locator("[data-variant-text]").input_value() == "New words."
         card.locator("[data-preview-text]").first.filter(has_text="New words.").wait_for()
     page.context.close()
+
+
+@pytest.mark.parametrize("move_before", [True, False], ids=["moveBefore", "no-moveBefore"])
+def test_a_redraw_waits_for_a_korean_syllable_being_composed(
+    chromium: Any, live_server: Any, world: World, settings: Any, move_before: bool
+) -> None:
+    """An input method composing 한 must not lose it to a redraw that lands mid-syllable, also
+    in a browser without Element.moveBefore (the field is then detached and put back)."""
+    settings.GREENROOM_NETWORKS = ["sandbox", "x", "instagram", "bluesky"]
+    x, tea = world.coffee_x, world.tea_bluesky
+    page = sign_in(chromium, live_server.url, "alice")
+    if not move_before:
+        page.add_init_script("delete Element.prototype.moveBefore")
+    page.goto(f"{live_server.url}/publishing/compose/?channel={x.pk}")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#composer-panel [data-variant]').length === 1"
+    )
+    page.wait_for_function(SETTLED)
+    assert page.evaluate("typeof Element.prototype.moveBefore === 'function'") is move_before
+    page.locator("#id_text").fill("콜드브루")
+    held = HeldRedraws(page)
+    page.locator(f"#ch-{tea.pk}").check()
+    held.wait_for(1)
+    text = page.locator(f"#v{x.pk}-text")
+    text.click()
+    page.keyboard.press("End")
+    ime = page.context.new_cdp_session(page)
+    ime.send("Input.imeSetComposition", {"text": "ㅎ", "selectionStart": 1, "selectionEnd": 1})
+    ime.send("Input.imeSetComposition", {"text": "하", "selectionStart": 1, "selectionEnd": 1})
+    held.answer(0)
+    held.stop()
+    page.wait_for_timeout(300)
+    # Answered, but not drawn while the syllable is open.
+    assert page.locator("#composer-panel [data-variant]").count() == 1
+    ime.send("Input.imeSetComposition", {"text": "한", "selectionStart": 1, "selectionEnd": 1})
+    ime.send("Input.insertText", {"text": "한"})
+    page.wait_for_function(
+        "n => document.querySelectorAll('#composer-panel [data-variant]').length === n", arg=2
+    )
+    page.wait_for_function(SETTLED)
+    assert text.input_value() == "콜드브루한"
+    assert page.evaluate("document.activeElement.id") == f"v{x.pk}-text"
+    x_card = page.locator(f"[data-variant='{x.pk}']")
+    assert x_card.locator("[data-overridden]").input_value() == "1"
+    page.context.close()
