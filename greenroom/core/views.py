@@ -29,7 +29,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -313,6 +313,40 @@ _REFERENCES: dict[str, str] = {
     "brands": "brand",
     "channel": "channel",
 }
+# What the audit log calls the fields it shows most; any other key is shown as it is stored.
+_FIELD_LABELS: dict[str, Any] = {
+    "backup": _("Backup"),
+    "brand": _("Brand"),
+    "brands": _("Brands"),
+    "channel": _("Channel"),
+    "display_name": _("Display name"),
+    "due_at": _("Due"),
+    "email": _("Email"),
+    "error": _("Error"),
+    "expires_at": _("Expires"),
+    "external_id": _("ID on the network"),
+    "filename": _("File name"),
+    "handle": _("Handle"),
+    "kind": _("Network"),
+    "language": _("Language"),
+    "languages": _("Languages"),
+    "lead": _("Lead"),
+    "members": _("Members"),
+    "name": _("Name"),
+    "owner": pgettext_lazy("channel", "Owner"),
+    "permission": _("Permission"),
+    "placement": _("Placement"),
+    "region": _("Region"),
+    "role": _("Role"),
+    "sandboxed": _("Sandbox"),
+    "secret": _("Vault entry"),
+    "size": _("Size"),
+    "status": _("Status"),
+    "steps": _("Steps"),
+    "timezone": _("Time zone"),
+    "user": _("Person"),
+    "username": _("Username"),
+}
 _CHOICE_LABELS: dict[str, dict[str, Any]] = {
     "role": dict(Role.choices),
     "status": dict(ChannelStatus.choices),
@@ -414,7 +448,7 @@ def audit_rows(request: HttpRequest, org: Organization, events: list[AuditEvent]
         changes: list[Change] = []
         unchanged = 0
         for key in sorted(set(before) | set(after)):
-            label = key.replace("_", " ")
+            label = str(_FIELD_LABELS.get(key, key.replace("_", " ")))
             if key in before and key in after:
                 if before[key] == after[key]:
                     unchanged += 1

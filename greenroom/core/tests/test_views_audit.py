@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
 from greenroom.conftest import World
-from greenroom.core import actions
+from greenroom.core import actions, audit
 from greenroom.core.actions import AuditAction
 from greenroom.core.models import AuditEvent
 
@@ -51,10 +52,34 @@ def test_before_and_after_are_shown_with_names(client: Client, world: World) -> 
     response = client.get("/audit/", {"action": "channel.updated"})
     row = response.context["rows"][0]
     assert [(c.field, c.before, c.after, c.kind) for c in row.changes] == [
-        ("owner", "—", "Bianca", "changed")
+        ("Owner", "—", "Bianca", "changed")
     ]
     assert row.unchanged == 10
     assert "10 other fields unchanged" in response.content.decode()
+
+
+def test_a_korean_reader_sees_field_names_and_automatic_actions_in_korean(
+    client: Client, world: World
+) -> None:
+    actions.do_update_channel(world.coffee_x, owner=world.bianca, acting_user=world.alice)
+    with transaction.atomic():
+        audit.record(
+            AuditAction.CHANNEL_UPDATED,
+            actor=None,
+            organization=world.acme,
+            target=world.coffee_x,
+            before={"region": "US"},
+            after={"region": "KR"},
+        )
+    world.alice.language = "ko"
+    world.alice.save(update_fields=["language"])
+    client.force_login(world.alice)
+    response = client.get("/audit/", {"action": "channel.updated"})
+    fields = [c.field for row in response.context["rows"] for c in row.changes]
+    assert fields == ["지역", "담당자"]
+    page = response.content.decode()
+    assert "Greenroom(자동)" in page
+    assert ">system<" not in page
 
 
 def test_filters_by_actor_action_target_and_dates(client: Client, world: World) -> None:
