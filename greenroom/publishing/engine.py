@@ -9,7 +9,7 @@
    good (plain message and the network's code), or back to scheduled with exponential backoff
    that honours Retry-After, up to a cap. An unknown outcome goes back to scheduled flagged
    `outcome_unknown`, so the next attempt asks the network before sending again.
-3. `reclaim_expired` (the reconciler) takes over variants whose lease expired (the worker died,
+3. `reclaim_expired` (the reconciler) takes back variants whose lease expired (the worker died,
    or its task was lost or waited too long) through the same unknown-outcome path.
 4. Every write the engine makes is conditional on the variant still being in the state it
    expects and, while publishing, on the lease token being its own: a slow worker whose lease
@@ -238,10 +238,11 @@ def dispatch_due() -> int:
 def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
     """Take over variants whose lease expired (their worker died or lost its task).
 
-    Their outcome is unknown: the new task asks the network before sending anything.
+    They go back to `scheduled`, due now, with `outcome_unknown` set: whoever claims them next
+    asks the network before sending anything. Claims go earliest-due first, so they are next;
+    no task is queued for them (in a busy broker it would wait behind the backlog, and its
+    lease could run out again before it started).
     """
-    from greenroom.publishing import tasks
-
     now = now or timezone.now()
     token = uuid.uuid4().hex
     expired = Q(state=VariantState.PUBLISHING, lease_expires_at__lt=now)
@@ -249,27 +250,31 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
         return 0
     candidate_ids = Variant.objects.filter(expired).order_by("pk").values("pk")[:limit]
     with transaction.atomic():
-        # Not counted as another attempt: the task may simply have waited in the broker, and a
-        # variant must not run out of attempts it never made.
+        # The token only marks this call's rows until the attempt rows are written. Not counted
+        # as another attempt: the claim that picks them up counts one, and the task may simply
+        # have waited in the broker; a variant must not run out of attempts it never made.
         changed = Variant.objects.filter(expired, pk__in=candidate_ids).update(
+            state=VariantState.SCHEDULED,
             lease_token=token,
-            lease_expires_at=now + lease_duration(),
+            lease_expires_at=None,
             outcome_unknown=True,
+            next_attempt_at=now,
+            attempts=F("attempts") - 1,
             updated_at=now,
         )
         if not changed:
             return 0
         taken = list(
-            Variant.objects.filter(lease_token=token, state=VariantState.PUBLISHING)
+            Variant.objects.filter(lease_token=token, state=VariantState.SCHEDULED)
             .order_by("pk")
             .values_list("pk", "attempts")
         )
-        ids = [pk for pk, _attempts in taken]
+        Variant.objects.filter(lease_token=token).update(lease_token="")
         # For the post's history: the try that went quiet.
         PublishAttempt.objects.bulk_create(
             PublishAttempt(
                 variant_id=pk,
-                number=attempts,
+                number=attempts + 1,
                 started_at=now,
                 finished_at=now,
                 outcome=AttemptOutcome.UNKNOWN,
@@ -281,11 +286,8 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
             )
             for pk, attempts in taken
         )
-    logger.warning("reclaimed %s variants whose lease expired", len(ids))
-    chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
-    for start in range(0, len(ids), chunk):
-        tasks.publish_variants.delay(ids[start : start + chunk], token)
-    return len(ids)
+    logger.warning("reclaimed %s variants whose lease expired", len(taken))
+    return len(taken)
 
 
 class Run(NamedTuple):

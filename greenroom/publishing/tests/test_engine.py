@@ -302,6 +302,9 @@ def test_a_dead_worker_that_had_sent_the_post_is_found_not_resent(
     )
 
     assert engine.reclaim_expired() == 1
+    taken_back = fresh(variant)
+    assert taken_back.state == VariantState.SCHEDULED and taken_back.outcome_unknown
+    assert engine.dispatch_due() == 1  # due now, and earliest due: claimed next
 
     variant = fresh(variant)
     assert variant.state == VariantState.PUBLISHED
@@ -321,6 +324,7 @@ def test_a_dead_worker_that_never_sent_is_followed_by_exactly_one_send(
     Variant.objects.filter(post=post).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
     engine.reclaim_expired()
+    engine.dispatch_due()
 
     variant = variant_of(post, pub.world.coffee_x)
     assert variant.state == VariantState.PUBLISHED
@@ -357,8 +361,9 @@ def test_the_keeper_renews_the_leases_its_process_holds_and_no_others(pub: Pub) 
 
     renewed = variant_of(ours, pub.world.coffee_x).lease_expires_at
     assert renewed is not None and renewed >= start + engine.lease_duration()
-    # Ten seconds on, the renewed lease is live; the two nobody renewed are taken over.
+    # Ten seconds on, the renewed lease is live; the two nobody renewed are taken back.
     assert engine.reclaim_expired(now=start + timedelta(seconds=10)) == 2
+    assert variant_of(other, pub.world.coffee_x).state == VariantState.SCHEDULED
     kept = variant_of(ours, pub.world.coffee_x)
     assert kept.state == VariantState.PUBLISHING and kept.lease_token == claims[ours.pk].token
 
@@ -403,7 +408,8 @@ def test_a_slow_worker_whose_lease_was_taken_over_cannot_overwrite(
         Variant.objects.filter(pk=variant.pk).update(
             lease_expires_at=timezone.now() - timedelta(seconds=1)
         )
-        engine.reclaim_expired()  # the new holder finishes the job
+        engine.reclaim_expired()
+        engine.dispatch_due()  # the new holder finishes the job
 
     # The slow worker's request goes out just as its lease is taken over.
     traffic.before_publish = lease_expires_and_is_taken_over
