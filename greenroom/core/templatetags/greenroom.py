@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django import forms, template
 from django.forms import BoundField
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -139,6 +139,16 @@ def action_label(code: str) -> str:
 
     label = ACTION_LABELS.get(code) or action_labels().get(code)
     return str(label) if label else code
+
+
+@register.filter
+def language_label(code: str) -> str:
+    """A language code ("ko") as the reader calls the language ("한국어", "Korean"); an unknown
+    code as it is."""
+    try:
+        return str(translation.get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
 
 
 # Actions without a person (the engine, a schedule, a webhook) store this name.
