@@ -319,7 +319,9 @@ def _history(
                 what=_("Attempt %(n)s: %(outcome)s")
                 % {"n": attempt.number, "outcome": attempt.get_outcome_display()},
                 channel=str(attempt.variant.channel),
-                detail=" ".join(x for x in (attempt.error, f"({attempt.error_code})") if x)
+                # Greenroom's own messages are stored in English; say them in the reader's
+                # language (a network's message matches no msgid and stays as it came).
+                detail=" ".join(x for x in (_(attempt.error), f"({attempt.error_code})") if x)
                 if attempt.error
                 else "",
             )
