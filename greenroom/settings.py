@@ -339,8 +339,9 @@ LOGGING = {
     },
 }
 
-# Publishing engine (docs/architecture/publishing.md). The lease must stay far longer than one
-# network call; beat dispatches every PUBLISHING_DISPATCH_EVERY_S seconds.
+# Publishing engine (docs/architecture/publishing.md). Workers renew the leases they hold every
+# quarter of PUBLISHING_LEASE_S; beat dispatches every PUBLISHING_DISPATCH_EVERY_S seconds, and
+# busy workers take back expired leases every PUBLISHING_RECLAIM_EVERY_S themselves.
 PUBLISHING_DISPATCH_EVERY_S = float(env("PUBLISHING_DISPATCH_EVERY_S", "2"))
 PUBLISHING_RECLAIM_EVERY_S = float(env("PUBLISHING_RECLAIM_EVERY_S", "10"))
 PUBLISHING_LEASE_S = float(env("PUBLISHING_LEASE_S", "60"))
@@ -356,8 +357,10 @@ PUBLISHING_TASK_THREADS = int(env("PUBLISHING_TASK_THREADS", "1" if TESTING else
 # 2 prefork processes in embedded mode. More only queues claimed chunks in the broker behind
 # running tasks; in distributed mode raise it with the number of worker slots.
 PUBLISHING_MAX_IN_FLIGHT = int(env("PUBLISHING_MAX_IN_FLIGHT", "32"))
-# A task goes on claiming and publishing what is due for this long before it returns.
-PUBLISHING_TASK_BUDGET_S = float(env("PUBLISHING_TASK_BUDGET_S", "20"))
+# A task goes on claiming and publishing what is due for this long before it hands over to a
+# fresh task at the back of the queue: what queued meanwhile (a claimed chunk, beat's dispatch and
+# reconciler, inbox work) waits at most about this long behind publishing.
+PUBLISHING_TASK_BUDGET_S = float(env("PUBLISHING_TASK_BUDGET_S", "5"))
 
 # Bulk import of posts from CSV (Greenroom's own limits; each post's limits are the rule table's).
 # Approvers get a reminder this long before an approval is due (greenroom/publishing/deadlines.py).

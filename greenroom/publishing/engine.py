@@ -290,6 +290,22 @@ def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:
     return len(taken)
 
 
+_last_reclaim = {"at": 0.0}
+_reclaim_lock = threading.Lock()
+
+
+def _reclaim_now_and_then() -> None:
+    """Take back expired leases from the publishing loop itself, at most every
+    PUBLISHING_RECLAIM_EVERY_S per process: while every worker slot is publishing, beat's
+    reconciler task waits in the broker behind them, and a dead worker's claims with it."""
+    every = float(settings.PUBLISHING_RECLAIM_EVERY_S)
+    with _reclaim_lock:
+        if time.monotonic() - _last_reclaim["at"] < every:
+            return
+        _last_reclaim["at"] = time.monotonic()
+    reclaim_expired()
+
+
 class Run(NamedTuple):
     claimed: int
     # True when the time budget ran out while variants were still due.
@@ -309,6 +325,7 @@ def keep_publishing(*, budget_s: float | None = None) -> Run:
     deadline = timezone.now() + timedelta(seconds=budget)
     total = 0
     while timezone.now() < deadline:
+        _reclaim_now_and_then()
         claim = claim_due(limit=chunk)
         if not claim.variant_ids:
             return Run(total, more_due=False)

@@ -368,6 +368,32 @@ def test_the_keeper_renews_the_leases_its_process_holds_and_no_others(pub: Pub) 
     assert kept.state == VariantState.PUBLISHING and kept.lease_token == claims[ours.pk].token
 
 
+def test_a_busy_publishing_loop_takes_back_a_dead_workers_claims_itself(
+    pub: Pub, traffic: Traffic, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While every slot runs a publishing loop, beat's reconciler task waits in the broker; the
+    loops take back expired leases themselves, at most every PUBLISHING_RECLAIM_EVERY_S."""
+    settings.PUBLISHING_RECLAIM_EVERY_S = 60
+    monkeypatch.setitem(engine._last_reclaim, "at", 0.0)
+    dead, later = pub.post(text="Claimed by a worker that died"), pub.post(text="Later")
+    pub.due(dead)
+    engine.claim_due(limit=10)  # the worker dies holding it
+    Variant.objects.filter(post=dead).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert engine.keep_publishing(budget_s=5).claimed == 1
+    assert variant_of(dead, pub.world.coffee_x).state == VariantState.PUBLISHED
+    assert traffic.lookups == 1 and traffic.publish_calls == 1  # asked first, then sent once
+
+    # Within the interval the loop does not look again.
+    pub.due(later)
+    engine.claim_due(limit=10)
+    Variant.objects.filter(post=later).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert engine.keep_publishing(budget_s=5).claimed == 0
+    assert variant_of(later, pub.world.coffee_x).state == VariantState.PUBLISHING
+
+
 def test_a_token_held_twice_is_held_until_both_let_go() -> None:
     keeper = engine.LeaseKeeper()
     with keeper.holding("t"):
