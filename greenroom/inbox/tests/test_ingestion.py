@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -145,6 +145,42 @@ def test_an_unreadable_event_is_set_aside_not_retried_forever(world: World) -> N
     report = actions.do_process_inbound(ids)
     assert report.unreadable == 1
     assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # What connectors send, with a zone, with Z, with a fraction and another offset.
+        ("2026-03-02T09:30:00+00:00", datetime(2026, 3, 2, 9, 30, tzinfo=UTC)),
+        ("2026-03-02T09:30:00Z", datetime(2026, 3, 2, 9, 30, tzinfo=UTC)),
+        ("2026-03-02T18:30:00.250000+09:00", datetime(2026, 3, 2, 9, 30, 0, 250000, tzinfo=UTC)),
+        # No zone, or no time at all: the arrival time stands in for it.
+        ("2026-03-02T09:30:00", None),
+        ("", None),
+    ],
+)
+def test_a_message_keeps_the_time_its_payload_gives(
+    world: World, written: str, expected: Any
+) -> None:
+    channel = world.coffee_x
+    ids = land(channel, item("t1", "when?"), process=False)
+    event = InboundEvent.objects.get(pk=ids[0])
+    event.payload = {**event.payload, "created_at": written}
+    event.save(update_fields=["payload"])
+    actions.do_process_inbound(ids)
+    sent_at = Message.objects.get(channel=channel, external_id="t1").sent_at
+    assert sent_at == (expected if expected is not None else event.received_at)
+
+
+def test_a_payload_whose_time_cannot_exist_is_set_aside(world: World) -> None:
+    channel = world.coffee_x
+    ids = land(channel, item("t13", "month thirteen"), process=False)
+    event = InboundEvent.objects.get(pk=ids[0])
+    event.payload = {**event.payload, "created_at": "2026-13-02T09:30:00+00:00"}
+    event.save(update_fields=["payload"])
+    report = actions.do_process_inbound(ids)
+    assert report.unreadable == 1
+    assert not Message.objects.filter(channel=channel, external_id="t13").exists()
 
 
 def test_ingestion_is_audited_once_per_batch(world: World) -> None:
