@@ -1286,6 +1286,26 @@ def _after_commit_send(message_id: int) -> None:
     transaction.on_commit(lambda: send_reply.delay(message_id))
 
 
+def inbound_pending() -> bool:
+    """Whether any event waits to be processed (one probe of the pending events' index)."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_pending_probe(connection.vendor))
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _pending_probe(vendor: str) -> str:
+    # Built once: the ORM takes longer to write this query than the database to answer it.
+    sql, params = (
+        InboundEvent.objects.filter(processed_at__isnull=True)
+        .values_list("pk", flat=True)[:1]
+        .query.sql_with_params()
+    )
+    assert not params
+    return str(sql)
+
+
 def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
     """The pending events this transaction takes (oldest first), as light rows.
 

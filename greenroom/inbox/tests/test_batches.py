@@ -419,6 +419,32 @@ def test_the_task_takes_everything_waiting_and_the_tasks_behind_it_find_nothing(
     assert not _pending()
 
 
+def test_a_task_that_finds_nothing_waiting_claims_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = land(world.coffee_x, item("t1", "one"), item("t2", "two", author="b"), process=False)
+    claims: list[object] = []
+    real = actions.do_process_inbound
+
+    def counted(*args: Any, **kwargs: Any) -> actions.IngestReport:
+        claims.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "do_process_inbound", counted)
+
+    assert tasks.process_inbound(ids) == 2
+    assert len(claims) == 1
+    # The tasks queued behind it look, find nothing waiting and take no batch.
+    assert tasks.process_inbound(ids) == 0
+    assert tasks.process_inbound(ids) == 0
+    assert len(claims) == 1
+    # A new delivery is seen by the next task.
+    land(world.coffee_x, item("t3", "three", author="c"), process=False)
+    assert tasks.process_inbound([]) == 1
+    assert len(claims) == 2
+    assert not _pending()
+
+
 def test_a_batch_larger_than_the_limit_is_taken_in_several_transactions(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
