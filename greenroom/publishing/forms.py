@@ -229,6 +229,7 @@ class StepForm(forms.Form):
         required=False,
         queryset=User.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text=_("Hold Ctrl (⌘ on a Mac) to choose more than one."),
     )
     min_approvals = forms.IntegerField(label=_("Approvals needed"), min_value=1, initial=1)
     respond_within_hours = forms.DecimalField(
