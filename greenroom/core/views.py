@@ -319,6 +319,7 @@ _FIELD_LABELS: dict[str, Any] = {
     "brand": _("Brand"),
     "brands": _("Brands"),
     "channel": _("Channel"),
+    "clock": _("SLA clock"),
     "display_name": _("Display name"),
     "due_at": _("Due"),
     "email": _("Email"),
