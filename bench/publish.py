@@ -136,9 +136,8 @@ def main() -> None:
         "PUBLISHING_DISPATCH_EVERY_S": "1",
         "PUBLISHING_RECLAIM_EVERY_S": "5",
         "PUBLISHING_BACKOFF_BASE_S": "2",
-        # A chunk for every task slot: dispatch starts tasks only for free slots, so nothing
-        # it claims waits in the broker behind busy ones.
-        "PUBLISHING_MAX_IN_FLIGHT": str(WORKERS * WORKER_THREADS * CHUNK),
+        # A publishing loop for every worker slot.
+        "PUBLISHING_LOOPS": str(WORKERS * WORKER_THREADS),
         "PUBLISHING_TASK_CHUNK": str(CHUNK),
         "PUBLISHING_TASK_THREADS": str(TASK_THREADS),
         "LOG_LEVEL": "WARNING",

@@ -348,15 +348,14 @@ PUBLISHING_LEASE_S = float(env("PUBLISHING_LEASE_S", "60"))
 PUBLISHING_MAX_ATTEMPTS = int(env("PUBLISHING_MAX_ATTEMPTS", "8"))
 PUBLISHING_BACKOFF_BASE_S = float(env("PUBLISHING_BACKOFF_BASE_S", "5"))
 PUBLISHING_BACKOFF_MAX_S = float(env("PUBLISHING_BACKOFF_MAX_S", "900"))
-PUBLISHING_CLAIM_BATCH = int(env("PUBLISHING_CLAIM_BATCH", "100"))
 # Variants a task claims and publishes at a time, and the network calls it makes at once (the
 # time goes into waiting for the network). Tests send one at a time.
 PUBLISHING_TASK_CHUNK = int(env("PUBLISHING_TASK_CHUNK", "16"))
 PUBLISHING_TASK_THREADS = int(env("PUBLISHING_TASK_THREADS", "1" if TESTING else "8"))
-# What dispatch may have claimed and not finished: about (worker slots x PUBLISHING_TASK_CHUNK),
-# 2 prefork processes in embedded mode. More only queues claimed chunks in the broker behind
-# running tasks; in distributed mode raise it with the number of worker slots.
-PUBLISHING_MAX_IN_FLIGHT = int(env("PUBLISHING_MAX_IN_FLIGHT", "32"))
+# Publishing loops to keep going while posts are due (each claims a chunk, publishes it, claims
+# the next): about the worker slots publishing may use, 2 prefork processes in embedded mode. In
+# distributed mode set it to the number of worker processes (threads) across machines.
+PUBLISHING_LOOPS = int(env("PUBLISHING_LOOPS", "2"))
 # A task goes on claiming and publishing what is due for this long before it hands over to a
 # fresh task at the back of the queue: what queued meanwhile (a claimed chunk, beat's dispatch and
 # reconciler, inbox work) waits at most about this long behind publishing.

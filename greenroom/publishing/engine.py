@@ -1,8 +1,8 @@
 """The publishing engine: every due variant published exactly once (DESIGN.md, "Publishing engine").
 
-1. `dispatch_due` claims due variants with one conditional UPDATE (scheduled -> publishing, with a
-   lease token and expiry, skipping anything under an active pause) and sends a task for what it
-   claimed; only the claimer sends.
+1. `dispatch_due` starts publishing loops for what is due; each loop claims due variants with
+   one conditional UPDATE (scheduled -> publishing, with a lease token and expiry, skipping
+   anything under an active pause) and publishes what it claimed itself.
 2. `publish_one` (in the task) holds the variant only while its lease token is the variant's.
    It asks the network `find_published(key)` first whenever an earlier attempt may have reached
    it, then publishes with the variant's idempotency key. Known outcomes: published, failed for
@@ -42,7 +42,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -207,32 +207,49 @@ def claim_due(*, limit: int, now: datetime | None = None) -> Claim:
     return Claim(token=token, variant_ids=ids)
 
 
-def _room() -> int:
-    """How many more variants may be in flight (bounds the queue, so leases do not expire while
-    tasks wait in the broker)."""
-    busy = Variant.objects.filter(state=VariantState.PUBLISHING).count()
-    return max(0, int(settings.PUBLISHING_MAX_IN_FLIGHT) - busy)
+def _due(now: datetime) -> QuerySet[Variant]:
+    """Variants due now and under no active pause."""
+    due = Variant.objects.filter(
+        Q(state=VariantState.SCHEDULED, publish_at__lte=now)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+    held = held_q(active_pauses(now))
+    return due.exclude(held) if held is not None else due
+
+
+def running_loops(now: datetime | None = None) -> int:
+    """About how many publishing loops are at work: each holds one live lease token at a time."""
+    now = now or timezone.now()
+    return (
+        Variant.objects.filter(state=VariantState.PUBLISHING, lease_expires_at__gt=now)
+        .values("lease_token")
+        .distinct()
+        .count()
+    )
 
 
 def dispatch_due() -> int:
-    """Claim what is due and send a task per chunk of claimed variants; returns how many."""
+    """Start publishing loops for what is due; returns how many variants were due.
+
+    Nothing is claimed here. Each loop (`tasks.publish_variants`, running `keep_publishing`)
+    claims a chunk when it starts and publishes it itself, so a claimed chunk never waits in the
+    broker behind busy workers while its lease runs out. Up to PUBLISHING_LOOPS loops are kept
+    going: this starts the ones missing (a loop hands over to a fresh one when its time budget is
+    spent, so they keep themselves going; one whose worker died is replaced here). A start sent
+    while every worker slot is busy waits in the broker holding nothing, and finds nothing to do
+    if the others got there first.
+    """
     from greenroom.publishing import tasks
 
-    total = 0
+    now = timezone.now()
+    waiting = _due(now).count()
+    if not waiting:
+        return 0
     chunk = max(1, int(settings.PUBLISHING_TASK_CHUNK))
-    while True:
-        room = min(_room(), int(settings.PUBLISHING_CLAIM_BATCH))
-        if room <= 0:
-            break
-        claim = claim_due(limit=room)
-        # Sent after the claim committed: a crash between the two leaves leased rows, which the
-        # reconciler takes over when the lease expires.
-        for start in range(0, len(claim.variant_ids), chunk):
-            tasks.publish_variants.delay(claim.variant_ids[start : start + chunk], claim.token)
-        total += len(claim.variant_ids)
-        if len(claim.variant_ids) < room:
-            break
-    return total
+    missing = int(settings.PUBLISHING_LOOPS) - running_loops(now)
+    for _start in range(min(missing, -(-waiting // chunk))):
+        tasks.publish_variants.delay([], "")
+    return waiting
 
 
 def reclaim_expired(*, limit: int = 500, now: datetime | None = None) -> int:

@@ -394,6 +394,43 @@ def test_a_busy_publishing_loop_takes_back_a_dead_workers_claims_itself(
     assert variant_of(later, pub.world.coffee_x).state == VariantState.PUBLISHING
 
 
+def test_dispatch_claims_nothing_and_starts_only_the_loops_missing(
+    pub: Pub, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claimed chunk must never wait in the broker: dispatch starts loops that claim when they
+    run, no more than PUBLISHING_LOOPS at work, no more than the due variants need."""
+    from greenroom.publishing import tasks
+
+    started: list[tuple[list[int], str]] = []
+    monkeypatch.setattr(
+        tasks.publish_variants, "delay", lambda ids, token: started.append((ids, token))
+    )
+    settings.PUBLISHING_TASK_CHUNK = 2
+    settings.PUBLISHING_LOOPS = 4
+    posts = [pub.post(text=f"Post {n}") for n in range(5)]
+    for post in posts:
+        pub.due(post)
+
+    assert engine.dispatch_due() == 5
+    assert started == [([], "")] * 3  # five variants, two a chunk: three loops
+    assert all(fresh(p).variants.get().state == VariantState.SCHEDULED for p in posts)
+
+    # Two loops are at work (each holds a live lease): only two more are started.
+    started.clear()
+    engine.claim_due(limit=1)
+    engine.claim_due(limit=1)
+    assert engine.running_loops() == 2
+    assert engine.dispatch_due() == 3
+    assert len(started) == 2
+
+    # All four at work: none.
+    started.clear()
+    engine.claim_due(limit=1)
+    engine.claim_due(limit=1)
+    assert engine.dispatch_due() == 1
+    assert started == []
+
+
 def test_a_token_held_twice_is_held_until_both_let_go() -> None:
     keeper = engine.LeaseKeeper()
     with keeper.holding("t"):
