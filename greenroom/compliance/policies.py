@@ -197,63 +197,85 @@ def rules_for(channel: Channel) -> list[PolicyRule]:
     ]
 
 
-def _with_reason(message: str, rule: PolicyRule) -> str:
-    reason = rule.reason.strip()
-    return f"{message} {reason}" if reason else message
+# A finding's words: a function that writes Greenroom's sentence in the active language, so a
+# notice can say it again in its reader's (the engine's failure notice to a post's author). The
+# rule's name and reason are the organisation's own words and go in unchanged.
+Render = Callable[[], str]
+
+
+def _with_reason(render: Render, reason: str) -> Render:
+    reason = reason.strip()
+    return (lambda: f"{render()} {reason}") if reason else render
 
 
 def _quoted(values: Iterable[str]) -> str:
     return ", ".join(f"“{v}”" for v in values)
 
 
-def _banned(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> str:
+def _banned(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> Render | None:
     hits = find_terms(text, rule.terms)
     if not hits:
-        return ""
-    return _("“%(rule)s” does not allow %(terms)s in posts.") % {
-        "rule": rule.name,
-        "terms": _quoted(hits),
-    }
+        return None
+    name = rule.name
+    return lambda: (
+        _("“%(rule)s” does not allow %(terms)s in posts.")
+        % {
+            "rule": name,
+            "terms": _quoted(hits),
+        }
+    )
 
 
-def _disclosure(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> str:
+def _disclosure(
+    rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool
+) -> Render | None:
     if not sponsored or find_terms(text, rule.terms):
-        return ""
-    return _(
-        "This post is marked sponsored, so “%(rule)s” asks it to say so: add one of %(terms)s."
-    ) % {"rule": rule.name, "terms": ", ".join(t for t in rule.terms if t.strip())}
+        return None
+    name, terms = rule.name, ", ".join(t for t in rule.terms if t.strip())
+    return lambda: (
+        _("This post is marked sponsored, so “%(rule)s” asks it to say so: add one of %(terms)s.")
+        % {"rule": name, "terms": terms}
+    )
 
 
-def _allowed_domains(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> str:
+def _allowed_domains(
+    rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool
+) -> Render | None:
     outside = [
         host
         for host in link_hosts(text, links)
         if not any(on_domain(host, domain) for domain in rule.terms)
     ]
     if not outside:
-        return ""
-    return _(
-        "“%(rule)s” allows links only to %(domains)s (and their subdomains); this post links to "
-        "%(hosts)s."
-    ) % {
-        "rule": rule.name,
-        "domains": ", ".join(rule.terms),
-        "hosts": ", ".join(outside),
-    }
+        return None
+    name, domains = rule.name, ", ".join(rule.terms)
+    return lambda: (
+        _(
+            "“%(rule)s” allows links only to %(domains)s (and their subdomains); this post links to "
+            "%(hosts)s."
+        )
+        % {"rule": name, "domains": domains, "hosts": ", ".join(outside)}
+    )
 
 
-def _blocked_domains(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> str:
+def _blocked_domains(
+    rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool
+) -> Render | None:
     hits = [
         host
         for host in link_hosts(text, links)
         if any(on_domain(host, domain) for domain in rule.terms)
     ]
     if not hits:
-        return ""
-    return _("“%(rule)s” does not allow links to %(hosts)s.") % {
-        "rule": rule.name,
-        "hosts": ", ".join(hits),
-    }
+        return None
+    name = rule.name
+    return lambda: (
+        _("“%(rule)s” does not allow links to %(hosts)s.")
+        % {
+            "rule": name,
+            "hosts": ", ".join(hits),
+        }
+    )
 
 
 def data_kind_label(kind: str) -> str:
@@ -265,18 +287,24 @@ def data_kind_label(kind: str) -> str:
     return labels.get(kind, kind)
 
 
-def _personal(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> str:
+def _personal(rule: PolicyRule, text: str, links: Sequence[str], sponsored: bool) -> Render | None:
     hits = find_personal_data(text, rule.data_kinds or PersonalData.values)
     if not hits:
-        return ""
-    what = "; ".join(f"{data_kind_label(kind)} ({value})" for kind, value in hits)
-    return _(
-        "“%(rule)s”: the post contains what looks like personal data: %(what)s. Remove it "
-        "before publishing."
-    ) % {"rule": rule.name, "what": what}
+        return None
+    name = rule.name
+    return lambda: (
+        _(
+            "“%(rule)s”: the post contains what looks like personal data: %(what)s. Remove it "
+            "before publishing."
+        )
+        % {
+            "rule": name,
+            "what": "; ".join(f"{data_kind_label(kind)} ({value})" for kind, value in hits),
+        }
+    )
 
 
-_CHECKS: dict[str, Callable[[PolicyRule, str, Sequence[str], bool], str]] = {
+_CHECKS: dict[str, Callable[[PolicyRule, str, Sequence[str], bool], Render | None]] = {
     RuleKind.BANNED_TERMS: _banned,
     RuleKind.DISCLOSURE: _disclosure,
     RuleKind.DOMAIN_ALLOW: _allowed_domains,
@@ -292,13 +320,15 @@ def check_text(
     findings = []
     for rule in rules:
         check = _CHECKS.get(rule.kind)
-        message = check(rule, text, links, sponsored) if check else ""
-        if message:
+        render = check(rule, text, links, sponsored) if check else None
+        if render is not None:
+            words = _with_reason(render, rule.reason)
             findings.append(
                 PolicyFinding(
                     rule=rule.name,
-                    message=_with_reason(message, rule),
+                    message=words(),
                     blocks=rule.action == RuleEffect.BLOCK,
+                    words=words,
                 )
             )
     return findings

@@ -6,7 +6,7 @@ engine, the inbox and the crisis room use networks only through this interface.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -22,7 +22,9 @@ class ConnectorError(Exception):
 
     `permanent` means retrying the same request cannot succeed (rejected content, revoked token);
     `retry_after` (seconds) is the network's own hint, honoured by the retry logic; `code` is the
-    network's error code, kept for the post page.
+    network's error code, kept for the post page. `words`, for a message Greenroom writes
+    itself (not the network's), writes `message` again in the active language, so a notice reads
+    in its recipient's language rather than the worker's.
     """
 
     def __init__(
@@ -32,12 +34,14 @@ class ConnectorError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         code: str = "",
+        words: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
         self.code = code
+        self.words = words
 
     def __repr__(self) -> str:
         return (

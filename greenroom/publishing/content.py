@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils.translation import gettext as _
@@ -61,11 +61,16 @@ def media_items(variant: Variant) -> list[MediaItem]:
 @dataclass(frozen=True)
 class PolicyFinding:
     """One rule a variant breaks: `blocks` stops it, otherwise it is a warning; `message` says
-    what was found and why the rule exists, in plain words."""
+    what was found and why the rule exists, in plain words. `words`, if given, writes `message`
+    again in the active language (a notice to someone who reads another language)."""
 
     rule: str
     message: str
     blocks: bool
+    words: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    def in_active_language(self) -> str:
+        return self.words() if self.words is not None else self.message
 
 
 PolicyCheck = Callable[[Variant], Sequence[PolicyFinding]]
@@ -119,16 +124,17 @@ def policy_report(variants: Iterable[Variant]) -> PolicyReport:
 
 def check_policies(variant: Variant) -> None:
     """Raise a permanent ConnectorError ("policy_blocked") if a rule blocks this variant."""
-    blocking = [f.message for f in policy_findings(variant) if f.blocks]
+    blocking = [f for f in policy_findings(variant) if f.blocks]
     if blocking:
         from greenroom.networks.base import ConnectorError
 
-        raise ConnectorError(
-            _("A publishing policy blocks this post: %(reasons)s")
-            % {"reasons": " ".join(blocking)},
-            permanent=True,
-            code="policy_blocked",
-        )
+        def words() -> str:
+            # Greenroom's sentences in the active language around the rules' names and the
+            # organisation's reasons (as written): the author's notice calls it in theirs.
+            reasons = " ".join(f.in_active_language() for f in blocking)
+            return _("A publishing policy blocks this post: %(reasons)s") % {"reasons": reasons}
+
+        raise ConnectorError(words(), permanent=True, code="policy_blocked", words=words)
 
 
 def link_with_utm(link: str, utm: dict[str, str]) -> str:
