@@ -631,7 +631,9 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
         return decided(Verdict.RETRY, error=exc, unknown=True)
     except ConnectorError as exc:
         if exc.permanent:
-            return decided(Verdict.FAIL, message=exc.message, code=exc.code, reconnect=True)
+            # Greenroom's own sentence (a policy block) is written again in the author's language.
+            words: Words = exc.words or exc.message
+            return decided(Verdict.FAIL, message=words, code=exc.code, reconnect=True)
         return decided(Verdict.RETRY, error=exc, unknown=False)
     except Exception:
         # A bug or crash inside the connector: whether the post went out is unknown.
