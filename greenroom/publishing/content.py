@@ -39,14 +39,13 @@ def media_items(variant: Variant) -> list[MediaItem]:
     if _media_resolver is None:
         from greenroom.networks.base import ConnectorError
 
-        raise ConnectorError(
-            _(
+        def words() -> str:
+            return _(
                 "This post has media, but the media library is not installed, so Greenroom "
                 "cannot send the files. Remove the media or install the media library."
-            ),
-            permanent=True,
-            code="media_unavailable",
-        )
+            )
+
+        raise ConnectorError(words(), permanent=True, code="media_unavailable", words=words)
     return list(_media_resolver(variant))
 
 

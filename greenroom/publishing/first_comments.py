@@ -38,7 +38,12 @@ from greenroom.celery import app
 from greenroom.core import audit
 from greenroom.networks import registry
 from greenroom.networks.base import ConnectorError, OutcomeUnknown, PublishedRef
-from greenroom.publishing.actions.common import PublishingAction, notify
+from greenroom.publishing.actions.common import (
+    PublishingAction,
+    Words,
+    in_active_language,
+    notify,
+)
 from greenroom.publishing.models import FirstCommentState, Variant, VariantState
 from greenroom.publishing.signals import variant_published
 
@@ -157,15 +162,18 @@ def send(variant_id: int) -> str:
     try:
         connector = registry.connector_for(variant.channel)
     except ImproperlyConfigured:
+        network = variant.channel.kind
         return _failed(
             variant,
             attempt,
-            _(
-                "Greenroom has no connector for %(network)s in this installation, so the first "
-                "comment was not posted. Ask an admin to enable it (GREENROOM_NETWORKS), then "
-                "retry."
-            )
-            % {"network": variant.channel.kind},
+            lambda: (
+                _(
+                    "Greenroom has no connector for %(network)s in this installation, so the "
+                    "first comment was not posted. Ask an admin to enable it (GREENROOM_NETWORKS), "
+                    "then retry."
+                )
+                % {"network": network}
+            ),
             "no_connector",
         )
     post = PublishedRef(variant.external_id, variant.external_url)
@@ -175,16 +183,19 @@ def send(variant_id: int) -> str:
         return _retry(variant, attempt, exc, unknown=True)
     except ConnectorError as exc:
         if exc.permanent:
-            return _failed(variant, attempt, exc.message, exc.code)
+            return _failed(variant, attempt, exc.words or exc.message, exc.code)
         return _retry(variant, attempt, exc, unknown=False)
     except Exception:
         # A bug or crash inside the connector: whether the comment went out is unknown; the
         # next try asks the network first (every connector comments once per key).
         logger.exception("connector crashed posting the first comment of variant %s", variant_id)
-        error = ConnectorError(
-            _("Greenroom hit an internal error while posting the first comment; it will retry."),
-            code="internal_error",
-        )
+
+        def internal() -> str:
+            return _(
+                "Greenroom hit an internal error while posting the first comment; it will retry."
+            )
+
+        error = ConnectorError(internal(), code="internal_error", words=internal)
         return _retry(variant, attempt, error, unknown=True)
     return _sent(variant, attempt, ref)
 
@@ -214,7 +225,10 @@ def _sent(variant: Variant, attempt: int, ref: PublishedRef) -> str:
     return "sent"
 
 
-def _failed(variant: Variant, attempt: int, message: str, code: str) -> str:
+def _failed(variant: Variant, attempt: int, words: Words, code: str) -> str:
+    # The variant and the audit row keep the worker's words (the installation's language); the
+    # author's notice is written again in the author's (`notify` calls it in their language).
+    message = in_active_language(words)
     with transaction.atomic():
         changed = Variant.objects.filter(_ours(variant.pk, attempt)).update(
             first_comment_state=State.FAILED,
@@ -240,7 +254,11 @@ def _failed(variant: Variant, attempt: int, message: str, code: str) -> str:
                     "“%(post)s” is published on %(channel)s, but its first comment was not posted: "
                     "%(error)s"
                 )
-                % {"post": variant.post, "channel": variant.channel, "error": message}
+                % {
+                    "post": variant.post,
+                    "channel": variant.channel,
+                    "error": in_active_language(words),
+                }
             ),
         )
     logger.warning("first comment failed variant=%s code=%s", variant.pk, code)
@@ -249,18 +267,23 @@ def _failed(variant: Variant, attempt: int, message: str, code: str) -> str:
 
 def _retry(variant: Variant, attempt: int, exc: ConnectorError, *, unknown: bool) -> str:
     if attempt >= max_attempts():
-        if unknown:
-            message = _(
-                "Greenroom could not find out whether the first comment was posted, after "
-                "%(n)s tries. Look under the post on the network before retrying: the comment "
-                "may be there. The network's last answer: %(error)s"
-            ) % {"n": attempt, "error": exc.message}
-        else:
-            message = _(
+        # The network's last answer is its own words (Greenroom's, if it wrote it, are written
+        # again in the reader's language, like the sentence around it).
+        answer: Words = exc.words or exc.message
+
+        def gave_up() -> str:
+            if unknown:
+                return _(
+                    "Greenroom could not find out whether the first comment was posted, after "
+                    "%(n)s tries. Look under the post on the network before retrying: the "
+                    "comment may be there. The network's last answer: %(error)s"
+                ) % {"n": attempt, "error": in_active_language(answer)}
+            return _(
                 "Greenroom tried %(n)s times to post the first comment and gave up. The "
                 "network's last answer: %(error)s"
-            ) % {"n": attempt, "error": exc.message}
-        return _failed(variant, attempt, message, exc.code or "gave_up")
+            ) % {"n": attempt, "error": in_active_language(answer)}
+
+        return _failed(variant, attempt, gave_up, exc.code or "gave_up")
     delay = backoff(attempt)
     if exc.retry_after:
         delay = max(delay, float(exc.retry_after))

@@ -162,9 +162,16 @@ def variant_snapshot(variant: Variant) -> dict[str, Any]:
 # --- Notifications -------------------------------------------------------------------------------
 
 
-def notify(
-    post: Post, recipient: User | None, kind: str, message: str | Callable[[], str]
-) -> Notification | None:
+# Words for a notice: the network's own (a plain string, quoted as it came) or a function that
+# writes Greenroom's sentence in the active language (`notify` calls it in the recipient's).
+Words = str | Callable[[], str]
+
+
+def in_active_language(words: Words) -> str:
+    return words() if callable(words) else words
+
+
+def notify(post: Post, recipient: User | None, kind: str, message: Words) -> Notification | None:
     """Tell a person about a post: a notification row, shown on the publishing pages until read,
     and sent on through apprise after the commit where the person has set a notification URL
     (greenroom.publishing.notices). Never blocks or fails the caller's work.
