@@ -13,11 +13,21 @@ import pytest
 from apprise.decorators import notify as apprise_plugin
 from django.utils import timezone
 
+from greenroom.compliance.actions import do_save_policy_rule
 from greenroom.conftest import World
+from greenroom.core.models import Channel, User
 from greenroom.inbox import actions as inbox_actions
 from greenroom.publishing import actions, deadlines, engine
 from greenroom.publishing.actions import StepInput
-from greenroom.publishing.models import Notification, Post, PostState, Variant, VariantState
+from greenroom.publishing.actions.posts import VariantInput
+from greenroom.publishing.models import (
+    FirstCommentState,
+    Notification,
+    Post,
+    PostState,
+    Variant,
+    VariantState,
+)
 
 from .conftest import Pub, fresh, variant_of
 from .test_approvals import draft
@@ -268,6 +278,140 @@ def test_a_network_refusal_keeps_the_networks_words_inside_a_korean_sentence(
     assert note == f"“{post}”을(를) {world.coffee_x}에 게시하지 못했습니다: {variant.last_error}"
     [message] = sent
     assert message["body"].startswith(note + "\n\n게시물 열기: ")
+
+
+def _korean_and_english_authors(world: World) -> tuple[User, User]:
+    """alice reads Korean, adam English; both have a notification URL."""
+    alice, adam = world.alice, world.adam
+    alice.language = "ko"
+    alice.save(update_fields=["language"])
+    for person in (alice, adam):
+        inbox_actions.do_set_notify_url(
+            world.acme, person, url=f"grnotice://{person.username}", acting_user=person
+        )
+    return alice, adam
+
+
+def test_a_policy_block_is_told_to_each_author_in_their_own_language(
+    pub: Pub, django_capture_on_commit_callbacks: Any, sent: list[dict[str, Any]]
+) -> None:
+    """Rules added after approval block two posts at publish time: the Korean author reads
+    Greenroom's sentences in Korean, the English one in English; the rules' names and the
+    organisation's reasons are quoted as the organisation wrote them."""
+    world = pub.world
+    alice, adam = _korean_and_english_authors(world)
+    hers = pub.post(text="Casino night! Call 010-1234-5678", author=alice)
+    his = pub.post(text="Casino night! Call 010-9876-5432", author=adam)
+    for name, kind, terms, reason in (
+        ("No gambling", "banned_terms", ["casino"], "Brand safety: we never promote gambling."),
+        ("개인정보 보호", "personal_data", [], "고객 정보는 게시하지 않습니다."),
+    ):
+        do_save_policy_rule(
+            world.acme,
+            name=name,
+            kind=kind,
+            action="block",
+            terms=terms,
+            reason=reason,
+            acting_user=alice,
+        )
+    for post in (hers, his):
+        pub.due(post)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.dispatch_due()
+
+    channel = world.coffee_x
+    her_variant, his_variant = variant_of(hers, channel), variant_of(his, channel)
+    for variant in (her_variant, his_variant):
+        assert variant.state == VariantState.FAILED
+        assert variant.error_code == "policy_blocked"
+    # The variant keeps the installation's language (it is shown to everyone on the post page).
+    assert her_variant.last_error == (
+        "A publishing policy blocks this post: “No gambling” does not allow “casino” in posts. "
+        "Brand safety: we never promote gambling. “개인정보 보호”: the post contains what looks "
+        "like personal data: a phone number (010-1234-5678). Remove it before publishing. "
+        "고객 정보는 게시하지 않습니다."
+    )
+
+    korean = Notification.objects.get(recipient=alice, kind="failed").message
+    assert korean == (
+        f"“{hers}”을(를) {channel}에 게시하지 못했습니다: 게시 정책이 이 게시물을 막습니다: "
+        "“No gambling” 규칙에 따라 게시물에 “casino”을(를) 쓸 수 없습니다. Brand safety: we never "
+        "promote gambling. “개인정보 보호”: 게시물에 개인정보로 보이는 내용이 있습니다: 전화번호 "
+        "(010-1234-5678). 게시하기 전에 삭제하세요. 고객 정보는 게시하지 않습니다."
+    )
+    english = Notification.objects.get(recipient=adam, kind="failed").message
+    assert english == f"“{his}” was not published on {channel}: {his_variant.last_error}"
+    assert "010-9876-5432" in english and "고객 정보는 게시하지 않습니다." in english
+
+    by_url = {s["url"]: s for s in sent}
+    assert set(by_url) == {"grnotice://alice", "grnotice://adam"}
+    assert by_url["grnotice://alice"]["title"] == "Greenroom: 게시되지 않은 게시물이 있습니다"
+    assert by_url["grnotice://alice"]["body"] == korean + "\n\n게시물 열기: " + _post_link(hers)
+    assert by_url["grnotice://adam"]["title"] == "Greenroom: A post was not published"
+    assert by_url["grnotice://adam"]["body"] == english + "\n\nOpen the post: " + _post_link(his)
+
+
+def _published_with_a_first_comment(pub: Pub, channel: Channel, author: User, text: str) -> Post:
+    post = actions.do_create_post(
+        pub.world.acme,
+        text=text,
+        channels=[VariantInput(channel=channel, first_comment="#coldbrew #콜드브루")],
+        publish_at=timezone.now() + timedelta(hours=1),
+        acting_user=author,
+    )
+    actions.do_submit_for_approval(post, acting_user=author)
+    pub.due(post)
+    claim = engine.claim_due(limit=10)
+    engine.publish_one(variant_of(post, channel).pk, claim.token)
+    assert variant_of(post, channel).state == VariantState.PUBLISHED
+    return post
+
+
+def test_a_first_comment_that_gave_up_is_told_to_each_author_in_their_own_language(
+    pub: Pub, sent: list[dict[str, Any]], settings: Any
+) -> None:
+    settings.FIRST_COMMENT_MAX_ATTEMPTS = 1
+    world = pub.world
+    alice, adam = _korean_and_english_authors(world)
+    channel = world.coffee_x
+    hers = _published_with_a_first_comment(pub, channel, alice, "Cold brew is back.")
+    his = _published_with_a_first_comment(pub, channel, adam, "Iced tea is back.")
+    # The posts are out; then the network stops answering, and the comments give up.
+    pub.sandbox.set_failures(channel, error_rate=1.0)
+
+    pub.sandbox.deliver()  # what the engine's commits run: the first comments, then the notices
+
+    her_variant, his_variant = variant_of(hers, channel), variant_of(his, channel)
+    for variant in (her_variant, his_variant):
+        assert variant.first_comment_state == FirstCommentState.FAILED
+        assert variant.state == VariantState.PUBLISHED
+    # The variant keeps the installation's language; the network's answer is its own words.
+    stored = her_variant.first_comment_error
+    prefix = "Greenroom tried 1 times to post the first comment and gave up. "
+    assert stored.startswith(prefix + "The network's last answer: ")
+    answer = stored.split("last answer: ", 1)[1]
+    assert "temporary problem" in answer
+
+    korean = Notification.objects.get(recipient=alice, kind="first_comment_failed").message
+    assert korean == (
+        f"“{hers}”은(는) {channel}에 게시되었지만 첫 댓글은 게시되지 않았습니다: "
+        f"Greenroom이 첫 댓글 게시를 1번 시도한 뒤 중단했습니다. 네트워크의 마지막 응답: {answer}"
+    )
+    english = Notification.objects.get(recipient=adam, kind="first_comment_failed").message
+    assert english == (
+        f"“{his}” is published on {channel}, but its first comment was not posted: "
+        f"{his_variant.first_comment_error}"
+    )
+    assert english.endswith(prefix + "The network's last answer: " + answer)
+
+    by_url = {s["url"]: s for s in sent}
+    assert set(by_url) == {"grnotice://alice", "grnotice://adam"}
+    assert by_url["grnotice://alice"]["title"] == "Greenroom: 첫 댓글이 달리지 않았습니다"
+    assert by_url["grnotice://alice"]["body"] == korean + "\n\n게시물 열기: " + _post_link(hers)
+    assert by_url["grnotice://adam"]["title"] == "Greenroom: A first comment was not posted"
+    assert by_url["grnotice://adam"]["body"] == english + "\n\nOpen the post: " + _post_link(his)
 
 
 def _post_link(post: Post) -> str:
