@@ -251,8 +251,8 @@ def _allowed_domains(
     name, domains = rule.name, ", ".join(rule.terms)
     return lambda: (
         _(
-            "“%(rule)s” allows links only to %(domains)s (and their subdomains); this post links to "
-            "%(hosts)s."
+            "“%(rule)s” allows links only to %(domains)s (and their subdomains); this post "
+            "links to %(hosts)s."
         )
         % {"rule": name, "domains": domains, "hosts": ", ".join(outside)}
     )
