@@ -120,14 +120,20 @@ def test_what_changed_compares_the_latest_two_versions_by_default(
 ) -> None:
     client.force_login(world.agnes)
     html = client.get(RULES, {"view": "changes"}).content.decode()
-    # Version 3 added YouTube Shorts; nothing else changed.
-    shorts = visible_text(section(html, "changes-youtube"))
-    assert "Short" in shorts and "13 added" in shorts
-    assert "changes-instagram" not in html
+    # Version 4 says TikTok takes no first comment; nothing else changed.
+    tiktok = visible_text(section(html, "changes-tiktok"))
+    assert "2 values added" in tiktok
+    assert "Video · First comment Possible through the network's API Added No" in tiktok
+    assert "changes-youtube" not in html and "changes-instagram" not in html
     from_picker = re.search(r'<select id="diff-from".*?</select>', html, flags=re.S)
     to_picker = re.search(r'<select id="diff-to".*?</select>', html, flags=re.S)
-    assert from_picker and '<option value="2" selected>' in from_picker[0]
-    assert to_picker and '<option value="3" selected>' in to_picker[0]
+    assert from_picker and '<option value="3" selected>' in from_picker[0]
+    assert to_picker and '<option value="4" selected>' in to_picker[0]
+
+    # Version 3 added YouTube Shorts.
+    shorts_html = client.get(RULES, {"view": "changes", "from": "2", "to": "3"}).content.decode()
+    shorts = visible_text(section(shorts_html, "changes-youtube"))
+    assert "Short" in shorts and "13 added" in shorts
 
     older = client.get(RULES, {"view": "changes", "from": "1", "to": "2"}).content.decode()
     assert "25 → 100" in visible_text(section(older, "changes-instagram"))
@@ -139,7 +145,7 @@ def test_an_unknown_version_says_which_exist(client: Client, world: World) -> No
     response = client.get(RULES, {"view": "changes", "from": "1", "to": "9"})
     assert response.status_code == 404
     text = visible_text(response.content.decode())
-    assert "There is no version 9 of the rule table. The published versions are 1, 2, 3" in text
+    assert "There is no version 9 of the rule table. The published versions are 1, 2, 3, 4" in text
     assert "25 → 100" not in text
 
     response = client.get(RULES, {"view": "changes", "from": "latest"})
