@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from greenroom.core.management.commands.run import child_environment
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -95,3 +97,18 @@ def test_run_starts_all_three_processes_and_ctrl_c_stops_them(tmp_path: Path) ->
         out = stop(proc) if proc.poll() is None else proc.communicate()[0]
     assert proc.returncode == 0, out[-3000:]
     assert "did nothing" in out and "mina" in out
+
+
+def test_the_processes_are_told_the_address_this_command_serves() -> None:
+    env = child_environment({"PATH": "/bin"}, "127.0.0.1", 8765)
+    assert env["GREENROOM_BASE_URL"] == "http://127.0.0.1:8765"
+    assert env["PATH"] == "/bin" and env["PYTHONUNBUFFERED"] == "1"
+    # Listening everywhere: the worker still calls it on this machine.
+    everywhere = "0.0.0.0"  # noqa: S104 - the address under test, nothing binds to it here
+    assert child_environment({}, everywhere, 9000)["GREENROOM_BASE_URL"] == "http://127.0.0.1:9000"
+    assert child_environment({}, "::1", 9000)["GREENROOM_BASE_URL"] == "http://[::1]:9000"
+
+
+def test_an_address_set_by_the_operator_is_kept() -> None:
+    env = child_environment({"GREENROOM_BASE_URL": "https://social.example.com"}, "127.0.0.1", 1)
+    assert env["GREENROOM_BASE_URL"] == "https://social.example.com"

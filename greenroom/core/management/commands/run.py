@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from argparse import ArgumentParser
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -22,6 +23,20 @@ from django.core.management.base import BaseCommand
 
 COLOURS = {"web": "\033[36m", "worker": "\033[33m", "beat": "\033[35m"}
 RESET = "\033[0m"
+
+
+def child_environment(environ: Mapping[str, str], host: str, port: int) -> dict[str, str]:
+    """The web app's, worker's and beat's environment. Unless GREENROOM_BASE_URL is set, the
+    address Greenroom tells itself (links in e-mails, OAuth and webhook URLs, the sandbox
+    network's API, which the worker calls) is where this command serves, not the default :8000:
+    with `--port 8765` the worker would otherwise publish to a port nobody listens on."""
+    env = {**environ, "PYTHONUNBUFFERED": "1"}
+    if not env.get("GREENROOM_BASE_URL"):
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        if ":" in reachable:
+            reachable = f"[{reachable}]"
+        env["GREENROOM_BASE_URL"] = f"http://{reachable}:{port}"
+    return env
 
 
 class Command(BaseCommand):
@@ -86,7 +101,7 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = child_environment(os.environ, host, port)
         processes: dict[str, subprocess.Popen[bytes]] = {}
         colour = sys.stdout.isatty()
         lock = threading.Lock()
