@@ -15,6 +15,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenroom.settings")
 
 app = Celery("greenroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _poll_the_sqlite_broker_often() -> None:
+    """kombu's SQLAlchemy transport looks for messages once a second when it cannot take one
+    (each worker process holds one unacknowledged task at a time: acks late, prefetch 1), so the
+    embedded worker ran about one task a second per process however short the tasks: a demo's
+    queue of inbox escalations kept a "publish now" waiting for a minute. Its transport options
+    all go to SQLAlchemy's create_engine(), so the interval is set on the transport class."""
+    from django.conf import settings
+
+    if str(settings.CELERY_BROKER_URL).startswith("sqla+"):
+        from kombu.transport import sqlalchemy
+
+        sqlalchemy.Transport.polling_interval = float(settings.BROKER_POLL_S)
+
+
+_poll_the_sqlite_broker_often()
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "greenroom.core.tasks.heartbeat", "schedule": 10.0},

@@ -304,6 +304,8 @@ if CELERY_BROKER_URL.startswith("sqla+sqlite:///"):
 
     # kombu's SQLAlchemy transport hands its transport options to create_engine().
     CELERY_BROKER_TRANSPORT_OPTIONS = {"creator": _broker_connection}
+# How often an embedded (SQLite broker) worker looks for the next task when it cannot take one.
+BROKER_POLL_S = float(env("BROKER_POLL_S", "0.05"))
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True

@@ -53,11 +53,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        env = child_environment(os.environ, host, port)
+        # This process seeds the demo (which prints where to sign in and stores post links)
+        # before the others start: it serves the same address they do.
+        if env["GREENROOM_BASE_URL"] != settings.BASE_URL:
+            settings.SANDBOX_BASE_URL = settings.SANDBOX_BASE_URL.replace(
+                settings.BASE_URL, env["GREENROOM_BASE_URL"], 1
+            )
+            settings.BASE_URL = env["GREENROOM_BASE_URL"]
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_demo"] and "demo" in get_commands():
             call_command("demo", "seed")
         python = sys.executable
-        host, port = options["host"], options["port"]
         commands = {
             "web": [
                 python,
@@ -101,7 +109,6 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
-        env = child_environment(os.environ, host, port)
         processes: dict[str, subprocess.Popen[bytes]] = {}
         colour = sys.stdout.isatty()
         lock = threading.Lock()
