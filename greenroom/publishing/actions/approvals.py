@@ -153,11 +153,20 @@ def _current_step_for(post: Post, user: User) -> approvals.PlannedStep:
     if current is None:  # every step is done: approval completed already
         raise ActionError(_("This post is not waiting for approval."))
     if not approvals.eligible(user, current, post):
-        later = [s for s in steps if s is not current and approvals.eligible(user, s, post)]
-        if later:
+        yours = [s for s in steps if s is not current and approvals.eligible(user, s, post)]
+        done = [s for s in yours if s.done]
+        if done:
+            raise NotAllowed(
+                _(
+                    "Your step (“%(yours)s”) is approved already; the post now waits for the "
+                    "“%(current)s” step."
+                )
+                % {"current": current.name, "yours": done[0].name}
+            )
+        if yours:
             raise NotAllowed(
                 _("This post first needs the “%(current)s” step; yours (“%(yours)s”) comes after.")
-                % {"current": current.name, "yours": later[0].name}
+                % {"current": current.name, "yours": yours[0].name}
             )
         raise NotAllowed(
             _("The “%(step)s” step is for other approvers; you are not one of them.")

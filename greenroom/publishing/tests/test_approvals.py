@@ -123,6 +123,30 @@ def test_steps_pass_in_order_each_with_its_minimum(world: World) -> None:
     assert fresh(post).state == PostState.SCHEDULED
 
 
+def test_an_approver_of_a_finished_step_is_told_it_is_done_not_that_it_comes_later(
+    world: World,
+) -> None:
+    actions.do_create_approval_policy(
+        world.acme,
+        name="Coffee",
+        brand=world.coffee,
+        steps=[
+            StepInput(name="Brand", approvers=[world.april, world.bianca]),
+            StepInput(name="Legal", approvers=[world.adam]),
+        ],
+        acting_user=world.alice,
+    )
+    post = actions.do_submit_for_approval(draft(world), acting_user=world.carl)
+    actions.do_approve(post, acting_user=world.april)
+
+    with pytest.raises(ActionError) as refused:
+        actions.do_approve(post, acting_user=world.bianca)
+    assert str(refused.value) == (
+        "Your step (“Brand”) is approved already; the post now waits for the “Legal” step."
+    )
+    assert fresh(post).state == PostState.IN_APPROVAL
+
+
 def test_a_channels_own_policy_wins_over_its_brands(world: World) -> None:
     actions.do_create_approval_policy(
         world.acme,
