@@ -32,7 +32,9 @@ def child_environment(environ: Mapping[str, str], host: str, port: int) -> dict[
     with `--port 8765` the worker would otherwise publish to a port nobody listens on."""
     env = {**environ, "PYTHONUNBUFFERED": "1"}
     if not env.get("GREENROOM_BASE_URL"):
-        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        # Compared with, not bound to: a server listening everywhere is called on this machine.
+        everywhere = ("0.0.0.0", "::", "")  # noqa: S104  # nosec B104
+        reachable = "127.0.0.1" if host in everywhere else host
         if ":" in reachable:
             reachable = f"[{reachable}]"
         env["GREENROOM_BASE_URL"] = f"http://{reachable}:{port}"
