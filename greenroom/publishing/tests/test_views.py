@@ -93,6 +93,9 @@ def test_a_post_page_shows_each_channel_honestly(client: Client, pub: Pub) -> No
     # The history says who did what.
     for step in ("Drafted", "Submitted for approval", "Approval complete", "Published", "Failed"):
         assert step in page
+    # What the engine did is said to be Greenroom's, not shown as a raw placeholder.
+    history = page[page.index('id="history-heading"') :]
+    assert "Greenroom (automatic)" in history and "system ·" not in history
 
 
 def test_retry_from_the_post_page(client: Client, pub: Pub) -> None:
