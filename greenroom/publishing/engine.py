@@ -51,7 +51,13 @@ from greenroom.core.models import Channel, ChannelStatus
 from greenroom.networks import registry
 from greenroom.networks.base import ConnectorError, OutcomeUnknown, OutgoingPost, PublishedRef
 from greenroom.publishing import content
-from greenroom.publishing.actions.common import PublishingAction, notify, refresh_post_state
+from greenroom.publishing.actions.common import (
+    PublishingAction,
+    Words,
+    in_active_language,
+    notify,
+    refresh_post_state,
+)
 from greenroom.publishing.models import (
     AttemptOutcome,
     PauseScope,
@@ -472,19 +478,15 @@ class Verdict(enum.Enum):
     LEASE_LOST = "lease_lost"  # no longer ours: write nothing but the attempt
 
 
-# Why a variant failed: the network's own words (a plain string, kept as it came), or a
-# function that writes Greenroom's sentence in the active language. The failure notice calls it
-# again in its recipient's language (`_fail_with`), so the notice never reads in the worker's.
-Words = str | Callable[[], str]
-
-
-def _in_active_language(words: Words) -> str:
-    return words() if callable(words) else words
-
-
 @dataclass(frozen=True)
 class Decision:
-    """One variant's attempt as decided by talking to the network; `_write` records it."""
+    """One variant's attempt as decided by talking to the network; `_write` records it.
+
+    Why a variant failed (`message`, `Words`): the network's own words (a plain string, kept as
+    it came), or a function that writes Greenroom's sentence in the active language. The failure
+    notice calls it again in its recipient's language (`_fail_with`), so the notice never reads
+    in the worker's.
+    """
 
     variant: Variant
     token: str
@@ -822,7 +824,7 @@ def _fail_with(d: Decision, batch: _Batch, words: Words, code: str, *, reconnect
     # The variant, its attempt and the audit row keep the worker's words (the default language);
     # the author's notice is written again in the author's own (`notify` calls the function
     # in the recipient's language).
-    message = _in_active_language(words)
+    message = in_active_language(words)
     changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(
         state=VariantState.FAILED,
         last_error=message,
@@ -852,7 +854,7 @@ def _fail_with(d: Decision, batch: _Batch, words: Words, code: str, *, reconnect
             % {
                 "post": variant.post,
                 "channel": variant.channel,
-                "error": _in_active_language(words),
+                "error": in_active_language(words),
             }
         ),
     )
