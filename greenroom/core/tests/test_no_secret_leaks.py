@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions
 from greenroom.core.logging import RedactSecretsFilter
 from greenroom.core.models import AuditEvent, Brand, Channel, ChannelGrant, Membership, Team
+from greenroom.core.tests.urlwalk import walk
 
 SKIP_PREFIXES = ("ops/admin/", "static/", "i18n/", "sandbox/", "hooks/")
-
-
-def walk(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
-    for entry in resolver.url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from walk(entry, route)
-        else:
-            yield route, entry
 
 
 def concrete_paths(world: World) -> list[str]:
