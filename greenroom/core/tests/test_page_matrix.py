@@ -277,6 +277,7 @@ WHO: dict[str, frozenset[str]] = {
     # Inbox section: engage; a conversation needs engage on its channel.
     "inbox": INBOX, "inbox_approvals": INBOX, "inbox_settings": INBOX,
     "inbox_conversation": on_coffee(INBOX), "inbox_thread": on_coffee(INBOX),
+    "inbox_delete_message": on_coffee(INBOX),  # GET asks to confirm, showing the comment
     # Other sections (greenroom/core/tenancy.py SECTIONS).
     "crisis": section("crisis"), "team": section("team"), "analytics": section("analytics"),
     "audit": holding("view_audit"), "audit_export": holding("view_audit"),
@@ -331,7 +332,7 @@ POST_ONLY = {
     "publishing_first_comment_retry", "publishing_variant_cancel",
     "publishing_policy_deactivate", "publishing_pause_lift", "publishing_notifications_read",
     "inbox_presence", "inbox_count", "inbox_reply", "inbox_note", "inbox_act", "inbox_hide",
-    "inbox_delete_message", "inbox_bulk", "inbox_decide", "inbox_contact", "logout",
+    "inbox_bulk", "inbox_decide", "inbox_contact", "logout",
     "switch_language", "switch_organization", "bluesky:oauth_start", "api_token_revoke",
 }  # fmt: skip
 
@@ -457,8 +458,33 @@ def test_forms_refuse_another_organisations_objects(name: str, world: World, ids
     organisation, is refused too."""
     (route,) = [r for r in _routes() if r.name == name]
     acme_path, globex_path = _path(route, ids.acme), _path(route, ids.globex)
+    assert _get(world, "alice", acme_path) == 405  # a form's target, not a page
     assert _post(world, "gina", acme_path) == (404, []), acme_path
     assert _post(world, "alice", globex_path) == (404, []), globex_path
     status, written = _post(world, "charlie", acme_path)
     assert status in (403, 404) and written == [], (acme_path, status, written)
     assert _client(world, None).post(acme_path).status_code in (302, 405)
+    _empty_forms(world, acme_path, name)
+
+
+# Forms about the signed-in person's own account: anyone, charlie included, may use them.
+OWN_ACCOUNT = {
+    "mfa_disable", "recovery_codes_regenerate", "session_revoke", "sessions_revoke_others",
+    "logout", "switch_language", "switch_organization",
+}  # fmt: skip
+
+
+def _empty_forms(world: World, path: str, name: str) -> None:
+    """Whoever posts nothing to a form gets an answer (an error message, a refusal), never a
+    500; and charlie, in no organisation, changes nothing but his own account."""
+    for person in EVERYONE:
+        status, written = _post(world, person, path)
+        assert status < 500, (person, path, status)
+        if person == "charlie" and name not in OWN_ACCOUNT:
+            assert written == [], (path, written)
+
+
+@pytest.mark.parametrize("name", sorted(set(POST_ONLY) - set(POST_WITH_ID)))
+def test_an_empty_form_is_never_a_server_error(name: str, world: World) -> None:
+    (route,) = [r for r in _routes() if r.name == name]
+    _empty_forms(world, route.fill(0), name)
