@@ -30,6 +30,7 @@ class HeldRedraws:
     def __init__(self, page: Any) -> None:
         self.page = page
         self.routes: list[Any] = []
+        self.answered: set[int] = set()
         page.route(PANEL, self.hold)
 
     def hold(self, route: Any) -> None:
@@ -45,14 +46,47 @@ class HeldRedraws:
     def answer(self, index: int) -> None:
         """The server answers the held request with the form as it was when it was sent."""
         route = self.routes[index]
+        self.answered.add(index)
         route.fulfill(response=route.fetch())
 
     def stop(self) -> None:
+        """Stop holding; redraws still held go on to the server (none is left hanging)."""
         self.page.unroute(PANEL)
+        for index, route in enumerate(self.routes):
+            if index not in self.answered:
+                self.answered.add(index)
+                route.continue_()
+
+
+# The panel requests each page has on their way (see `finish`).
+_on_their_way: dict[int, set[Any]] = {}
+
+
+def track_redraws(page: Any) -> None:
+    pending = _on_their_way.setdefault(id(page), set())
+    page.on("request", lambda r: pending.add(r) if "/compose/panel/" in r.url else None)
+    page.on("requestfinished", lambda r: pending.discard(r))
+    page.on("requestfailed", lambda r: pending.discard(r))
+
+
+def finish(page: Any) -> None:
+    """Close the page only once no redraw is on its way: a request the live server is still
+    answering when the test's database is torn down breaks the teardown (and the next test).
+    An older redraw is ignored when it lands, not aborted, so the panel may look settled while
+    one is still at the server."""
+    page.wait_for_function(SETTLED)
+    pending = _on_their_way.pop(id(page), set())
+    for _ in range(400):
+        if not pending:
+            break
+        page.wait_for_timeout(25)
+    assert not pending, [r.url for r in pending]
+    page.context.close()
 
 
 def open_composer(chromium: Any, live_server: Any, channel_ids: list[int]) -> Any:
     page = sign_in(chromium, live_server.url, "alice")
+    track_redraws(page)
     query = "&".join(f"channel={pk}" for pk in channel_ids)
     page.goto(f"{live_server.url}/publishing/compose/?{query}")
     page.wait_for_function(
@@ -120,7 +154,7 @@ def test_text_typed_while_a_slow_redraw_is_on_its_way_survives_it(
     saved = Variant.objects.get(channel=x)
     assert (saved.text, saved.text_overridden, saved.first_comment) == (mine, True, "First!")
     assert Variant.objects.get(channel=tea).post_id == saved.post_id
-    page.context.close()
+    finish(page)
 
 
 def test_an_older_redraw_answered_last_does_not_replace_the_newer_one(
@@ -151,7 +185,7 @@ def test_an_older_redraw_answered_last_does_not_replace_the_newer_one(
         # Channels that use the post's text show it as it is now, not as it was sent.
         assert card.locator("[data-variant-text]").input_value() == "New words."
         card.locator("[data-preview-text]").first.filter(has_text="New words.").wait_for()
-    page.context.close()
+    finish(page)
 
 
 @pytest.mark.parametrize("move_before", [True, False], ids=["moveBefore", "no-moveBefore"])
@@ -196,4 +230,4 @@ def test_a_redraw_waits_for_a_korean_syllable_being_composed(
     assert page.evaluate("document.activeElement.id") == f"v{x.pk}-text"
     x_card = page.locator(f"[data-variant='{x.pk}']")
     assert x_card.locator("[data-overridden]").input_value() == "1"
-    page.context.close()
+    finish(page)
