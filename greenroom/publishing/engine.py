@@ -157,6 +157,13 @@ def pause_holding(channel: Channel, pauses: Sequence[PublishingPause]) -> Publis
 # --- Claiming ------------------------------------------------------------------------------------
 
 
+def _due_q(now: datetime) -> Q:
+    """Scheduled, its time come, and its next attempt (after a retry) due too."""
+    return Q(state=VariantState.SCHEDULED, publish_at__lte=now) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     token: str
@@ -172,9 +179,7 @@ def claim_due(*, limit: int, now: datetime | None = None) -> Claim:
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    due = Q(state=VariantState.SCHEDULED, publish_at__lte=now) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
+    due = _due_q(now)
     held = held_q(active_pauses(now))
     candidates = Variant.objects.filter(due)
     if held is not None:
@@ -215,10 +220,7 @@ def claim_due(*, limit: int, now: datetime | None = None) -> Claim:
 
 def _due(now: datetime) -> QuerySet[Variant]:
     """Variants due now and under no active pause."""
-    due = Variant.objects.filter(
-        Q(state=VariantState.SCHEDULED, publish_at__lte=now)
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    )
+    due = Variant.objects.filter(_due_q(now))
     held = held_q(active_pauses(now))
     return due.exclude(held) if held is not None else due
 

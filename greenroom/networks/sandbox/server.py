@@ -36,8 +36,11 @@ django.setup(set_prefix=False)
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import connections  # noqa: E402
-from django.http import Http404, HttpResponse, JsonResponse  # noqa: E402
+from django.http import Http404, HttpResponse  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
+
+from greenroom.networks.sandbox.service import ApiError  # noqa: E402
+from greenroom.networks.sandbox.views import error_response  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,8 @@ _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="sandbox")
 
 
 def _error(status: int, code: str, message: str) -> HttpResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    """The network's error shape, as its views answer (views.error_response)."""
+    return error_response(ApiError(status, code, message))
 
 
 def _respond(request: ASGIRequest) -> HttpResponse:
