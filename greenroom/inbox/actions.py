@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
-import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,7 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from greenroom.core import audit, vault
+from greenroom.core import audit, fastjson, vault
 from greenroom.core.actions import ActionError, do_store_secret
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.restrict import Access
@@ -753,10 +752,10 @@ def datetime_preparer(connection: Any) -> Callable[[datetime], Any]:
 
 
 def json_preparer(json_field: models.JSONField[Any], connection: Any) -> Callable[[Any], Any]:
-    """How a JSON value becomes a parameter: the field's own preparation, or plain json.dumps
+    """How a JSON value becomes a parameter: the field's own preparation, or plain JSON text
     where that is all it does (every backend but PostgreSQL, without a custom encoder)."""
     if connection.vendor != "postgresql" and json_field.encoder is None:
-        encode: Callable[[Any], Any] = json.dumps
+        encode: Callable[[Any], Any] = fastjson.dumps
     else:
 
         def encode(value: Any) -> Any:
@@ -913,6 +912,66 @@ def _stored_threads(
     return found
 
 
+def _per_channel(
+    model: type[models.Model],
+    select: Sequence[str],
+    key: str,
+    wanted: dict[int, set[str]],
+    condition: str = "",
+) -> list[tuple[Any, ...]]:
+    """Rows of `model` on each channel whose `key` column is one of that channel's wanted
+    values: (channel id, *the `select` columns) each. One search of a (channel, key) index per
+    value, with SQL written here: the ORM's per-value preparation of a thousand values costs
+    more than the searches. `condition` (SQL over column names, no values) is added as it is."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    columns = {f.attname: quote(f.column) for f in model._meta.concrete_fields}
+    columns["pk"] = quote(model._meta.pk.column)
+    # Names come from the model and `condition` from this module; the values are parameters.
+    head = "SELECT {} FROM {} WHERE {} = %s {} AND {} IN ".format(  # noqa: S608
+        ", ".join(columns[name] for name in select),
+        quote(model._meta.db_table),
+        columns["channel_id"],
+        condition,
+        columns[key],
+    )
+    found: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for channel_id, values in wanted.items():
+            ordered = sorted(values)
+            for start in range(0, len(ordered), _IDS_PER_QUERY):
+                chunk = ordered[start : start + _IDS_PER_QUERY]
+                cursor.execute(
+                    head + "({})".format(", ".join(["%s"] * len(chunk))), [channel_id, *chunk]
+                )
+                found += [(channel_id, *row) for row in cursor.fetchall()]
+    return found
+
+
+def _stored_messages(wanted: dict[int, set[str]]) -> list[tuple[Any, ...]]:
+    """(channel id, external id, conversation id) of the messages stored under the wanted
+    external ids. NOT (external_id = ''): the partial unique index's condition, so the
+    database searches it."""
+    return _per_channel(
+        Message,
+        ("external_id", "conversation_id"),
+        "external_id",
+        wanted,
+        "AND NOT (external_id = '')",
+    )
+
+
+def _by_channel(pairs: Iterable[tuple[int, str]]) -> dict[int, set[str]]:
+    grouped: dict[int, set[str]] = {}
+    for channel_id, value in pairs:
+        grouped.setdefault(channel_id, set()).add(value)
+    return grouped
+
+
+# Parameters per lookup query: under every backend's limit (SQLite's default is 32,766).
+_IDS_PER_QUERY = 900
+
+
 def _ingest_batch(
     items: list[tuple[Landed, Incoming, understanding.Reading]],
     ctx: _OrgContext,
@@ -929,21 +988,15 @@ def _ingest_batch(
     org_id = ctx.org.pk
     channels = {event.channel.pk: event.channel for event, _, _ in items}
     channel_ids = set(channels)
-    # One query for the batch's messages already stored (replays) and the stored parents its
-    # replies answer. exclude(external_id=""): lets the database use the partial unique index.
-    replied_to = {
-        incoming.in_reply_to
-        for _, incoming, _ in items
-        if incoming.in_reply_to and incoming.kind != ConversationKind.DM
-    }
-    found = list(
-        Message.objects.filter(
-            channel_id__in=channel_ids,
-            external_id__in={incoming.external_id for _, incoming, _ in items} | replied_to,
-        )
-        .exclude(external_id="")
-        .values_list("channel_id", "external_id", "conversation_id")
-    )
+    # The batch's messages already stored (replays, or our own replies echoed back) and the
+    # stored parents its replies answer.
+    wanted: dict[int, set[str]] = {channel_id: set() for channel_id in channel_ids}
+    for event, incoming, _reading in items:
+        ids = wanted[event.channel.id]
+        ids.add(incoming.external_id)
+        if incoming.in_reply_to and incoming.kind != ConversationKind.DM:
+            ids.add(incoming.in_reply_to)
+    found = _stored_messages(wanted)
     stored = {(channel_id, external_id) for channel_id, external_id, _ in found}
     fresh = []
     for item in items:
@@ -1197,10 +1250,12 @@ def _write_threads(new: Sequence[_Thread], touched: Iterable[_Thread], memo: Tim
     if new:
         ids = {
             (channel_id, key): pk
-            for channel_id, key, pk in Conversation.objects.filter(
-                channel_id__in={t.channel.pk for t in new},
-                thread_key__in={t.thread_key for t in new},
-            ).values_list("channel_id", "thread_key", "pk")
+            for channel_id, key, pk in _per_channel(
+                Conversation,
+                ("thread_key", "pk"),
+                "thread_key",
+                _by_channel((t.channel.pk, t.thread_key) for t in new),
+            )
         }
         for thread in new:
             thread.pk = ids[(thread.channel.pk, thread.thread_key)]
@@ -1220,15 +1275,15 @@ def _adopt_early_replies(
     """
     parents = {(row[0], row[1]): row for row in arrived}
     # Light rows first: almost every reply found here already sits in its parent's thread.
-    candidates = (
-        Message.objects.filter(
-            channel_id__in={channel_id for channel_id, *_ in arrived},
-            in_reply_to__in={external_id for _, external_id, *_ in arrived},
-            direction=Direction.INBOUND,
-        )
-        .order_by("sent_at")
-        .values_list("pk", "channel_id", "in_reply_to", "conversation_id")
+    rows = _per_channel(
+        Message,
+        ("pk", "in_reply_to", "conversation_id", "sent_at"),
+        "in_reply_to",
+        _by_channel((row[0], row[1]) for row in arrived),
+        f"AND direction = '{Direction.INBOUND.value}'",
     )
+    rows.sort(key=lambda row: row[4])
+    candidates = [(pk, channel_id, reply_to, conv) for channel_id, pk, reply_to, conv, _ in rows]
     early = [
         (pk, parent)
         for pk, channel_id, in_reply_to, conversation_id in candidates
@@ -1333,7 +1388,7 @@ def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
     # A delivery's events share their arrival time: each one read once.
     times: dict[Any, datetime] = {}
     for pk, channel_id, external_id, kind, payload, received in rows:
-        text = payload if isinstance(payload, str) else json.dumps(payload)
+        text = payload if isinstance(payload, str) else fastjson.dumps(payload)
         received_at = times.get(received)
         if received_at is None:
             received_at = (
@@ -1348,7 +1403,7 @@ def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
                 channel=channels[channel_id],
                 external_id=external_id,
                 kind=kind,
-                payload=json.loads(text),
+                payload=fastjson.loads(text),
                 received_at=received_at,
                 payload_json=JsonText(text),
             )

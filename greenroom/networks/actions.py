@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from greenroom.core import vault
+from greenroom.core import fastjson, vault
 from greenroom.core.actions import (
     ActionError,
     do_set_channel_credentials,
@@ -125,7 +124,7 @@ def _insert_ignoring_known(rows: list[tuple[Any, ...]]) -> list[int] | None:
     assert isinstance(payload, JSONField)
     if connection.vendor != "postgresql" and payload.encoder is None:
         # All the field's preparation does there (it runs for every event of a delivery).
-        encode: Any = json.dumps
+        encode: Any = fastjson.dumps
     else:
 
         def encode(value: Any) -> Any:
