@@ -30,8 +30,9 @@ ENROLMENT_OPEN_PREFIXES = (
     "/settings/language/",
 )
 # Polling (`hx-trigger="every 15s"`) sends this header so an open tab does not keep its session
-# alive forever.
+# alive forever. EventSource cannot send headers of its own; its Accept header marks it instead.
 BACKGROUND_HEADER = "X-Greenroom-Background"
+EVENT_STREAM = "text/event-stream"
 
 
 def _login_url(request: HttpRequest) -> str:
@@ -70,7 +71,10 @@ class SessionSecurityMiddleware:
         idle = session.get(sessions.IDLE_MINUTES) or settings.SESSION_IDLE_TIMEOUT_MINUTES
         if isinstance(last, int) and now - last > idle * 60:
             return self._idle_sign_out(request, user, idle)
-        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        background = (
+            request.headers.get(BACKGROUND_HEADER) == "1"
+            or request.headers.get("Accept") == EVENT_STREAM
+        )
         if (
             not isinstance(last, int)
             or (not background and now - last >= sessions.TOUCH_S)

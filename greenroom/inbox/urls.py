@@ -7,7 +7,9 @@ from greenroom.inbox import views
 # Mounted at /inbox/ by greenroom/core/urls.py; "inbox" names the queue page (the nav's link).
 urlpatterns = [
     path("", views.queue, name="inbox"),
+    path("events/", views.queue_events, name="inbox_events"),
     path("c/<int:pk>/", views.conversation_view, name="inbox_conversation"),
+    path("c/<int:pk>/events/", views.conversation_events, name="inbox_conversation_events"),
     path("c/<int:pk>/thread/", views.thread_part, name="inbox_thread"),
     path("c/<int:pk>/presence/", views.presence, name="inbox_presence"),
     path("c/<int:pk>/count/", views.count, name="inbox_count"),

@@ -2,8 +2,8 @@
 
 Reads go through `restrict(user, "engage")` inside the current organisation (the inbox section
 opens for people who engage); anything out of scope is a 404. Writes go through inbox.actions.
-Collision detection keeps who is looking at or answering a conversation in the cache for a few
-seconds (htmx polls it); nothing of it needs to survive a restart.
+Collision detection (who is looking at or answering a conversation) is in inbox.presence; the
+pages hear about changes over server-sent events (inbox.live) and fall back to slow polling.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +38,8 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import TIMEZONE_CHOICES, Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
 from greenroom.core.tenancy import channel_perms, require_section
-from greenroom.inbox import actions, posts, routing
+from greenroom.inbox import actions, live, posts, routing
+from greenroom.inbox import presence as presence_store
 from greenroom.inbox.forms import HoursForm
 from greenroom.inbox.models import (
     AgentProfile,
@@ -53,7 +60,6 @@ from greenroom.networks import rules as network_rules
 from greenroom.networks import text as network_text
 
 PAGE = 50
-PRESENCE_TTL_S = 12
 QUEUES = ("mine", "unassigned", "breaching", "all", "closed")
 
 
@@ -269,6 +275,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         .count(),
         "can_configure": _can_configure(request, org),
         "querystring": request.GET.urlencode(),
+        "drawn_at": f"{time.time():.3f}",
     }
     template = "inbox/_queue_table.html" if request.htmx else "inbox/queue.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -286,38 +293,6 @@ def _can_configure(request: HttpRequest, org: Organization) -> bool:
     # Saved replies, SLA policies and routing rules are organisation-wide settings: manage_org,
     # the same rule as the API and the actions (administering one channel is not enough).
     return "manage_org" in channel_perms(request, org)
-
-
-def _presence_key(pk: int) -> str:
-    return f"greenroom:inbox:presence:{pk}"
-
-
-def _presence(pk: int) -> dict[str, dict[str, Any]]:
-    now = time.time()
-    found: dict[str, dict[str, Any]] = cache.get(_presence_key(pk)) or {}
-    return {k: v for k, v in found.items() if now - v.get("at", 0) < PRESENCE_TTL_S}
-
-
-def _touch_presence(pk: int, user: User, state: str) -> dict[str, dict[str, Any]]:
-    now = time.time()
-    people = _presence(pk)
-    mine = people.get(str(user.pk), {})
-    replying_since = mine.get("replying_since")
-    replying_since = (replying_since or now) if state == "replying" else None
-    people[str(user.pk)] = {
-        "name": user.name,
-        "state": state,
-        "at": now,
-        "replying_since": replying_since,
-    }
-    cache.set(_presence_key(pk), people, PRESENCE_TTL_S * 5)
-    return people
-
-
-def _handle_seconds(pk: int, user: User) -> float | None:
-    mine = _presence(pk).get(str(user.pk), {})
-    since = mine.get("replying_since")
-    return time.time() - since if since else None
 
 
 def _thread(conversation: Conversation) -> list[Message]:
@@ -339,7 +314,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     org = require_section(request, "inbox")
     conversation = _conversation(request, org, pk)
     user = _user(request)
-    _touch_presence(conversation.pk, user, "viewing")
+    presence_store.touch(conversation.pk, user, "viewing")
     history: list[Conversation] = []
     if conversation.contact_id is not None:
         history = list(
@@ -368,6 +343,9 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "now": timezone.now(),
         "sla_state": _sla_state(conversation.sla_due_at, conversation.sla_warn_at, timezone.now()),
         "others": [],
+        # The event stream reports changes made after this moment (inbox.live).
+        "drawn_at": f"{time.time():.3f}",
+        "heartbeat_s": presence_store.heartbeat_s(),
     }
     return render(request, "inbox/conversation.html", context)
 
@@ -390,9 +368,34 @@ def presence(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = _conversation(request, org, pk)
     user = _user(request)
     state = "replying" if request.POST.get("state") == "replying" else "viewing"
-    people = _touch_presence(conversation.pk, user, state)
+    people = presence_store.touch(conversation.pk, user, state)
     others = [v for k, v in people.items() if k != str(user.pk)]
     return render(request, "inbox/_presence.html", {"others": others})
+
+
+def _watch(request: HttpRequest, pk: int | None) -> live.Watch:
+    """What an event stream watches, checked like the page it feeds: the inbox section, and
+    the conversation through restrict() (another organisation's is a 404 before any stream)."""
+    org = require_section(request, "inbox")
+    conversation = _conversation(request, org, pk) if pk is not None else None
+    return live.Watch.start(
+        org=org, user=_user(request), conversation=conversation, since=live.since_of(request)
+    )
+
+
+@login_required
+async def queue_events(request: HttpRequest) -> StreamingHttpResponse:
+    """Server-sent events for the queue page: a conversation in the organisation changed."""
+    watch = await sync_to_async(_watch)(request, None)
+    return live.stream(request, watch)
+
+
+@login_required
+async def conversation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Server-sent events for a conversation page: its thread, its fields or who is here
+    changed."""
+    watch = await sync_to_async(_watch)(request, pk)
+    return live.stream(request, watch)
 
 
 @login_required
@@ -420,12 +423,15 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     text = request.POST.get("text", "")
     try:
         message = actions.do_reply(
-            conversation, text, acting_user=user, handle_seconds=_handle_seconds(pk, user)
+            conversation,
+            text,
+            acting_user=user,
+            handle_seconds=presence_store.handle_seconds(pk, user),
         )
     except ActionError as exc:
         messages.error(request, str(exc))
     else:
-        _touch_presence(pk, user, "viewing")
+        presence_store.touch(pk, user, "viewing")
         if message.status == DeliveryStatus.AWAITING_APPROVAL:
             messages.info(request, _("Your reply waits for approval before it is sent."))
         else:

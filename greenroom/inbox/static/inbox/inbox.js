@@ -1,4 +1,5 @@
-// The inbox's few lines of behaviour: keyboard shortcuts, saved replies, "who is replying".
+// The inbox's few lines of behaviour: keyboard shortcuts, saved replies, "who is replying",
+// live updates.
 (function () {
   "use strict";
 
@@ -19,6 +20,39 @@
   if (reply) {
     reply.addEventListener("input", function () { setState(reply.value.trim() ? "replying" : "viewing"); });
     reply.addEventListener("focus", function () { if (reply.value.trim()) setState("replying"); });
+  }
+
+  // --- Live updates: the server names the part that changed; htmx fetches it again ---
+  // (greenroom/inbox/live.py). Without EventSource, or once the server refuses the stream, the
+  // parts' own slow polling (every 60 s) is what is left.
+  function refresh(id) {
+    var el = document.getElementById(id);
+    if (el && window.htmx) window.htmx.trigger(el, "gr-refresh");
+  }
+  var queue = document.getElementById("gr-queue");
+  var queueOwed = false;
+  function selecting() { return !!(queue && queue.querySelector("input[type=checkbox]:checked")); }
+  function refreshQueue() {
+    // Redrawing the table would drop the rows someone is selecting: wait until they are done.
+    if (selecting()) { queueOwed = true; return; }
+    queueOwed = false;
+    refresh("gr-queue");
+  }
+  if (queue) {
+    queue.addEventListener("change", function () { if (queueOwed && !selecting()) refreshQueue(); });
+  }
+  var live = document.querySelector("[data-live]");
+  if (live && window.EventSource) {
+    var source = new EventSource(live.dataset.live);
+    source.addEventListener("thread", function () { refresh("gr-thread"); });
+    source.addEventListener("presence", function () { refresh("gr-presence"); });
+    source.addEventListener("conversation", function () {
+      refresh("gr-thread");
+      var notice = document.getElementById("gr-live-notice");
+      if (notice) notice.hidden = false;
+    });
+    source.addEventListener("queue", refreshQueue);
+    window.addEventListener("pagehide", function () { source.close(); });
   }
 
   // --- Saved replies fill the composer (their variables are already filled in by the server) ---

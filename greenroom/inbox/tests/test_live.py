@@ -1,0 +1,253 @@
+"""Live updates: the inbox pages' event streams say when what they show has changed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.core.cache import cache
+from django.test import AsyncClient, Client
+
+from greenroom.conftest import World
+from greenroom.inbox import actions, live, presence
+from greenroom.inbox.models import Conversation
+from greenroom.inbox.tests.conftest import conversation_of, item, land
+
+
+@pytest.fixture
+def conversations(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    # The streams check every few milliseconds here instead of every second.
+    monkeypatch.setattr(live, "CHECK_S", 0.005)
+    monkeypatch.setattr(live, "QUEUE_GAP_S", 0.0)
+    land(world.coffee_x, item("q1", "Where is my coffee order?", author="emma"))
+    land(world.tea_bluesky, item("q2", "Love the new tea", author="sora"))
+    land(world.globex_x, item("q3", "Globex question", author="gus"))
+    yield world
+    # Each stream a test opened is closed as when a browser leaves (the test client's wrapper
+    # closes the response, and with it the stream).
+    while _opened:
+        _opened.pop()._iterator.close()
+    assert live.open_streams() == 0
+
+
+def _client(world: World, person: str) -> Client:
+    client = Client()
+    client.force_login(world.people[person])
+    return client
+
+
+_opened: list[Any] = []
+
+
+def _open(client: Client, url: str, **headers: str) -> Iterator[bytes]:
+    """The stream as the browser reads it, after its first lines."""
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.status_code
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["Cache-Control"] == "no-cache"
+    _opened.append(response)
+    chunks = response.streaming_content  # type: ignore[attr-defined]
+    assert next(chunks).startswith(b"retry: 2000\n")
+    return chunks  # type: ignore[no-any-return]
+
+
+def _events(chunk: bytes) -> list[str]:
+    return [line[7:] for line in chunk.decode().splitlines() if line.startswith("event: ")]
+
+
+def _next_events(chunks: Iterator[bytes]) -> list[str]:
+    return _events(next(chunks))
+
+
+def _coffee(world: World) -> Conversation:
+    return conversation_of(world.coffee_x, "q1")
+
+
+def test_a_colleagues_note_is_a_thread_event_and_quiet_checks_send_only_keepalives(
+    conversations: World,
+) -> None:
+    conversation = _coffee(conversations)
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    quiet = [next(chunks) for _ in range(3)]
+    assert all(_events(c) == [] and c.startswith(b": keep-alive\nid: ") for c in quiet)
+    actions.do_add_note(conversation, "Checking the order", acting_user=conversations.adam)
+    assert _next_events(chunks) == ["thread"]
+    assert _next_events(chunks) == []  # said once
+
+
+def test_a_reply_changing_status_is_a_thread_event(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    reply = actions.do_reply(conversation, "On its way", acting_user=conversations.adam)
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    assert _next_events(chunks) == []
+    actions.do_mark_reply_failed(reply, error="The network timed out")
+    assert _next_events(chunks) == ["thread"]
+
+
+def test_changes_elsewhere_are_not_events_for_this_conversation(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    tea = conversation_of(conversations.tea_bluesky, "q2")
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    actions.do_add_note(tea, "Another conversation", acting_user=conversations.adam)
+    actions.do_assign([tea], conversations.adam, acting_user=conversations.adam)
+    land(conversations.coffee_x, item("q9", "A new thread on the same channel", author="lee"))
+    land(conversations.globex_x, item("q8", "Globex again", author="gus"))
+    assert _next_events(chunks) == []
+
+
+def test_a_new_inbound_message_in_the_thread_is_a_thread_event(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    land(conversations.coffee_x, item("q1b", "Any news?", author="emma", in_reply_to="q1"))
+    assert conversation_of(conversations.coffee_x, "q1b").pk == conversation.pk
+    assert _next_events(chunks) == ["thread"]
+
+
+def test_someone_else_assigning_it_is_a_conversation_event_but_my_own_change_is_not(
+    conversations: World,
+) -> None:
+    conversation = _coffee(conversations)
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    actions.do_assign([conversation], conversations.alice, acting_user=conversations.alice)
+    assert _next_events(chunks) == []  # her page was drawn again after her own change
+    actions.do_assign([conversation], conversations.adam, acting_user=conversations.adam)
+    assert _next_events(chunks) == ["conversation"]
+
+
+def test_a_colleague_arriving_or_starting_to_reply_is_a_presence_event(
+    conversations: World,
+) -> None:
+    conversation = _coffee(conversations)
+    presence.touch(conversation.pk, conversations.alice, "viewing")
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    presence.touch(conversation.pk, conversations.alice, "replying")  # her own state
+    assert _next_events(chunks) == []
+    presence.touch(conversation.pk, conversations.adam, "viewing")
+    assert _next_events(chunks) == ["presence"]
+    presence.touch(conversation.pk, conversations.adam, "viewing")  # a heartbeat, no change
+    assert _next_events(chunks) == []
+    presence.touch(conversation.pk, conversations.adam, "replying")
+    assert _next_events(chunks) == ["presence"]
+
+
+def test_a_colleague_leaving_is_a_presence_event(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    adam = conversations.adam
+    presence.touch(conversation.pk, adam, "viewing")
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{conversation.pk}/events/")
+    assert _next_events(chunks) == []
+    # His page closed: his last heartbeat grows older than a heartbeat counts.
+    key = presence._key(conversation.pk)
+    there = cache.get(key)
+    there[str(adam.pk)]["at"] -= presence.ttl_s() + 1
+    cache.set(key, there)
+    assert _next_events(chunks) == ["presence"]
+
+
+def test_a_page_drawn_before_a_change_hears_of_it_when_its_stream_opens(
+    conversations: World,
+) -> None:
+    conversation = _coffee(conversations)
+    client = _client(conversations, "alice")
+    drawn = time.time()
+    actions.do_add_note(conversation, "Written meanwhile", acting_user=conversations.adam)
+    chunks = _open(client, f"/inbox/c/{conversation.pk}/events/?since={drawn:.3f}")
+    assert "thread" in _next_events(chunks)
+    # A reconnection resumes from the last id it heard, not from when the page was drawn.
+    chunks = _open(
+        client,
+        f"/inbox/c/{conversation.pk}/events/?since={drawn:.3f}",
+        **{"Last-Event-ID": f"{time.time() + live.COMMIT_MARGIN_S:.3f}"},
+    )
+    assert _next_events(chunks) == []
+
+
+def test_the_queue_hears_of_changes_to_conversations_the_agent_may_answer(
+    conversations: World,
+) -> None:
+    chunks = _open(_client(conversations, "agnes"), "/inbox/events/")  # Tea brand only
+    assert _next_events(chunks) == []
+    coffee, tea = _coffee(conversations), conversation_of(conversations.tea_bluesky, "q2")
+    actions.do_assign([coffee], conversations.adam, acting_user=conversations.adam)
+    assert _next_events(chunks) == []  # not hers to see
+    actions.do_tag([tea], add=["refund"], acting_user=conversations.adam)
+    assert _next_events(chunks) == ["queue"]
+    land(conversations.tea_bluesky, item("q4", "Is matcha back?", author="yui"))
+    assert _next_events(chunks) == ["queue"]
+
+
+def test_queue_events_are_gathered_into_one_every_few_seconds(
+    conversations: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "QUEUE_GAP_S", 60.0)
+    chunks = _open(_client(conversations, "alice"), "/inbox/events/")
+    coffee = _coffee(conversations)
+    actions.do_assign([coffee], conversations.adam, acting_user=conversations.adam)
+    assert _next_events(chunks) == ["queue"]
+    actions.do_assign([coffee], None, acting_user=conversations.adam)
+    assert _next_events(chunks) == []  # owed, sent once the gap has passed
+    monkeypatch.setattr(live, "QUEUE_GAP_S", 0.0)
+    assert _next_events(chunks) == ["queue"]
+
+
+def test_another_organisations_conversation_is_a_404_before_any_stream(
+    conversations: World,
+) -> None:
+    globex = conversation_of(conversations.globex_x, "q3")
+    coffee = _coffee(conversations)
+    assert _client(conversations, "alice").get(f"/inbox/c/{globex.pk}/events/").status_code == 404
+    assert _client(conversations, "gina").get(f"/inbox/c/{coffee.pk}/events/").status_code == 404
+    # agnes engages on Tea only: Coffee's conversation is out of her scope.
+    assert _client(conversations, "agnes").get(f"/inbox/c/{coffee.pk}/events/").status_code == 404
+
+
+@pytest.mark.parametrize("person", ["paul", "anna", "charlie"])
+def test_people_who_do_not_engage_get_a_404(conversations: World, person: str) -> None:
+    coffee = _coffee(conversations)
+    client = _client(conversations, person)
+    assert client.get("/inbox/events/").status_code == 404
+    assert client.get(f"/inbox/c/{coffee.pk}/events/").status_code == 404
+
+
+def test_signed_out_the_stream_sends_to_the_login_page(conversations: World) -> None:
+    response = Client().get(f"/inbox/c/{_coffee(conversations).pk}/events/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_the_stream_ends_after_its_lifetime(conversations: World, settings: Any) -> None:
+    settings.GREENROOM_INBOX_LIVE_SECONDS = 0.05
+    chunks = _open(_client(conversations, "alice"), f"/inbox/c/{_coffee(conversations).pk}/events/")
+    rest = list(chunks)  # ends by itself; EventSource reconnects after `retry`
+    assert rest and rest[-1].startswith(b": keep-alive\nid: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_the_stream_is_async_and_says_what_changed(
+    conversations: World, settings: Any
+) -> None:
+    settings.GREENROOM_INBOX_LIVE_SECONDS = 30
+    conversation = _coffee(conversations)
+    client = AsyncClient()
+    client.force_login(conversations.alice)
+
+    async def read() -> list[list[str]]:
+        response = await client.get(f"/inbox/c/{conversation.pk}/events/")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        chunks = response.streaming_content.__aiter__()  # type: ignore[attr-defined]
+        assert (await chunks.__anext__()).startswith(b"retry: ")
+        await sync_to_async(actions.do_add_note)(
+            conversation, "From another process", acting_user=conversations.adam
+        )
+        seen: list[list[str]] = []
+        while not seen or seen[-1] == []:  # quiet checks write nothing under ASGI
+            seen.append(_events(await asyncio.wait_for(chunks.__anext__(), timeout=10)))
+        await chunks.aclose()  # the client went away
+        return seen
+
+    assert async_to_sync(read)()[-1] == ["thread"]
+    assert live.open_streams() == 0
