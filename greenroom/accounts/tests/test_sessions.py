@@ -129,6 +129,16 @@ def test_polling_does_not_keep_a_session_alive(world: World) -> None:
     assert client.get("/").status_code == 302
 
 
+def test_an_open_event_stream_does_not_keep_a_session_alive(world: World) -> None:
+    """EventSource cannot send the background header; its Accept header says the same."""
+    client = browser("agnes", FIREFOX, "203.0.113.7")
+    age(client, 20 * 60)
+    stream = client.get("/inbox/events/", headers={"Accept": "text/event-stream"})
+    assert stream.status_code == 200 and stream["Content-Type"] == "text/event-stream"
+    age(client, 20 * 60)  # 40 minutes since the person last did anything
+    assert client.get("/").status_code == 302
+
+
 def test_the_organisation_may_shorten_the_idle_time(world: World) -> None:
     actions.do_set_security_policy(
         world.acme, mfa_required=False, idle_timeout_minutes=10, acting_user=world.alice

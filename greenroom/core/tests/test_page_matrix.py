@@ -104,6 +104,7 @@ KIND_OF = {
     "publishing_variant_cancel": "variant",
     "publishing_policy_deactivate": "approval_policy", "publishing_pause_lift": "pause",
     "inbox_conversation": "conversation", "inbox_thread": "conversation",
+    "inbox_conversation_events": "conversation",
     "inbox_presence": "conversation", "inbox_count": "conversation",
     "inbox_reply": "conversation", "inbox_note": "conversation", "inbox_act": "conversation",
     "inbox_hide": "message", "inbox_delete_message": "message", "inbox_decide": "held_reply",
@@ -278,6 +279,8 @@ WHO: dict[str, frozenset[str]] = {
     "inbox": INBOX, "inbox_approvals": INBOX, "inbox_settings": INBOX,
     "inbox_conversation": on_coffee(INBOX), "inbox_thread": on_coffee(INBOX),
     "inbox_delete_message": on_coffee(INBOX),  # GET asks to confirm, showing the comment
+    # Server-sent events feeding the queue and a conversation page: checked like those pages.
+    "inbox_events": INBOX, "inbox_conversation_events": on_coffee(INBOX),
     # Other sections (greenroom/core/tenancy.py SECTIONS).
     "crisis": section("crisis"), "team": section("team"), "analytics": section("analytics"),
     "audit": holding("view_audit"), "audit_export": holding("view_audit"),
