@@ -262,6 +262,10 @@ class _OrgContext:
 
     @classmethod
     def load(cls, org: Organization) -> _OrgContext:
+        rules = sorted(
+            RoutingRule.objects.filter(organization=org, is_active=True),
+            key=lambda r: (r.position, r.pk or 0),
+        )
         return cls(
             org=org,
             policies=list(
@@ -269,7 +273,8 @@ class _OrgContext:
                     "business_hours"
                 )
             ),
-            rules=list(RoutingRule.objects.filter(organization=org, is_active=True)),
+            rules=rules,
+            decisions=_decisions_for(org.pk, rules),
         )
 
     def policy_for(self, conversation: Conversation | _Thread) -> SlaPolicy:
@@ -285,6 +290,33 @@ class _OrgContext:
         if key not in self.calendars:
             self.calendars[key] = calendar_of(policy, channel)
         return self.calendars[key]
+
+
+# Routing decisions by what they looked at, kept across batches for as long as the rules they
+# came from are the same (every field of every rule: an edited rule is a new set). One set per
+# organisation; a set stops growing at _DECISIONS_KEPT entries.
+_DECISIONS: dict[int, tuple[tuple[Any, ...], dict[tuple[Any, ...], routing.Decision]]] = {}
+_DECISIONS_KEPT = 50_000
+
+
+def _rules_fingerprint(rules: Sequence[RoutingRule]) -> tuple[Any, ...]:
+    return tuple(
+        tuple(
+            repr(value) if isinstance(value, list | dict) else value
+            for value in (getattr(rule, f.attname) for f in RoutingRule._meta.concrete_fields)
+        )
+        for rule in rules
+    )
+
+
+def _decisions_for(
+    org_id: int, rules: Sequence[RoutingRule]
+) -> dict[tuple[Any, ...], routing.Decision]:
+    fingerprint = _rules_fingerprint(rules)
+    kept = _DECISIONS.get(org_id)
+    if kept is None or kept[0] != fingerprint or len(kept[1]) > _DECISIONS_KEPT:
+        kept = _DECISIONS[org_id] = (fingerprint, {})
+    return kept[1]
 
 
 @functools.lru_cache(maxsize=64)
@@ -1158,11 +1190,13 @@ def _new_thread(
         is_abusive=reading.is_abusive,
         preview=incoming.text[:PREVIEW_CHARS],
     )
-    # A decision depends on these facts and the batch's rules only: the same words from the
-    # same kind of person on the same channel (a run of spam, a copied complaint) are routed
-    # once per batch.
+    # A decision depends on these facts and the rules only: the same words from the same kind
+    # of person on the same channel (a run of spam, a copied complaint) are routed once while
+    # the rules stay as they are.
     facts_key = (
         channel.id,
+        channel.brand_id,
+        channel.kind,
         incoming.kind,
         reading.language,
         reading.sentiment,

@@ -163,6 +163,36 @@ def test_routing_rules_run_in_order_and_combine(world: World) -> None:
     assert spam.tags[0] == "spam-link" and spam.team is None and spam.priority == "normal"
 
 
+def test_a_rule_edited_between_batches_routes_the_same_words_anew(world: World) -> None:
+    # Decisions are remembered across batches by what they looked at; an edited, deactivated
+    # or deleted rule must not leave an old decision behind.
+    rule = _rule(world, "Refunds", 10, keywords="refund", set_priority="urgent", add_tags=["r"])
+    land(world.coffee_x, item("e1", "a refund please", author="a"))
+    assert conversation_of(world.coffee_x, "e1").priority == "urgent"
+
+    actions.do_save_routing_rule(
+        world.acme, rule=rule, set_priority="high", add_tags=["money"], acting_user=world.alice
+    )
+    land(world.coffee_x, item("e2", "a refund please", author="b"))
+    edited = conversation_of(world.coffee_x, "e2")
+    assert (edited.priority, edited.tags) == ("high", ["money"])
+
+    actions.do_save_routing_rule(world.acme, rule=rule, is_active=False, acting_user=world.alice)
+    land(world.coffee_x, item("e3", "a refund please", author="c"))
+    off = conversation_of(world.coffee_x, "e3")
+    assert (off.priority, off.tags) == ("normal", [])
+
+    # The same words on a channel whose brand changed are routed by the new brand's rules.
+    actions.do_save_routing_rule(world.acme, rule=rule, is_active=True, acting_user=world.alice)
+    _rule(world, "Tea only", 5, brand=world.tea, add_tags=["tea"])
+    land(world.coffee_x, item("e4", "a refund please", author="d"))
+    assert conversation_of(world.coffee_x, "e4").tags == ["money"]
+    world.coffee_x.brand = world.tea
+    world.coffee_x.save(update_fields=["brand"])
+    land(world.coffee_x, item("e5", "a refund please", author="e"))
+    assert conversation_of(world.coffee_x, "e5").tags == ["tea", "money"]
+
+
 def test_round_robin_honours_capacity_and_availability(world: World) -> None:
     extra = [
         core_actions.do_create_user(
