@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
 from greenroom.core.tests.test_browser import chromium, shot, sign_in  # noqa: F401
+from greenroom.inbox import live
 from greenroom.inbox.models import Conversation
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 from greenroom.networks import text
@@ -68,12 +70,31 @@ def test_hostile_and_korean_messages_show_as_text(
     page.context.close()
 
 
+# Well under the pages' fallbacks (presence heartbeat 30 s in the test below, polling every
+# 60 s): only the event stream can bring a change this fast.
+LIVE_MS = 4_000
+
+
+def _until_streams_end() -> None:
+    """Pages closed: the live server's streams notice at their next write (within a second or
+    two). None may still be reading the database when the test's data is torn down."""
+    for _ in range(100):
+        if live.open_streams() == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{live.open_streams()} event streams still open")
+
+
 def test_two_agents_work_the_queue_and_see_each_other(
     chromium: Any,  # noqa: F811
     live_server: Any,
     world: World,
     sandbox: Any,
+    settings: Any,
 ) -> None:
+    # Each page posts its presence only every 30 s (and on its own changes): what the other
+    # agent does reaches it over the event stream or not at all within LIVE_MS.
+    settings.GREENROOM_INBOX_PRESENCE_HEARTBEAT_S = 30
     _english_seoul(world, "alice", "adam")
     sandbox.connect(world.coffee_x)
     land(world.coffee_x, item("t1", "Is the oat latte back in stock?", author="emma"))
@@ -87,8 +108,9 @@ def test_two_agents_work_the_queue_and_see_each_other(
         page.get_by_role("link", name="Is the oat latte back in stock?").click()
         page.wait_for_url(f"{base}/inbox/c/{conversation.pk}/")
 
-    # Each sees the other looking at it.
-    alice.get_by_text("Adam is viewing").wait_for(timeout=10_000)
+    # Each sees the other looking at it: Adam when his page first asks (Alice was there
+    # already), Alice as soon as Adam arrives.
+    alice.get_by_text("Adam is viewing").wait_for(timeout=LIVE_MS)
     adam.get_by_text("Alice is viewing").wait_for(timeout=10_000)
 
     # Adam starts typing: Alice sees that he is replying, and the counter counts.
@@ -97,7 +119,7 @@ def test_two_agents_work_the_queue_and_see_each_other(
     adam.keyboard.type(answer)
     counted = text.count(answer, "x")  # X counts the emoji twice
     adam.get_by_text(f"{counted.length} of {counted.limit}").wait_for(timeout=5_000)
-    alice.get_by_text("Adam is replying").wait_for(timeout=10_000)
+    alice.get_by_text("Adam is replying").wait_for(timeout=LIVE_MS)
     shot(alice, "inbox-04-alice-sees-adam-replying")
     shot(adam, "inbox-05-adam-replying")
 
@@ -105,8 +127,23 @@ def test_two_agents_work_the_queue_and_see_each_other(
     adam.get_by_text("Reply sent to the network.").wait_for()
     # Alice's page shows the reply without a reload.
     alice.locator(".gr-message-out").get_by_text("Yes! Back since Monday ☕").wait_for(
-        timeout=10_000
+        timeout=LIVE_MS
     )
     shot(alice, "inbox-06-alice-sees-the-reply")
+    notice = alice.locator("#gr-live-notice")
+    assert notice.is_hidden()  # a new message is shown, not announced
+
+    # Adam takes the conversation: Alice's page says it changed (its header is as drawn).
+    adam.get_by_role("button", name="Assign to me").click()
+    notice.get_by_text("This conversation has changed since you opened it.").wait_for(
+        timeout=LIVE_MS
+    )
+
+    # Back in the queue, a new conversation shows up by itself.
+    alice.goto(f"{base}/inbox/")
+    alice.locator("#gr-queue").get_by_text("Do you ship to Busan?").wait_for(state="detached")
+    land(world.coffee_x, item("t2", "Do you ship to Busan?", author="jiwoo"))
+    alice.locator("#gr-queue").get_by_text("Do you ship to Busan?").wait_for(timeout=LIVE_MS)
     for page in (alice, adam):
         page.context.close()
+    _until_streams_end()

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import AsyncClient, Client
 
 from greenroom.conftest import World
+from greenroom.core import actions as core_actions
 from greenroom.inbox import actions, live, presence
 from greenroom.inbox.models import Conversation
 from greenroom.inbox.tests.conftest import conversation_of, item, land
@@ -251,3 +252,22 @@ def test_under_asgi_the_stream_is_async_and_says_what_changed(
 
     assert async_to_sync(read)()[-1] == ["thread"]
     assert live.open_streams() == 0
+
+
+def test_the_pages_open_their_stream_and_poll_only_slowly(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    client = _client(conversations, "alice")
+    queue = client.get("/inbox/").content.decode()
+    assert 'data-live="/inbox/events/?since=' in queue
+    assert 'hx-trigger="gr-refresh, every 60s"' in queue
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert f'data-live="/inbox/c/{conversation.pk}/events/?since=' in page
+    assert page.count('hx-trigger="gr-refresh, every 60s"') == 1  # the thread
+    assert "load, every 5s, gr-state-change, gr-refresh" in page  # the presence heartbeat
+    assert '<div id="gr-live-notice" class="alert alert-info py-2" role="status" hidden>' in page
+    alice = conversations.alice
+    core_actions.do_update_preferences(
+        alice, language="ko", timezone_name="Asia/Seoul", acting_user=alice
+    )
+    korean = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert "이 페이지를 연 뒤 대화가 변경되었습니다." in korean and "새로고침" in korean
