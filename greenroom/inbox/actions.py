@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -85,6 +85,7 @@ class InboxAction(models.TextChoices):
     SNOOZED = "inbox.snoozed"
     WOKEN = "inbox.woken"
     HIDDEN = "inbox.message_hidden"
+    HIDE_FAILED = "inbox.message_hide_failed"
     DELETED = "inbox.message_deleted"
     DELETE_FAILED = "inbox.message_delete_failed"
     SLA_WARNING = "inbox.sla_warning"
@@ -463,6 +464,7 @@ class _Thread:
     post_external_id: str = ""
     contact_id: int | None = None
     status: str = ConversationStatus.OPEN
+    snoozed_until: datetime | None = None
     closed_at: datetime | None = None
     assignee_id: int | None = None
     team_id: int | None = None
@@ -526,6 +528,7 @@ ACTIVITY_FIELDS = (
 # What ingestion changes on a conversation that was already stored.
 THREAD_UPDATE_FIELDS = (
     "status",
+    "snoozed_until",
     "closed_at",
     "first_response_at",
     "resolution_due_at",
@@ -1267,8 +1270,10 @@ def _add_message(
         thread.first_response_at = None
         thread.resolution_due_at = None
         thread.created_at = incoming.sent_at
-    elif thread.status == ConversationStatus.PENDING:
+    elif thread.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
+        # The customer wrote again: a snoozed conversation wakes now, not at its snooze time.
         thread.status = ConversationStatus.OPEN
+        thread.snoozed_until = None
     arrived = min(incoming.sent_at, now)
     clock_set = bool(thread.first_response_due_at or thread.next_response_due_at)
     if thread.waiting_since is None or arrived < thread.waiting_since or not clock_set:
@@ -2042,14 +2047,19 @@ def do_wake_snoozed(now: datetime | None = None) -> int:
 
 @transaction.atomic
 def do_hide_message(message: Message, *, acting_user: User) -> Message:
-    """Hide a comment or mention from the public on the network (after commit)."""
+    """Hide a comment or mention from the public on the network (after commit, through the
+    connector). Marked hidden now; if the network refuses, the mark is taken back and the page
+    says why (`do_mark_hide_failed`). Needs engage on the channel."""
+    if not Channel.objects.restrict(acting_user, "engage").filter(pk=message.channel_id).exists():
+        raise ActionError(_("You cannot work on this channel's conversations."))
     if message.direction != Direction.INBOUND:
         raise ActionError(_("Only messages people sent can be hidden."))
     if message.conversation.kind == ConversationKind.DM:
         raise ActionError(_("Direct messages cannot be hidden; only comments and mentions."))
     if message.hidden_at is None:
         message.hidden_at = timezone.now()
-        message.save(update_fields=["hidden_at"])
+        message.error = ""
+        message.save(update_fields=["hidden_at", "error"])
         audit.record(
             InboxAction.HIDDEN,
             actor=acting_user,
@@ -2116,6 +2126,22 @@ def do_mark_delete_failed(message: Message, *, error: str) -> Message:
 
 
 @transaction.atomic
+def do_mark_hide_failed(message: Message, *, error: str) -> Message:
+    """The network refused to hide the comment: it is still public, and the page says why."""
+    message.hidden_at = None
+    message.error = error[:500]
+    message.save(update_fields=["hidden_at", "error"])
+    audit.record(
+        InboxAction.HIDE_FAILED,
+        actor=None,
+        organization=Organization(pk=message.organization_id),
+        target=message,
+        after={"error": message.error},
+    )
+    return message
+
+
+@transaction.atomic
 def do_update_contact(
     contact: Contact,
     *,
@@ -2164,8 +2190,21 @@ def do_check_sla(now: datetime | None = None, *, limit: int = 1000) -> list[int]
     """
     moment = now or timezone.now()
     created: list[int] = []
+    # Only conversations whose current level is not recorded yet: the ones already recorded
+    # would otherwise fill every sweep's `limit` and hide the newer ones for good.
+    recorded = SlaEvent.objects.filter(
+        conversation_id=OuterRef("pk"), due_at=OuterRef("sla_due_at")
+    )
     candidates = (
         Conversation.objects.filter(status__in=OPEN_STATUSES, sla_warn_at__lte=moment)
+        .alias(
+            breach_recorded=Exists(recorded.filter(level=SlaLevel.BREACH)),
+            warning_recorded=Exists(recorded.filter(level=SlaLevel.WARNING)),
+        )
+        .filter(
+            Q(sla_due_at__lte=moment, breach_recorded=False)
+            | Q(sla_due_at__gt=moment, warning_recorded=False)
+        )
         .select_related("organization", "channel", "team")
         .order_by("sla_warn_at")[:limit]
     )

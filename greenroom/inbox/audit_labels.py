@@ -25,6 +25,7 @@ name_actions(
         "inbox.snoozed": _("Conversation snoozed"),
         "inbox.woken": _("Snoozed conversation woke up"),
         "inbox.message_hidden": _("Comment hidden"),
+        "inbox.message_hide_failed": _("Comment could not be hidden"),
         "inbox.message_deleted": _("Comment deleted"),
         "inbox.message_delete_failed": _("Comment could not be deleted"),
         "inbox.sla_warning": _("Response time warning"),

@@ -129,6 +129,35 @@ def test_a_warning_comes_before_the_breach(world: World, escalations: Captured) 
     assert escalations.notifications == []
 
 
+def test_recorded_breaches_do_not_hide_newer_ones_from_the_sweep(
+    world: World, escalations: Captured
+) -> None:
+    # More breached, unanswered conversations than one sweep takes: the ones already recorded
+    # must not fill every sweep, or the newer ones are never recorded.
+    now = timezone.now()
+    for n in range(4):
+        land(
+            world.coffee_x, item(f"old{n}", "anyone?", author=f"o{n}", at=now - timedelta(hours=40))
+        )
+    assert len(actions.do_check_sla(limit=4)) == 4
+    for n in range(3):
+        land(
+            world.coffee_x, item(f"new{n}", "hello?", author=f"n{n}", at=now - timedelta(hours=30))
+        )
+    land(world.coffee_x, item("warn", "hi", author="w", at=now - timedelta(hours=20)))
+
+    created = actions.do_check_sla(limit=4)
+
+    events = SlaEvent.objects.filter(pk__in=created)
+    assert sorted(e.conversation.thread_key for e in events) == [
+        "c:new0",
+        "c:new1",
+        "c:new2",
+        "c:warn",
+    ]
+    assert actions.do_check_sla(limit=4) == []
+
+
 def _rule(world: World, name: str, position: int, **values: Any) -> Any:
     return actions.do_save_routing_rule(
         world.acme, name=name, position=position, acting_user=world.alice, **values

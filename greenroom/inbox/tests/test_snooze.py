@@ -1,0 +1,56 @@
+"""Snoozing: a conversation set aside comes back at its time, or at once when the customer
+writes again; it is out of the working queues meanwhile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from greenroom.conftest import World
+from greenroom.core.actions import ActionError
+from greenroom.inbox import actions
+from greenroom.inbox.models import ConversationStatus
+from greenroom.inbox.tests.conftest import conversation_of, item, land
+
+
+def test_a_snoozed_conversation_wakes_at_its_time(world: World) -> None:
+    land(world.coffee_x, item("z1", "when is the sale?"))
+    conversation = conversation_of(world.coffee_x, "z1")
+    until = timezone.now() + timedelta(hours=2)
+    assert actions.do_snooze([conversation], until, acting_user=world.alice) == 1
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.snoozed_until) == (ConversationStatus.SNOOZED, until)
+
+    assert actions.do_wake_snoozed(until - timedelta(minutes=1)) == 0
+    assert actions.do_wake_snoozed(until) == 1
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.snoozed_until) == (ConversationStatus.OPEN, None)
+
+
+def test_a_new_message_wakes_a_snoozed_conversation_at_once(world: World) -> None:
+    land(world.coffee_x, item("z2", "hi", kind="dm", author="minji", thread_id="t1"))
+    conversation = conversation_of(world.coffee_x, "z2")
+    actions.do_snooze([conversation], timezone.now() + timedelta(days=1), acting_user=world.alice)
+
+    land(
+        world.coffee_x,
+        item("z3", "still there?", kind="dm", author="minji", thread_id="t1", at=timezone.now()),
+    )
+
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.OPEN
+    assert conversation.snoozed_until is None
+    assert conversation.messages_in == 2
+
+
+def test_snoozing_into_the_past_is_refused(world: World) -> None:
+    land(world.coffee_x, item("z4", "hello"))
+    conversation = conversation_of(world.coffee_x, "z4")
+    with pytest.raises(ActionError):
+        actions.do_snooze(
+            [conversation], timezone.now() - timedelta(minutes=1), acting_user=world.alice
+        )
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.OPEN
