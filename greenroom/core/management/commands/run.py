@@ -81,6 +81,10 @@ class Command(BaseCommand):
                 "--no-access-log",
                 "--lifespan",
                 "off",
+                # Open inbox pages hold event streams for minutes: stopping cuts them after 3 s
+                # (the browsers reconnect) instead of waiting for each to end.
+                "--timeout-graceful-shutdown",
+                "3",
             ],
             "worker": [
                 python,
