@@ -317,7 +317,7 @@ def list_conversations(request: HttpRequest, query: Query[ConversationQuery]) ->
     if query.network:
         rows = rows.filter(network=query.network)
     if query.tag:
-        rows = rows.filter(tags__contains=[query.tag])
+        rows = rows.filter(tags__has_element=query.tag)
     return paginate(rows.order_by(F("sla_due_at").asc(nulls_last=True), "-pk"), query)
 
 

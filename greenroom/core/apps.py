@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
-        from greenroom.core import signals  # noqa: F401
+        from greenroom.core import lookups, signals  # noqa: F401
 
         # Each app names its audit actions in <app>/audit_labels.py.
         autodiscover_modules("audit_labels")

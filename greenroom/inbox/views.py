@@ -106,7 +106,7 @@ def _queue(
     if filters.get("channel", "").isdigit():
         rows = rows.filter(channel_id=int(filters["channel"]))
     if filters.get("tag"):
-        rows = rows.filter(tags__contains=[filters["tag"]])
+        rows = rows.filter(tags__has_element=filters["tag"])
     if name == "closed":
         return rows.order_by("-closed_at", "-pk")
     return rows
