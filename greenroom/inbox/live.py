@@ -127,7 +127,9 @@ class Watch:
         # Presence is compared from nobody: whoever is there is shown at the first check.
         before = watch._event_id_before(head, since - COMMIT_MARGIN_S)
         if before is None or now - since > CATCH_UP_S:
-            watch.owed = {"thread", "conversation"} if conversation is not None else {"queue"}
+            # Too much to tell apart: fetch the thread or the queue once. (The "changed" notice
+            # is not shown: nobody knows that the conversation's fields changed.)
+            watch.owed = {"thread"} if conversation is not None else {"queue"}
         else:
             watch.last_event_id = before
         return watch

@@ -271,3 +271,15 @@ def test_the_pages_open_their_stream_and_poll_only_slowly(conversations: World) 
     )
     korean = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert "이 페이지를 연 뒤 대화가 변경되었습니다." in korean and "새로고침" in korean
+
+
+def test_a_page_back_after_a_long_gap_fetches_its_thread_once(conversations: World) -> None:
+    conversation = _coffee(conversations)
+    long_ago = time.time() - live.CATCH_UP_S - 60
+    chunks = _open(
+        _client(conversations, "alice"),
+        f"/inbox/c/{conversation.pk}/events/",
+        **{"Last-Event-ID": f"{long_ago:.3f}"},
+    )
+    assert _next_events(chunks) == ["thread"]
+    assert _next_events(chunks) == []
