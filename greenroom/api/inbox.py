@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -19,7 +19,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, Team
-from greenroom.inbox import actions
+from greenroom.inbox import actions, queues
 from greenroom.inbox.models import (
     BusinessHours,
     Conversation,
@@ -135,7 +135,7 @@ class MessageOut(Schema):
 
 
 class ConversationQuery(PageQuery):
-    queue: Literal["all", "mine", "unassigned", "breaching", "closed"] = "all"
+    queue: Literal["all", "mine", "unassigned", "breaching", "snoozed", "closed"] = "all"
     channel: ObjectId | None = None
     brand: ObjectId | None = None
     network: ShortText | None = None
@@ -294,22 +294,13 @@ def _conversation(request: HttpRequest, conversation_id: int, perm: str) -> Conv
     response={200: Page[ConversationOut], **errors(401, 403, 422)},
     summary="List conversations",
     description="Conversations on channels you can see, soonest SLA clock first; `queue` picks "
-    "mine, unassigned, breaching (past the warning share), closed or all open.",
+    "mine, unassigned, breaching (past the warning share), snoozed, closed or all open (open "
+    "and pending: snoozed conversations are set aside until their time or the customer's next "
+    "message).",
 )
 def list_conversations(request: HttpRequest, query: Query[ConversationQuery]) -> dict[str, Any]:
     caller = caller_of(request)
-    rows = _conversations(caller)
-    open_q = Q(status__in=actions.OPEN_STATUSES)
-    if query.queue == "mine":
-        rows = rows.filter(open_q, assignee=caller.user)
-    elif query.queue == "unassigned":
-        rows = rows.filter(open_q, assignee__isnull=True)
-    elif query.queue == "breaching":
-        rows = rows.filter(open_q, sla_warn_at__lte=timezone.now())
-    elif query.queue == "closed":
-        rows = rows.filter(status=ConversationStatus.CLOSED)
-    else:
-        rows = rows.filter(open_q)
+    rows = queues.in_queue(_conversations(caller), query.queue, caller.user, timezone.now())
     if query.channel is not None:
         rows = rows.filter(channel_id=query.channel)
     if query.brand is not None:

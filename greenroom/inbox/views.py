@@ -38,7 +38,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import TIMEZONE_CHOICES, Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
 from greenroom.core.tenancy import channel_perms, require_section
-from greenroom.inbox import actions, live, posts, routing
+from greenroom.inbox import actions, live, posts, queues, routing
 from greenroom.inbox import presence as presence_store
 from greenroom.inbox.forms import HoursForm
 from greenroom.inbox.models import (
@@ -60,7 +60,7 @@ from greenroom.networks import rules as network_rules
 from greenroom.networks import text as network_text
 
 PAGE = 50
-QUEUES = ("mine", "unassigned", "breaching", "all", "closed")
+QUEUES = queues.NAMES
 
 
 def _user(request: HttpRequest) -> User:
@@ -85,20 +85,7 @@ def _conversation(request: HttpRequest, org: Organization, pk: int) -> Conversat
 def _queue(
     request: HttpRequest, org: Organization, name: str, filters: dict[str, str]
 ) -> QuerySet[Conversation]:
-    user = _user(request)
-    rows = _conversations(request, org)
-    now = timezone.now()
-    open_q = Q(status__in=actions.OPEN_STATUSES)
-    if name == "mine":
-        rows = rows.filter(open_q, assignee=user)
-    elif name == "unassigned":
-        rows = rows.filter(open_q, assignee__isnull=True)
-    elif name == "breaching":
-        rows = rows.filter(open_q, sla_warn_at__lte=now)
-    elif name == "closed":
-        rows = rows.filter(status=ConversationStatus.CLOSED)
-    else:
-        rows = rows.filter(open_q)
+    rows = queues.in_queue(_conversations(request, org), name, _user(request), timezone.now())
     if filters.get("brand", "").isdigit():
         rows = rows.filter(brand_id=int(filters["brand"]))
     if filters.get("network"):
@@ -109,6 +96,8 @@ def _queue(
         rows = rows.filter(tags__has_element=filters["tag"])
     if name == "closed":
         return rows.order_by("-closed_at", "-pk")
+    if name == "snoozed":
+        return rows.order_by("snoozed_until", "pk")
     return rows
 
 
@@ -137,6 +126,8 @@ ROW_FIELDS = (
     "assignee_id",
     "channel__name",
     "contact__handle",
+    "status",
+    "snoozed_until",
 )
 
 
@@ -148,7 +139,7 @@ def _page(rows: QuerySet[Conversation], name: str, page: int) -> list[dict[str, 
     (answered, waiting on the customer) follow, newest first.
     """
     start, stop = (page - 1) * PAGE, page * PAGE + 1
-    if name == "closed":
+    if name in ("closed", "snoozed"):
         return list(rows.values(*ROW_FIELDS)[start:stop])
     due = rows.filter(sla_due_at__isnull=False).order_by("sla_due_at", "pk")
     found = list(due.values(*ROW_FIELDS)[start:stop])
@@ -208,6 +199,9 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
                 sla_class={"breached": "gr-chip-bad", "warning": "gr-chip-warn"}.get(
                     state, "gr-chip-ok"
                 ),
+                snoozed_until=r["snoozed_until"]
+                if r["status"] == ConversationStatus.SNOOZED
+                else None,
             )
         )
     return rows
@@ -259,6 +253,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             ("mine", _("Mine")),
             ("breaching", _("About to breach")),
             ("all", _("All open")),
+            ("snoozed", _("Snoozed")),
             ("closed", _("Closed")),
         ],
         "brands": Brand.objects.restrict(request.user, "view_org").filter(organization=org),

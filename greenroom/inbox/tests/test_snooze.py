@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from greenroom.api.tests.conftest import bearer, make_token
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
 from greenroom.inbox import actions
@@ -54,3 +56,28 @@ def test_snoozing_into_the_past_is_refused(world: World) -> None:
         )
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.OPEN
+
+
+def test_snoozed_conversations_leave_the_working_queues(world: World, client: Client) -> None:
+    land(world.coffee_x, item("q1", "later please", author="a"), item("q2", "now", author="b"))
+    later = conversation_of(world.coffee_x, "q1")
+    until = timezone.now() + timedelta(hours=3)
+    actions.do_snooze([later], until, acting_user=world.alice)
+    client.force_login(world.alice)
+
+    def shown(queue: str) -> set[str]:
+        response = client.get("/inbox/", {"queue": queue})
+        assert response.status_code == 200
+        return {row.handle for row in response.context["rows"]}
+
+    assert shown("unassigned") == {"b"}
+    assert shown("all") == {"b"}
+    assert shown("snoozed") == {"a"}
+    snoozed_page = client.get("/inbox/", {"queue": "snoozed"}).content.decode()
+    assert "Snoozed until" in snoozed_page
+
+    api = bearer(make_token(world, "alice")[1])
+    listed = api.get("/api/inbox/conversations", {"queue": "snoozed"}).json()["items"]
+    assert [row["id"] for row in listed] == [later.pk]
+    listed = api.get("/api/inbox/conversations", {"queue": "unassigned"}).json()["items"]
+    assert later.pk not in [row["id"] for row in listed]
