@@ -13,6 +13,11 @@ The table is versioned. Each published version is kept whole, flattened to
 changed between two of them, and `snapshot_current()` publishes the TOML files as the next version.
 A test holds the TOML files equal to the latest snapshot, so the table never changes unannounced.
 
+Replies: each network also says, under `[replies.<kind>]`, how a reply from the inbox is counted
+for each kind of conversation (`comment`, `mention`, `dm`, the inbox's ConversationKind values):
+a text rule like a placement's, with its own source. `reply_limit(network, kind)` reads it. Where
+a network documents no limit for a kind, the entry says so and repeats the post limit.
+
 Sizes: where a network's documentation says "MB" or "GB" without giving bytes, the table reads it
 as 1,000,000 or 1,000,000,000 bytes, the stricter reading.
 """
@@ -291,6 +296,8 @@ class NetworkSpec(Rule):
     name: str
     placements: Mapping[str, PlacementSpec]
     quotas: tuple[Quota, ...] = ()
+    # How a reply is counted, per kind of inbox conversation (REPLY_KINDS).
+    replies: Mapping[str, TextRule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -299,6 +306,9 @@ class RuleTable:
 
 
 TEXT_FIELDS: Final = ("text", "title", "tags")
+# The inbox's conversation kinds (inbox.models.ConversationKind): every network says how a reply to
+# each is counted, so no reply is held to a post's limit by default.
+REPLY_KINDS: Final = ("comment", "mention", "dm")
 SECTIONS: Final = (*TEXT_FIELDS, "media", "video", "first_comment")
 _SECTION_TYPES: Final[Mapping[str, type[Rule]]] = {
     "text": TextRule,
@@ -473,7 +483,7 @@ def _load_network(path: Path) -> NetworkSpec:
     except tomllib.TOMLDecodeError as exc:
         raise RuleTableError(f"{where} is not valid TOML: {exc}") from None
     provenance = _provenance(raw, f"{where} (top level)")
-    unknown = set(raw) - {"name", "placements", "quotas"} - _PROVENANCE_KEYS
+    unknown = set(raw) - {"name", "placements", "quotas", "replies"} - _PROVENANCE_KEYS
     if unknown:
         raise RuleTableError(f"{where} has unknown top-level key(s) {', '.join(sorted(unknown))}.")
     display_name = raw.get("name")
@@ -540,7 +550,32 @@ def _load_network(path: Path) -> NetworkSpec:
         name=display_name,
         placements=types.MappingProxyType(placements),
         quotas=quotas,
+        replies=types.MappingProxyType(_load_replies(raw, where)),
     )
+
+
+def _load_replies(raw: Mapping[str, Any], where: str) -> dict[str, TextRule]:
+    raw_replies = _table_of(raw, "replies", where)
+    unknown = set(raw_replies) - set(REPLY_KINDS)
+    if unknown:
+        raise RuleTableError(
+            f"{where} [replies] has unknown kind(s) {', '.join(sorted(unknown))}. "
+            f"Known: {', '.join(REPLY_KINDS)}."
+        )
+    missing = [kind for kind in REPLY_KINDS if kind not in raw_replies]
+    if missing:
+        raise RuleTableError(
+            f"{where} needs a [replies.{missing[0]}] table: every network says how a reply to "
+            f"each kind of conversation ({', '.join(REPLY_KINDS)}) is counted. Where the network "
+            "documents no limit, repeat the post limit and say so in 'note'."
+        )
+    replies = {}
+    for kind in REPLY_KINDS:
+        rwhere = f"{where} [replies.{kind}]"
+        rule = _build(TextRule, raw_replies[kind], rwhere)
+        _check_text_rule(rule, rwhere)
+        replies[kind] = rule
+    return replies
 
 
 def _pick(sections: Mapping[str, Rule], name: str, cls: type[R]) -> R | None:
@@ -601,6 +636,23 @@ def get_spec(network: str, placement: str = "feed") -> PlacementSpec:
         raise UnknownNetwork(
             f"{spec.name} has no placement {placement!r}. "
             f"Known: {', '.join(sorted(spec.placements))}."
+        ) from None
+
+
+def reply_limit(network: str, kind: str) -> TextRule:
+    """How `network` counts a reply in a conversation of `kind` (comment, mention or dm).
+
+    The same kind of rule a post's text has, so `text.count_reply` measures it with the post
+    counter (X's weights and 23-character links, Bluesky's graphemes and bytes...). A sandboxed
+    channel uses the rules of the network it emulates, as for posts. Raises `UnknownNetwork` for
+    a network or kind the table does not know.
+    """
+    spec = get_network(network)
+    try:
+        return spec.replies[kind]
+    except KeyError:
+        raise UnknownNetwork(
+            f"{spec.name} has no reply rule for {kind!r}. Known: {', '.join(REPLY_KINDS)}."
         ) from None
 
 
@@ -693,6 +745,8 @@ def flatten(rule_table: RuleTable) -> dict[str, TableEntry]:
     for key, network in rule_table.networks.items():
         for quota in network.quotas:
             entries.update(_entries(f"{key}.quotas.{quota.key}", quota))
+        for kind, reply in network.replies.items():
+            entries.update(_entries(f"{key}.replies.{kind}", reply))
         for pkey, placement in network.placements.items():
             for section in SECTIONS:
                 rule = getattr(placement, section)

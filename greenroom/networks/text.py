@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import regex  # type: ignore[import-untyped, unused-ignore]
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from twitter_text import extract_urls, parse_tweet
 
 from greenroom.networks import rules
@@ -89,6 +90,34 @@ def count(text: str, network: str, placement: str = "feed", *, field: str = "tex
     if rule is None:
         raise ValueError(f"{spec.network_name} {spec.label} has no {field}.")
     return _measure(text, rule, network=spec.network, placement=spec.key, field=field)
+
+
+# A reply's count says placement "replies" and names the conversation kind as its field.
+REPLY_PLACEMENT = "replies"
+
+
+def count_reply(text: str, network: str, kind: str) -> TextCount:
+    """Measure an inbox reply as `network` counts a reply in a conversation of `kind`.
+
+    `kind` is the conversation's kind (comment, mention, dm); the limit and the counting come
+    from the rule table's `[replies.<kind>]` (`rules.reply_limit`), not from the post limit.
+    Raises `rules.UnknownNetwork` for a network or kind the table does not know.
+    """
+    rule = rules.reply_limit(network, kind)
+    return _measure(
+        text, rule, network=rules.get_network(network).key, placement=REPLY_PLACEMENT, field=kind
+    )
+
+
+def validate_reply(text: str, network: str, kind: str) -> list[str]:
+    """What stops an inbox reply from being sent as it is, in plain words (empty: it fits).
+
+    The same messages as `validate_text`, worded for a reply, a comment or a message.
+    """
+    rule = rules.reply_limit(network, kind)
+    spec = rules.get_network(network)
+    measured = _measure(text, rule, network=spec.key, placement=REPLY_PLACEMENT, field=kind)
+    return _problems(text, rule, measured, spec.name)
 
 
 def _measure(text: str, rule: TextRule, *, network: str, placement: str, field: str) -> TextCount:
@@ -256,7 +285,10 @@ def validate_text(
             % {"network": spec.network_name, "placement": spec.label, "field": _field_word(field)}
         ]
     measured = _measure(text, rule, network=spec.network, placement=spec.key, field=field)
-    name = spec.network_name
+    return _problems(text, rule, measured, spec.network_name)
+
+
+def _problems(text: str, rule: TextRule, measured: TextCount, name: str) -> list[str]:
     noun = _noun(rule.noun)
     problems = []
     if measured.length > rule.limit:
@@ -456,6 +488,10 @@ def _noun(noun: str) -> str:
         "description": _("description"),
         "title": _("title"),
         "tags": _("tags"),
+        # In context: "comment" alone is already translated elsewhere as an opinion.
+        "reply": pgettext("counted text", "reply"),
+        "comment": pgettext("counted text", "comment"),
+        "message": pgettext("counted text", "message"),
     }
     return nouns.get(noun, noun)
 

@@ -79,6 +79,13 @@ _SECTION_TITLES: Mapping[str, Promise] = {
     "weights": gettext_lazy("Character weights"),
 }
 
+# The rule table's [replies.<kind>] entries, in the inbox's words.
+_REPLY_TITLES: Mapping[str, Promise] = {
+    "comment": gettext_lazy("Reply to a comment"),
+    "mention": gettext_lazy("Reply to a mention"),
+    "dm": gettext_lazy("Direct message"),
+}
+
 _COUNTING_LABELS: Mapping[CountingMethod, Promise] = {
     CountingMethod.X_WEIGHTED: gettext_lazy(
         "Weighted: most CJK characters and emoji count 2, links a fixed length"
@@ -395,7 +402,48 @@ def _network_view(network: rules.NetworkSpec) -> NetworkView:
         name=network.name,
         source=SourceView.of(network.provenance),
         quotas=[_quota_view(quota, labels) for quota in network.quotas],
-        placements=[_placement_view(p) for p in network.placements.values()],
+        placements=[
+            *(_placement_view(p) for p in network.placements.values()),
+            *([_replies_view(network)] if network.replies else []),
+        ],
+    )
+
+
+def _replies_view(network: rules.NetworkSpec) -> PlacementView:
+    """The network's reply limits, shown like a placement: one section per kind of conversation."""
+    sections = []
+    for kind, rule in network.replies.items():
+        sections.append(
+            SectionView(
+                key=f"replies-{kind}",
+                title=str(_REPLY_TITLES.get(kind, kind)),
+                source=SourceView.of(rule.provenance),
+                # A reply is text: its sizes are bytes of text, as in a placement's text section.
+                rows=list(_rows(rule, "text")),
+            )
+        )
+        if rule.weights is not None:
+            sections.append(
+                SectionView(
+                    key=f"replies-{kind}-weights",
+                    title=str(_SECTION_TITLES["weights"]),
+                    source=SourceView.of(rule.weights.provenance),
+                    rows=list(_rows(rule.weights, "weights")),
+                )
+            )
+    return PlacementView(
+        anchor=f"{network.key}-replies",
+        label=_("Replies from the inbox"),
+        source=SourceView.of(
+            rules.Provenance(
+                source=network.provenance.source,
+                checked=network.provenance.checked,
+                note=_(
+                    "How a reply sent from the inbox is counted, for each kind of conversation."
+                ),
+            )
+        ),
+        sections=sections,
     )
 
 
@@ -580,7 +628,18 @@ def _change_row(
     # Keys read network.placement.section[.weights].field, or network.quotas.<quota>.field.
     parts = change.key.split(".")
     field = parts[-1]
-    if len(parts) >= 4 and parts[1] == "quotas":
+    if len(parts) >= 4 and parts[1] == "replies":
+        # network.replies.<kind>[.weights].field: a reply's text, counted like a post's.
+        section = "weights" if parts[-2] == "weights" else "text"
+        where = " · ".join(
+            [
+                _("Replies from the inbox"),
+                str(_REPLY_TITLES.get(parts[2], parts[2])),
+                *(str(_SECTION_TITLES.get(part, part)) for part in parts[3:-1]),
+            ]
+        )
+        label = str(_FIELD_LABELS.get(field, field))
+    elif len(parts) >= 4 and parts[1] == "quotas":
         section = "quotas"
         where = _quota_where(".".join(parts[:3]), entries)
         label = str(_QUOTA_FIELD_LABELS.get(field, field))

@@ -61,6 +61,26 @@ def test_a_network_tab_shows_that_networks_limits_and_not_anothers(
     assert "Length limit 280" not in mastodon
 
 
+def test_a_network_tab_shows_how_inbox_replies_are_counted(client: Client, world: World) -> None:
+    client.force_login(world.agnes)
+
+    x_html = client.get(RULES, {"network": "x"}).content.decode()
+    replies = visible_text(section(x_html, "x-replies"))
+    assert replies.startswith('id="x-replies"')
+    assert "Replies from the inbox" in replies
+    assert "Reply to a comment Source: docs.x.com · counting characters" in replies
+    assert "Direct message Source: techtrendske.co.ke" in replies
+    assert "Length limit 10,000 How length is counted Unicode code points" in replies
+    # The panel is listed beside the placements.
+    assert 'href="#x-replies"' in x_html
+
+    linkedin = visible_text(
+        section(client.get(RULES, {"network": "linkedin"}).content.decode(), "linkedin-replies")
+    )
+    assert "Reply to a comment" in linkedin and "Length limit 1,250" in linkedin
+    assert "No source: LinkedIn offers pages no messaging API" in linkedin
+
+
 def test_the_picker_lists_every_network_and_marks_the_one_shown(
     client: Client, world: World
 ) -> None:
@@ -120,15 +140,27 @@ def test_what_changed_compares_the_latest_two_versions_by_default(
 ) -> None:
     client.force_login(world.agnes)
     html = client.get(RULES, {"view": "changes"}).content.decode()
-    # Version 4 says TikTok takes no first comment; nothing else changed.
-    tiktok = visible_text(section(html, "changes-tiktok"))
-    assert "2 values added" in tiktok
-    assert "Video · First comment Possible through the network's API Added No" in tiktok
-    assert "changes-youtube" not in html and "changes-instagram" not in html
+    # Version 5 adds how inbox replies are counted, per kind of conversation, on every network.
+    x = visible_text(section(html, "changes-x"))
+    assert "Replies from the inbox · Direct message Length limit Added 10,000" in x
+    assert "Replies from the inbox · Reply to a comment Length limit Added 280" in x
+    instagram = visible_text(section(html, "changes-instagram"))
+    assert "Direct message How length is counted Added Bytes (UTF-8)" in instagram
+    assert "Replies from the inbox · Direct message Length limit Added 1,000" in instagram
+    bluesky = visible_text(section(html, "changes-bluesky"))
+    assert "Replies from the inbox · Direct message Size limit Added 10,000 bytes" in bluesky
+    assert "No value changed or was removed." in x
     from_picker = re.search(r'<select id="diff-from".*?</select>', html, flags=re.S)
     to_picker = re.search(r'<select id="diff-to".*?</select>', html, flags=re.S)
-    assert from_picker and '<option value="3" selected>' in from_picker[0]
-    assert to_picker and '<option value="4" selected>' in to_picker[0]
+    assert from_picker and '<option value="4" selected>' in from_picker[0]
+    assert to_picker and '<option value="5" selected>' in to_picker[0]
+
+    # Version 4 says TikTok takes no first comment; nothing else changed.
+    v4 = client.get(RULES, {"view": "changes", "from": "3", "to": "4"}).content.decode()
+    tiktok = visible_text(section(v4, "changes-tiktok"))
+    assert "2 values added" in tiktok
+    assert "Video · First comment Possible through the network's API Added No" in tiktok
+    assert "changes-youtube" not in v4 and "changes-instagram" not in v4
 
     # Version 3 added YouTube Shorts.
     shorts_html = client.get(RULES, {"view": "changes", "from": "2", "to": "3"}).content.decode()

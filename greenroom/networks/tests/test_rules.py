@@ -201,11 +201,34 @@ counting = "characters"
 max_items = 1
 source = "https://example.com/docs/media"
 checked = 2026-11-27
+{replies}"""
+
+TINY_REPLIES = """
+[replies.comment]
+noun = "reply"
+limit = 10
+counting = "characters"
+source = "https://example.com/docs/replies"
+checked = 2026-11-27
+
+[replies.mention]
+noun = "reply"
+limit = 10
+counting = "characters"
+source = "https://example.com/docs/replies"
+checked = 2026-11-27
+
+[replies.dm]
+noun = "message"
+limit = 20
+counting = "utf8_bytes"
+source = "https://example.com/docs/messages"
+checked = 2026-11-27
 """
 
 
-def _tiny_table(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "tiny.toml").write_text(TINY.format(text=text), encoding="utf-8")
+def _tiny_table(tmp_path: Path, text: str, replies: str = TINY_REPLIES) -> Path:
+    (tmp_path / "tiny.toml").write_text(TINY.format(text=text, replies=replies), encoding="utf-8")
     return tmp_path
 
 
@@ -218,6 +241,23 @@ def test_a_well_formed_table_loads(tmp_path: Path) -> None:
     assert text is not None
     assert text.limit == 10
     assert text.provenance.source == "https://example.com/docs/text"
+    dm = table.networks["tiny"].replies["dm"]
+    assert (dm.limit, dm.counting, dm.noun) == (20, CountingMethod.UTF8_BYTES, "message")
+    assert dm.provenance.source == "https://example.com/docs/messages"
+
+
+def test_a_network_without_a_rule_for_each_kind_of_reply_is_refused(tmp_path: Path) -> None:
+    text = 'limit = 10\nsource = "https://example.com/t"\nchecked = 2026-11-27'
+    without_dm = TINY_REPLIES.split("[replies.dm]")[0]
+    with pytest.raises(RuleTableError, match=r"tiny.toml needs a \[replies.dm\] table"):
+        rules.load_table(_tiny_table(tmp_path, text, without_dm))
+    with pytest.raises(RuleTableError, match=r"\[replies\] has unknown kind\(s\) review"):
+        review = '\n[replies.review]\nnoun = "review"\nlimit = 5\ncounting = "characters"\n'
+        review += 'source = "https://example.com/r"\nchecked = 2026-11-27\n'
+        rules.load_table(_tiny_table(tmp_path, text, TINY_REPLIES + review))
+    no_source = TINY_REPLIES.replace('source = "https://example.com/docs/messages"\n', "")
+    with pytest.raises(RuleTableError, match=r"\[replies.dm\] has no 'source'"):
+        rules.load_table(_tiny_table(tmp_path, text, no_source))
 
 
 @pytest.mark.parametrize(
@@ -318,6 +358,18 @@ def test_version_2_is_version_1_checked_against_the_networks_docs() -> None:
     rechecked = {c.key: c for c in diff.rechecked}
     assert rechecked["bluesky.feed.text.limit"].new is not None
     assert rechecked["bluesky.feed.text.limit"].new.value == 300
+
+
+def test_version_5_adds_reply_limits_without_touching_post_limits() -> None:
+    diff = rules.diff_versions(4, 5)
+    assert not (diff.removed or diff.changed or diff.rechecked)
+    added = {c.key: c.new for c in diff.added if c.new is not None}
+    assert all(".replies." in key for key in added)
+    for network in NETWORKS:
+        for kind in rules.REPLY_KINDS:
+            assert f"{network}.replies.{kind}.limit" in added
+    assert added["x.replies.dm.limit"].value == 10_000
+    assert added["x.replies.comment.counting"].value == "x_weighted"
 
 
 def test_a_diff_read_backwards_swaps_added_and_removed() -> None:
