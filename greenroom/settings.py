@@ -275,6 +275,10 @@ SANDBOX_WEBHOOK_TIMEOUT_S = float(env("SANDBOX_WEBHOOK_TIMEOUT_S", "10"))
 # Bluesky and Mastodon do not push to Greenroom: their inboxes are polled this often (seconds).
 GREENROOM_INBOX_POLL_SECONDS = float(env("GREENROOM_INBOX_POLL_SECONDS", "60"))
 GREENROOM_INBOX_POLL_LEASE_SECONDS = float(env("GREENROOM_INBOX_POLL_LEASE_SECONDS", "300"))
+# Inbox pages' live updates (docs/architecture/inbox.md): how long one event stream lasts before
+# the browser reconnects, and how often an open conversation posts who is looking at it.
+GREENROOM_INBOX_LIVE_SECONDS = float(env("GREENROOM_INBOX_LIVE_SECONDS", "240"))
+GREENROOM_INBOX_PRESENCE_HEARTBEAT_S = int(env("GREENROOM_INBOX_PRESENCE_HEARTBEAT_S", "5"))
 # Where Bluesky posts are seen on the web, for the post links Greenroom shows.
 BLUESKY_WEB_URL = env("BLUESKY_WEB_URL", "https://bsky.app")
 NETWORK_CLIENT_TIMEOUT_S = float(env("NETWORK_CLIENT_TIMEOUT_S", "20"))

@@ -265,7 +265,7 @@ def since_of(request: HttpRequest) -> float | None:
 
 
 def _lifetime() -> float:
-    return float(getattr(settings, "GREENROOM_INBOX_LIVE_SECONDS", 240))
+    return float(settings.GREENROOM_INBOX_LIVE_SECONDS)
 
 
 def _stamp() -> str:

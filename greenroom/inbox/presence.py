@@ -19,7 +19,7 @@ from greenroom.core.models import User
 
 def heartbeat_s() -> int:
     """How often an open conversation page posts its state."""
-    return int(getattr(settings, "GREENROOM_INBOX_PRESENCE_HEARTBEAT_S", 5))
+    return int(settings.GREENROOM_INBOX_PRESENCE_HEARTBEAT_S)
 
 
 def ttl_s() -> int:
