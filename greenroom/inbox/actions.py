@@ -1590,7 +1590,7 @@ def check_reply_text(conversation: Conversation, text: str) -> None:
         raise ActionError(
             _("%(network)s counts this reply as %(length)s of %(limit)s. Shorten it by %(over)s.")
             % {
-                "network": conversation.channel.kind,
+                "network": rules.get_network(conversation.channel.kind).name,
                 "length": measured.length,
                 "limit": measured.limit,
                 "over": measured.length - measured.limit,

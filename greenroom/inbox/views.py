@@ -311,13 +311,21 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     presence_store.touch(conversation.pk, user, "viewing")
     history: list[Conversation] = []
-    if conversation.contact_id is not None:
-        history = list(
+    same_handle: list[Conversation] = []
+    if conversation.contact is not None:
+        others = (
             _conversations(request, org)
-            .filter(contact__handle=conversation.contact.handle if conversation.contact else "")
             .exclude(pk=conversation.pk)
             .select_related("channel")
-            .order_by("-last_message_at")[:10]
+            .order_by("-last_message_at")
+        )
+        # The same person: their contact (one per network and handle), on every channel.
+        history = list(others.filter(contact_id=conversation.contact_id)[:10])
+        # The same handle on another network may be someone else: listed apart, as a maybe.
+        same_handle = list(
+            others.filter(contact__handle=conversation.contact.handle).exclude(
+                contact__network=conversation.contact.network
+            )[:5]
         )
     saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org)
     saved = saved.filter(Q(brand__isnull=True) | Q(brand_id=conversation.brand_id))
@@ -327,11 +335,14 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "c": conversation,
         "thread": _thread(conversation),
         "history": history,
+        "same_handle": same_handle,
         "post": posts.find_post(user, conversation.channel_id, conversation.post_external_id),
         "saved_replies": [
             {"id": s.pk, "title": s.title, "text": routing.fill(s.body, variables)} for s in saved
         ],
-        "counter": _counter(conversation, ""),
+        # A reply or note the server refused comes back in its box, not lost (one display).
+        "reply_draft": request.session.pop(_draft_key("reply", conversation.pk), ""),
+        "note_draft": request.session.pop(_draft_key("note", conversation.pk), ""),
         "people": _agents(org),
         "teams": Team.objects.restrict(user, "view_org").filter(organization=org),
         "priorities": Priority.choices,
@@ -342,7 +353,12 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "drawn_at": f"{time.time():.3f}",
         "heartbeat_s": presence_store.heartbeat_s(),
     }
+    context["counter"] = _counter(conversation, context["reply_draft"])
     return render(request, "inbox/conversation.html", context)
+
+
+def _draft_key(box: str, pk: int) -> str:
+    return f"inbox-{box}-draft-{pk}"
 
 
 @login_required
@@ -425,6 +441,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ActionError as exc:
         messages.error(request, str(exc))
+        request.session[_draft_key("reply", pk)] = text[:20_000]
     else:
         presence_store.touch(pk, user, "viewing")
         if message.status == DeliveryStatus.AWAITING_APPROVAL:
@@ -439,10 +456,12 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 def note(request: HttpRequest, pk: int) -> HttpResponse:
     org = require_section(request, "inbox")
     conversation = _conversation(request, org, pk)
+    text = request.POST.get("text", "")
     try:
-        actions.do_add_note(conversation, request.POST.get("text", ""), acting_user=_user(request))
+        actions.do_add_note(conversation, text, acting_user=_user(request))
     except ActionError as exc:
         messages.error(request, str(exc))
+        request.session[_draft_key("note", pk)] = text[:20_000]
     return redirect("inbox_conversation", pk=pk)
 
 

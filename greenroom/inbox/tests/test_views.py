@@ -111,8 +111,13 @@ def test_a_reply_over_the_networks_limit_is_refused_with_the_count(
     counter = client.post(f"/inbox/c/{conversation.pk}/count/", {"text": "가" * 150})
     assert "300 of 280" in counter.content.decode()
     response = client.post(f"/inbox/c/{conversation.pk}/reply/", {"text": "가" * 150}, follow=True)
-    assert "counts this reply as 300 of 280" in response.content.decode()
+    page = response.content.decode()
+    assert "X counts this reply as 300 of 280" in page
     assert not Message.objects.filter(direction="out").exists()
+    # The refused reply is back in its box to shorten, not lost; once.
+    assert response.context["reply_draft"] == "가" * 150
+    assert "가" * 150 + "</textarea>" in page
+    assert client.get(f"/inbox/c/{conversation.pk}/").context["reply_draft"] == ""
 
 
 def test_replies_that_need_approval_wait_for_an_approver(
