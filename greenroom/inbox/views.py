@@ -320,7 +320,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-last_message_at")
         )
         # The same person: their contact (one per network and handle), on every channel.
-        history = list(others.filter(contact_id=conversation.contact_id)[:10])
+        history = list(others.filter(contact=conversation.contact)[:10])
         # The same handle on another network may be someone else: listed apart, as a maybe.
         same_handle = list(
             others.filter(contact__handle=conversation.contact.handle).exclude(
