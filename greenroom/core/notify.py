@@ -64,7 +64,9 @@ def send(title: str, body: str, targets: Sequence[Target]) -> list[str]:
             if not sender.add(target.url):
                 logger.warning("notification target not understood: %s", target.label)
                 continue
-            if sender.notify(title=title, body=body):
+            # Bodies are plain text (they quote people's notes and posts): said so, apprise
+            # escapes them for HTML targets (an e-mail) instead of passing them through as HTML.
+            if sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT):
                 delivered.append(target.label)
             else:
                 logger.warning("notification not delivered to %s", target.label)
