@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
     # Inbound events no task processed (lost task, killed worker); SLA warnings and breaches.
     "inbox-sweep-inbound": {"task": "greenroom.inbox.sweep_inbound", "schedule": 30.0},
     "inbox-check-sla": {"task": "greenroom.inbox.check_sla", "schedule": 60.0},
+    # Replies stuck in "sending" (lost task, worker killed before marking them sent).
+    "inbox-resend-stuck-replies": {
+        "task": "greenroom.inbox.resend_stuck_replies",
+        "schedule": 60.0,
+    },
     # Waiting conversations handed to agents on shift with room (inbox/handout.py).
     "inbox-hand-out-waiting": {"task": "greenroom.inbox.hand_out_waiting", "schedule": 60.0},
     # Channel tokens renewed before they expire (greenroom/networks/health.py).

@@ -1,4 +1,5 @@
-"""Background work of the inbox: ingestion, sending replies, hiding comments, the SLA sweep.
+"""Background work of the inbox: ingestion, sending replies (and re-sending stuck ones), hiding
+and deleting comments, the SLA sweep with its escalation digests, @mention notifications.
 
 Every task is safe to run twice: the database says what is done (events' processed_at, a reply's
 status, SlaEvent rows), never the queue.
@@ -7,20 +8,29 @@ status, SlaEvent rows), never the queue.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.core.cache import cache
 from django.db import OperationalError
-from django.db.models import Q
 from django.utils import timezone
 
 from greenroom.celery import app
+from greenroom.core.models import AuditEvent, Organization, User
 from greenroom.inbox import actions, notify
 from greenroom.inbox.models import (
     Conversation,
+    ConversationKind,
     DeliveryStatus,
     Direction,
     Message,
+    SlaClock,
     SlaEvent,
+    SlaLevel,
 )
 from greenroom.networks.base import ConnectorError, InboundItem
 from greenroom.networks.models import InboundEvent
@@ -110,9 +120,24 @@ def _inbound_item(message: Message) -> InboundItem:
     )
 
 
-@app.task(name="greenroom.inbox.send_reply")
+# A reply still "sending" this long after it was written (or approved) lost its task or its
+# worker: the sweep sends it again. The connector's idempotency key makes that answer once.
+STUCK_AFTER = timedelta(minutes=5)
+STUCK_BATCH = 500
+
+
+def _retry_claim(message_id: int) -> str:
+    """Cache key held while a reply has a send queued (a retry's countdown, or the sweep's
+    re-send), so the sweep does not start a second chain beside it."""
+    return f"inbox:reply-queued:{message_id}"
+
+
+@app.task(name="greenroom.inbox.send_reply", acks_late=True)
 def send_reply(message_id: int) -> str:
-    """Send one reply through the channel's connector; a temporary failure retries later."""
+    """Send one reply through the channel's connector; a temporary failure retries later.
+
+    acks_late: a worker killed mid-send leaves the task to be delivered again; should that be
+    lost too, `resend_stuck_replies` finds the reply still "sending"."""
     from greenroom.networks.registry import connector_for
 
     message = (
@@ -143,10 +168,53 @@ def send_reply(message_id: int) -> str:
             actions.do_mark_reply_failed(message, error=exc.message)
             return "failed"
         logger.warning("reply %s not sent yet: %s", message_id, exc.message)
-        send_reply.apply_async((message_id,), countdown=exc.retry_after or 30)
+        wait = exc.retry_after or 30
+        cache.set(_retry_claim(message_id), True, timeout=wait + int(STUCK_AFTER.total_seconds()))
+        send_reply.apply_async((message_id,), countdown=wait)
         return "retry"
     actions.do_mark_reply_sent(message, external_id=ref.external_id)
     return "sent"
+
+
+def stuck_replies(now: datetime | None = None) -> list[int]:
+    """Replies still "sending" STUCK_AFTER after they were written or approved, oldest first.
+
+    Replies waiting for approval, failed, rejected or sent are not touched."""
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    ids = list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND, status=DeliveryStatus.SENDING, created_at__lte=cutoff
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:STUCK_BATCH]
+    )
+    if not ids:
+        return []
+    # Written long ago but approved just now: its own task is on its way.
+    approved_lately = set(
+        AuditEvent.objects.filter(
+            action=actions.InboxAction.REPLY_APPROVED,
+            target_id__in=[str(pk) for pk in ids],
+            created_at__gt=cutoff,
+        ).values_list("target_id", flat=True)
+    )
+    return [pk for pk in ids if str(pk) not in approved_lately]
+
+
+@app.task(name="greenroom.inbox.resend_stuck_replies")
+def resend_stuck_replies() -> int:
+    """Beat, every minute: queue `send_reply` again for replies stuck in "sending" (a lost task,
+    a worker killed before it marked the reply sent). Re-sending is safe: the connector's
+    idempotency key returns the reply the network already has instead of posting another.
+    A reply with a retry already queued is left to it; a re-sent one waits STUCK_AFTER before
+    the next try. Returns how many were queued."""
+    queued = 0
+    for message_id in stuck_replies():
+        if cache.add(_retry_claim(message_id), True, timeout=int(STUCK_AFTER.total_seconds())):
+            logger.info("reply %s stuck in sending; sending it again", message_id)
+            send_reply.delay(message_id)
+            queued += 1
+    return queued
 
 
 @app.task(name="greenroom.inbox.hide_message")
@@ -189,39 +257,158 @@ def delete_message(message_id: int) -> str:
     return "deleted"
 
 
-@app.task(name="greenroom.inbox.check_sla")
+# --- SLA breaches: one digest per reader per sweep ---------------------------------------------
+
+# Breach events nobody was told about (a sweep killed between recording and sending) are picked
+# up by a later sweep once they are this old, and not after a day.
+UNSENT_GRACE = timedelta(minutes=5)
+UNSENT_HORIZON = timedelta(days=1)
+
+_held_escalations: ContextVar[list[int] | None] = ContextVar(
+    "greenroom_inbox_held_escalations", default=None
+)
+
+
+@contextmanager
+def _holding_escalations() -> Iterator[list[int]]:
+    """While the sweep records breaches, the per-breach `escalate` tasks that do_check_sla
+    queues after its commit are held here (not sent to the broker): the sweep sends one digest
+    per reader instead of one task and one message per breach."""
+    held: list[int] = []
+    token = _held_escalations.set(held)
+    try:
+        yield held
+    finally:
+        _held_escalations.reset(token)
+
+
+class _HeldInSweep(app.Task):
+    def delay(self, *args: Any, **kwargs: Any) -> Any:
+        held = _held_escalations.get()
+        if held is not None:
+            held.extend(int(a) for a in args[:1])
+            return None
+        return super().delay(*args, **kwargs)
+
+
+@app.task(name="greenroom.inbox.check_sla", acks_late=True)
 def check_sla() -> int:
+    """Beat, every 60 s: wake snoozed conversations, record warnings and breaches, and tell each
+    reader about this sweep's breaches in one message. Returns the SlaEvents created."""
     actions.do_wake_snoozed()
-    return len(actions.do_check_sla())
+    with _holding_escalations():
+        created = actions.do_check_sla()
+    now = timezone.now()
+    unsent = SlaEvent.objects.filter(
+        level=SlaLevel.BREACH,
+        notified=[],
+        created_at__lte=now - UNSENT_GRACE,
+        created_at__gte=now - UNSENT_HORIZON,
+    ).values_list("pk", flat=True)
+    escalate_breaches([*created, *unsent])
+    return len(created)
 
 
-@app.task(name="greenroom.inbox.escalate")
+@app.task(name="greenroom.inbox.escalate", base=_HeldInSweep)
 def escalate(event_id: int) -> list[str]:
-    """Tell the team lead (and the configured targets) about a breach, once."""
-    event = (
-        SlaEvent.objects.select_related("conversation__team__lead", "conversation__channel")
-        .filter(pk=event_id)
-        .first()
+    """Tell the team lead (and the configured targets) about one breach, once. The sweep sends
+    its breaches as digests itself; this is for a breach recorded outside it."""
+    return escalate_breaches([event_id]).get(event_id, [])
+
+
+def _lead_of(conversation: Conversation) -> User | None:
+    if conversation.team is not None and conversation.team.lead is not None:
+        return conversation.team.lead
+    return conversation.channel.owner
+
+
+def escalate_breaches(event_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Send the breaches among `event_ids` that nobody was told about: one message per reader
+    (and organisation), listing all of theirs; then record each breach as escalated, once,
+    with the labels of the targets that took it ("nobody" when none did)."""
+    events = list(
+        SlaEvent.objects.filter(pk__in=list(event_ids), level=SlaLevel.BREACH, notified=[])
+        .select_related("organization", "conversation__team__lead", "conversation__channel__owner")
+        .order_by("due_at", "pk")
     )
-    if event is None or event.notified:
-        return []
-    conversation: Conversation = event.conversation
-    lead = conversation.team.lead if conversation.team else None
-    if lead is None and conversation.channel.owner_id is not None:
-        lead = conversation.channel.owner
-    title = f"SLA breached: {conversation.get_kind_display()} on {conversation.channel.name}"
-    body = (
-        f"The {event.get_clock_display().lower()} target was due at "
-        f"{event.due_at:%Y-%m-%d %H:%M} UTC and has passed. "
-        f"Open it in Greenroom: /inbox/c/{conversation.pk}/"
-    )
-    delivered = notify.send(title, body, lead=lead, organization_id=conversation.organization_id)
-    actions.do_record_escalation(event, delivered or ["nobody"])
+    by_reader: dict[tuple[int, str], list[SlaEvent]] = defaultdict(list)
+    readers: dict[tuple[int, str], notify.Recipient] = {}
+    organizations: dict[int, Organization] = {}
+    for event in events:
+        organizations[event.organization_id] = event.organization
+        for reader in notify.recipients_for(_lead_of(event.conversation), event.organization):
+            key = (event.organization_id, reader.key)
+            readers[key] = reader
+            by_reader[key].append(event)
+    delivered: dict[int, list[str]] = {event.pk: [] for event in events}
+    for key, told in by_reader.items():
+        breaches = [
+            notify.Breach(
+                conversation_id=e.conversation_id,
+                # The choices' lazy labels: written in each reader's language.
+                kind_label=ConversationKind(e.conversation.kind).label,
+                channel=e.conversation.channel.name,
+                clock_label=SlaClock(e.clock).label,
+                due_at=e.due_at,
+            )
+            for e in told
+        ]
+        title, body = notify.breach_digest(breaches, readers[key], organizations[key[0]])
+        labels = notify.deliver(readers[key], title, body)
+        for event in told:
+            delivered[event.pk] += labels
+    for event in events:
+        actions.do_record_escalation(event, delivered[event.pk] or ["nobody"])
     return delivered
 
 
-def pending_replies() -> Q:
-    return Q(status=DeliveryStatus.SENDING)
+# --- @mentions in internal notes -----------------------------------------------------------------
+
+
+@app.task(name="greenroom.inbox.notify_mentions")
+def notify_mentions(note_id: int) -> list[str]:
+    """Tell each colleague @mentioned in a note, in their language, with a link to the
+    conversation and the note quoted as plain text. The author is never told about their own
+    note, nor is anyone who cannot open the conversation (`restrict(user, "engage")`, as the
+    inbox pages) or is no longer an active member. Returns the labels that took it."""
+    note = (
+        Message.objects.select_related("conversation__channel")
+        .filter(pk=note_id, direction=Direction.NOTE)
+        .first()
+    )
+    if note is None or not note.mentions:
+        return []
+    conversation = note.conversation
+    wanted = {int(pk) for pk in note.mentions if str(pk).isdigit()} - {note.author_id}
+    people = (
+        User.objects.filter(
+            pk__in=wanted,
+            is_active=True,
+            memberships__organization_id=note.organization_id,
+            memberships__is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    delivered: list[str] = []
+    for person in people:
+        if (
+            not Conversation.objects.restrict(person, "engage")
+            .filter(pk=conversation.pk, organization_id=note.organization_id)
+            .exists()
+        ):
+            continue
+        reader = notify.person_recipient(person, note.organization_id)
+        title, body = notify.mention_message(
+            author=note.author_name,
+            kind_label=ConversationKind(conversation.kind).label,
+            channel=conversation.channel.name,
+            conversation_id=conversation.pk,
+            text=note.text,
+            language=reader.language,
+        )
+        delivered += notify.deliver(reader, title, body)
+    return delivered
 
 
 @app.task(name="greenroom.inbox.hand_out_waiting")
