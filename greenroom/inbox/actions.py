@@ -1563,14 +1563,30 @@ def do_set_aside_event(event_id: int, *, error: str) -> bool:
 # --- Replies, notes and approval ---------------------------------------------------------------
 
 
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def given_name(name: str) -> str:
+    """The name to greet someone by. Western names put it first ("Emma Stone" -> "Emma");
+    Korean names put the family name first ("김 민지" -> "민지"), and written without a space
+    ("김민지") the whole name is what one uses with 님."""
+    parts = name.split()
+    if not parts:
+        return name
+    if _HANGUL.search(name):
+        return " ".join(parts[1:]) if len(parts) > 1 else parts[0]
+    return parts[0]
+
+
 def reply_variables(conversation: Conversation, agent: User | None) -> dict[str, str]:
     contact = conversation.contact
     name = (contact.name or contact.handle) if contact else ""
     return {
         "name": name,
-        "first_name": name.split()[0] if name.split() else name,
+        "first_name": given_name(name),
         "handle": contact.handle if contact else "",
-        "agent": agent.name if agent else "",
+        # An automatic reply has no agent: it speaks for the brand.
+        "agent": agent.name if agent else conversation.brand.name,
         "brand": conversation.brand.name,
         "channel": conversation.channel.name,
     }

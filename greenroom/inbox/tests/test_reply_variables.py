@@ -1,0 +1,34 @@
+"""Saved-reply variables: who is greeted, and who signs an automatic reply."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenroom.conftest import World
+from greenroom.inbox import actions, routing
+from greenroom.inbox.tests.conftest import conversation_of, item, land
+
+
+@pytest.mark.parametrize(
+    ("name", "greeted"),
+    [
+        ("Emma Stone", "Emma"),
+        ("김 민지", "민지"),
+        ("김민지", "김민지"),
+        ("남궁 민수", "민수"),
+        ("emma", "emma"),
+        ("", ""),
+    ],
+)
+def test_the_given_name_follows_the_names_order(name: str, greeted: str) -> None:
+    assert actions.given_name(name) == greeted
+
+
+def test_variables_name_the_agent_or_else_the_brand(world: World) -> None:
+    land(world.coffee_x, item("v1", "hello", author="minji", name="김 민지"))
+    conversation = conversation_of(world.coffee_x, "v1")
+    by_agent = actions.reply_variables(conversation, world.agnes)
+    automatic = actions.reply_variables(conversation, None)
+    template = "{first_name}님, {agent} 드림"
+    assert routing.fill(template, by_agent) == f"민지님, {world.agnes.name} 드림"
+    assert routing.fill(template, automatic) == f"민지님, {world.coffee.name} 드림"
