@@ -42,8 +42,9 @@
     queue.addEventListener("change", function () { if (queueOwed && !selecting()) refreshQueue(); });
   }
   var live = document.querySelector("[data-live]");
-  if (live && window.EventSource) {
-    var source = new EventSource(live.dataset.live);
+  var source = null;
+  function listen() {
+    source = new EventSource(live.dataset.live);
     source.addEventListener("thread", function () { refresh("gr-thread"); });
     source.addEventListener("presence", function () { refresh("gr-presence"); });
     source.addEventListener("conversation", function () {
@@ -52,7 +53,18 @@
       if (notice) notice.hidden = false;
     });
     source.addEventListener("queue", refreshQueue);
-    window.addEventListener("pagehide", function () { source.close(); });
+  }
+  if (live && window.EventSource) {
+    listen();
+    window.addEventListener("pagehide", function () { if (source) source.close(); });
+    // Back from the browser's page cache: the old stream is closed and the page may be stale.
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      listen();
+      refresh("gr-thread");
+      refresh("gr-presence");
+      refreshQueue();
+    });
   }
 
   // --- Saved replies fill the composer (their variables are already filled in by the server) ---
