@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from greenroom.inbox import views
+from greenroom.inbox import settings_views, views
 
 # Mounted at /inbox/ by greenroom/core/urls.py; "inbox" names the queue page (the nav's link).
 urlpatterns = [
@@ -21,6 +21,6 @@ urlpatterns = [
     path("bulk/", views.bulk, name="inbox_bulk"),
     path("approvals/", views.approvals, name="inbox_approvals"),
     path("approvals/<int:pk>/", views.decide, name="inbox_decide"),
-    path("settings/", views.inbox_settings, name="inbox_settings"),
+    path("settings/", settings_views.inbox_settings, name="inbox_settings"),
     path("contacts/<int:pk>/", views.contact_update, name="inbox_contact"),
 ]
