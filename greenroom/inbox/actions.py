@@ -1630,6 +1630,7 @@ def do_reply(
 
     When routing requires approval and the author may not approve on this channel, the reply
     waits in the approval queue instead. `handle_seconds` is the time the agent spent writing.
+    An unassigned conversation is assigned to whoever replies.
     """
     check_reply_text(conversation, text)
     waits = conversation.requires_approval and not _can_approve(acting_user, conversation)
@@ -1667,6 +1668,10 @@ def do_reply(
     )
     if not waits:
         _after_commit_send(message.pk)
+    if conversation.assignee_id is None:
+        # Whoever answers an unassigned conversation takes it: the next message from the
+        # customer comes back to them, and nobody else picks it up meanwhile.
+        do_assign([conversation], acting_user, acting_user=acting_user)
     return message
 
 

@@ -32,3 +32,12 @@ def test_variables_name_the_agent_or_else_the_brand(world: World) -> None:
     template = "{first_name}님, {agent} 드림"
     assert routing.fill(template, by_agent) == f"민지님, {world.agnes.name} 드림"
     assert routing.fill(template, automatic) == f"민지님, {world.coffee.name} 드림"
+
+
+def test_a_reply_keeps_someone_elses_assignment(world: World) -> None:
+    land(world.coffee_x, item("v2", "hello", author="jun"))
+    conversation = conversation_of(world.coffee_x, "v2")
+    actions.do_assign([conversation], world.adam, acting_user=world.alice)
+    actions.do_reply(conversation, "Hi Jun!", acting_user=world.alice)
+    conversation.refresh_from_db()
+    assert conversation.assignee == world.adam

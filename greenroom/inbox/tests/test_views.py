@@ -96,6 +96,8 @@ def test_replying_sends_through_the_connector_and_stops_the_clock(
     assert reply.handle_seconds is not None
     conversation.refresh_from_db()
     assert conversation.first_response_at is not None and conversation.sla_due_at is None
+    # It was unassigned: whoever answered has it now.
+    assert conversation.assignee == world.alice
     assert InboxActivity.objects.filter(kind="first_response", agent=world.alice).count() == 1
     assert AuditEvent.objects.filter(action="inbox.reply_queued", actor=world.alice).exists()
     # The network has the reply under the comment.
