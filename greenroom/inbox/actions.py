@@ -1593,25 +1593,19 @@ def reply_variables(conversation: Conversation, agent: User | None) -> dict[str,
 
 
 def check_reply_text(conversation: Conversation, text: str) -> None:
+    """Refuse an empty reply, or one over what the network allows for a reply of this kind of
+    conversation (a comment reply, a mention reply or a DM: rule table, `reply_limit`)."""
     from greenroom.networks import rules
     from greenroom.networks import text as text_rules
 
     if not text.strip():
         raise ActionError(_("Write a reply first."))
     try:
-        measured = text_rules.count(text, conversation.channel.kind, "feed")
+        problems = text_rules.validate_reply(text, conversation.channel.kind, conversation.kind)
     except rules.UnknownNetwork:
         return
-    if measured.over:
-        raise ActionError(
-            _("%(network)s counts this reply as %(length)s of %(limit)s. Shorten it by %(over)s.")
-            % {
-                "network": rules.get_network(conversation.channel.kind).name,
-                "length": measured.length,
-                "limit": measured.limit,
-                "over": measured.length - measured.limit,
-            }
-        )
+    if problems:
+        raise ActionError(" ".join(problems))
 
 
 def _can_approve(user: User, conversation: Conversation) -> bool:

@@ -292,7 +292,7 @@ def _thread(conversation: Conversation) -> list[Message]:
 
 def _counter(conversation: Conversation, text: str) -> dict[str, Any]:
     try:
-        measured = network_text.count(text, conversation.channel.kind, "feed")
+        measured = network_text.count_reply(text, conversation.channel.kind, conversation.kind)
     except (network_rules.UnknownNetwork, ValueError):
         return {"length": len(text), "limit": None, "over": False}
     return {"length": measured.length, "limit": measured.limit, "over": measured.over}

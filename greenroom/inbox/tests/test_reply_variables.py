@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenroom.conftest import World
+from greenroom.core.actions import ActionError
 from greenroom.inbox import actions, routing
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 
@@ -41,3 +42,17 @@ def test_a_reply_keeps_someone_elses_assignment(world: World) -> None:
     actions.do_reply(conversation, "Hi Jun!", acting_user=world.alice)
     conversation.refresh_from_db()
     assert conversation.assignee == world.adam
+
+
+def test_a_reply_is_measured_against_its_kind_of_conversation(world: World) -> None:
+    # X: a comment reply counts like a post (280, Korean counts 2); a DM allows 10,000.
+    land(
+        world.coffee_x,
+        item("lim1", "hi", author="a"),
+        item("lim2", "hello", kind="dm", author="b", thread_id="dm-b"),
+    )
+    text = "가" * 150
+    with pytest.raises(ActionError, match="300 of 280"):
+        actions.do_reply(conversation_of(world.coffee_x, "lim1"), text, acting_user=world.alice)
+    sent = actions.do_reply(conversation_of(world.coffee_x, "lim2"), text, acting_user=world.alice)
+    assert sent.text == text
