@@ -214,8 +214,8 @@ def mention_message(
             "channel": channel,
         }
         body = (
-            _("%(author)s mentioned you in a note on a %(kind)s on %(channel)s:")
-            % {"author": author, "kind": str(kind_label).lower(), "channel": channel}
+            _("%(author)s mentioned you in a note (%(kind)s on %(channel)s):")
+            % {"author": author, "kind": kind_label, "channel": channel}
             + "\n\n"
             + quote
             + "\n\n"
