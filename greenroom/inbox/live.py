@@ -12,12 +12,14 @@ newest audit id only grows, in commit order. One indexed query (`organization, -
 tells whether anything happened in the organisation; only when it did are the new events' actions
 and targets read (an index range of the new rows) to decide whether they concern the page. The
 audit rows are a signal here: nothing of them is sent. Who is viewing or replying lives in the
-cache (`inbox.presence`) and is compared each second too.
+cache (`inbox.presence`) and is compared each second too. Under ASGI one watcher thread per
+process runs every stream's check on one database connection (`_Watcher`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -27,12 +29,15 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError, connection, connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 from greenroom.core.models import AuditEvent, Organization, User
 from greenroom.inbox import presence
 from greenroom.inbox.actions import InboxAction
 from greenroom.inbox.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 CHECK_S = 1.0
 # A comment line this often keeps proxies from closing a quiet stream.
@@ -55,6 +60,8 @@ CONTACT_TARGET = "inbox.contact"
 
 # An audit event as the stream reads it: action, target type, target id, actor id.
 AuditRow = tuple[str, str, str, int | None]
+# What the watcher thread hands an ASGI stream: the names of the parts that changed.
+Queue = asyncio.Queue[list[str]]
 
 _open = 0
 _open_lock = threading.Lock()
@@ -304,26 +311,97 @@ def _sync_events(watch: Watch, lifetime: float) -> Iterator[bytes]:
         _count(-1)
 
 
+class _Watcher:
+    """Under ASGI, one thread per process runs every open stream's check once a second, on one
+    database connection: a thread and a connection per stream would hold a PostgreSQL
+    connection for every open inbox tab. The thread stops (and gives its connection back) when
+    no stream is left."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: dict[int, tuple[Watch, asyncio.AbstractEventLoop, Queue]] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: Watch) -> Queue:
+        queue: Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._streams[id(queue)] = (watch, loop, queue)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="inbox-live", daemon=True)
+                self._thread.start()
+        return queue
+
+    def remove(self, queue: Queue) -> None:
+        with self._lock:
+            self._streams.pop(id(queue), None)
+
+    def running(self) -> bool:
+        with self._lock:
+            return self._thread is not None
+
+    def _run(self) -> None:
+        try:
+            while True:
+                time.sleep(CHECK_S)
+                with self._lock:
+                    streams = list(self._streams.values())
+                    if not streams:
+                        self._thread = None
+                        return
+                for watch, loop, queue in streams:
+                    self._check(watch, loop, queue)
+        finally:
+            connections.close_all()
+
+    def _check(self, watch: Watch, loop: asyncio.AbstractEventLoop, queue: Queue) -> None:
+        try:
+            names = watch.check()
+        except DatabaseError:
+            # A broken connection (a database restart): open a new one at the next check.
+            logger.warning("inbox live check failed; retrying", exc_info=True)
+            connection.close()
+            return
+        except Exception:
+            # One stream's failure must not stop the others'.
+            logger.exception("inbox live check failed")
+            return
+        if names:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, names)
+            except RuntimeError:  # that stream's event loop is gone
+                self.remove(queue)
+
+
+_watcher = _Watcher()
+
+
+def watcher_running() -> bool:
+    """Whether this process's watcher thread is running (it stops with the last stream)."""
+    return _watcher.running()
+
+
 async def _async_events(watch: Watch, lifetime: float) -> AsyncIterator[bytes]:
     """The stream under ASGI (uvicorn). Django cancels it when the client disconnects."""
     _count(1)
+    queue = _watcher.add(watch)
     try:
         yield HELLO
-        check = sync_to_async(watch.check)
+        # The request's own thread is done with the database (the checks run on the watcher's
+        # connection): give its connection back rather than hold it for the stream's life.
+        await sync_to_async(connections.close_all)()
         loop = asyncio.get_running_loop()
         end = loop.time() + lifetime
-        wrote = loop.time()
-        while loop.time() < end:
-            await asyncio.sleep(CHECK_S)
-            names = await check()
-            if names:
-                yield _frame(names)
-                wrote = loop.time()
-            elif loop.time() - wrote >= KEEPALIVE_S:
+        while (left := end - loop.time()) > 0:
+            try:
+                names = await asyncio.wait_for(queue.get(), timeout=min(KEEPALIVE_S, left))
+            except TimeoutError:
                 yield _keepalive()
-                wrote = loop.time()
+                continue
+            yield _frame(names)
         yield _keepalive()
     finally:
+        _watcher.remove(queue)
         _count(-1)
 
 

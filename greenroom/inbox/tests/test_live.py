@@ -226,8 +226,18 @@ def test_the_stream_ends_after_its_lifetime(conversations: World, settings: Any)
     assert rest and rest[-1].startswith(b": keep-alive\nid: ")
 
 
+def _until_the_watcher_stops() -> None:
+    """The process's watcher thread stops, and gives its connection back, with the last
+    stream (before the test's data is torn down)."""
+    for _ in range(200):
+        if not live.watcher_running():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the watcher thread is still running")
+
+
 @pytest.mark.django_db(transaction=True)
-def test_under_asgi_the_stream_is_async_and_says_what_changed(
+def test_under_asgi_a_process_wide_watcher_tells_the_stream_what_changed(
     conversations: World, settings: Any
 ) -> None:
     settings.GREENROOM_INBOX_LIVE_SECONDS = 30
@@ -252,6 +262,7 @@ def test_under_asgi_the_stream_is_async_and_says_what_changed(
 
     assert async_to_sync(read)()[-1] == ["thread"]
     assert live.open_streams() == 0
+    _until_the_watcher_stops()
 
 
 def test_the_pages_open_their_stream_and_poll_only_slowly(conversations: World) -> None:
@@ -283,3 +294,40 @@ def test_a_page_back_after_a_long_gap_fetches_its_thread_once(conversations: Wor
     )
     assert _next_events(chunks) == ["thread"]
     assert _next_events(chunks) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_quiet_streams_keep_alive_and_share_one_watcher(
+    conversations: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "KEEPALIVE_S", 0.05)
+    conversation = _coffee(conversations)
+    clients = []
+    for person in ("alice", "adam"):
+        client = AsyncClient()
+        client.force_login(conversations.people[person])
+        clients.append(client)
+
+    async def read() -> list[tuple[bytes, list[str]]]:
+        streams = []
+        for client in clients:
+            response = await client.get(f"/inbox/c/{conversation.pk}/events/")
+            chunks = response.streaming_content.__aiter__()  # type: ignore[attr-defined]
+            assert (await chunks.__anext__()).startswith(b"retry: ")
+            streams.append(chunks)
+        quiet = [await asyncio.wait_for(c.__anext__(), timeout=10) for c in streams]
+        await sync_to_async(presence.touch)(conversation.pk, conversations.bianca, "replying")
+        seen = []
+        for chunks, first in zip(streams, quiet, strict=True):
+            events: list[str] = []
+            while not events:
+                events = _events(await asyncio.wait_for(chunks.__anext__(), timeout=10))
+            seen.append((first, events))
+            await chunks.aclose()
+        return seen
+
+    seen = async_to_sync(read)()
+    assert [first.startswith(b": keep-alive\nid: ") for first, _ in seen] == [True, True]
+    assert [events for _, events in seen] == [["presence"], ["presence"]]
+    assert live.open_streams() == 0
+    _until_the_watcher_stops()
