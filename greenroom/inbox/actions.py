@@ -1795,7 +1795,8 @@ _MENTION = re.compile(r"(?<![\w@])@([\w.\-]+)")
 
 @transaction.atomic
 def do_add_note(conversation: Conversation, text: str, *, acting_user: User) -> Message:
-    """An internal note (never sent to the network); @username mentions colleagues."""
+    """An internal note (never sent to the network); @username mentions colleagues, who are
+    told after commit (`tasks.notify_mentions`)."""
     if not text.strip():
         raise ActionError(_("Write a note first."))
     names = {m.lower() for m in _MENTION.findall(text)}
@@ -1825,6 +1826,11 @@ def do_add_note(conversation: Conversation, text: str, *, acting_user: User) -> 
         target=note,
         after={"conversation": conversation.pk, "mentions": mentioned},
     )
+    if mentioned:
+        from greenroom.inbox.tasks import notify_mentions
+
+        note_id = note.pk
+        transaction.on_commit(lambda: notify_mentions.delay(note_id), robust=True)
     return note
 
 
@@ -2199,10 +2205,9 @@ def _running_clock(conversation: Conversation) -> str:
 
 @transaction.atomic
 def do_check_sla(now: datetime | None = None, *, limit: int = 1000) -> list[int]:
-    """Record warnings and breaches that came due; each breach escalates once (after commit).
-
-    Returns the ids of the SlaEvents created.
-    """
+    """Record warnings and breaches that came due, once each. Returns the ids of the SlaEvents
+    created; the sweep (`tasks.check_sla`) tells the readers about the breaches, one digest
+    each, after this commits."""
     moment = now or timezone.now()
     created: list[int] = []
     # Only conversations whose current level is not recorded yet: the ones already recorded
@@ -2241,10 +2246,6 @@ def do_check_sla(now: datetime | None = None, *, limit: int = 1000) -> list[int]
             conversation.sla_breached = True
             conversation.save(update_fields=["sla_breached"])
             _activity(conversation, ActivityKind.BREACH, conversation.sla_due_at).save()
-            from greenroom.inbox.tasks import escalate
-
-            event_id = event.pk
-            transaction.on_commit(lambda event_id=event_id: escalate.delay(event_id))  # type: ignore[misc]
         audit.record(
             InboxAction.SLA_BREACH if level == SlaLevel.BREACH else InboxAction.SLA_WARNING,
             actor=None,

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.cache import cache
 from django.db import OperationalError
@@ -264,40 +261,13 @@ def delete_message(message_id: int) -> str:
 UNSENT_GRACE = timedelta(minutes=5)
 UNSENT_HORIZON = timedelta(days=1)
 
-_held_escalations: ContextVar[list[int] | None] = ContextVar(
-    "greenroom_inbox_held_escalations", default=None
-)
-
-
-@contextmanager
-def _holding_escalations() -> Iterator[list[int]]:
-    """While the sweep records breaches, the per-breach `escalate` tasks that do_check_sla
-    queues after its commit are held here (not sent to the broker): the sweep sends one digest
-    per reader instead of one task and one message per breach."""
-    held: list[int] = []
-    token = _held_escalations.set(held)
-    try:
-        yield held
-    finally:
-        _held_escalations.reset(token)
-
-
-class _HeldInSweep(app.Task):
-    def delay(self, *args: Any, **kwargs: Any) -> Any:
-        held = _held_escalations.get()
-        if held is not None:
-            held.extend(int(a) for a in args[:1])
-            return None
-        return super().delay(*args, **kwargs)
-
 
 @app.task(name="greenroom.inbox.check_sla", acks_late=True)
 def check_sla() -> int:
     """Beat, every 60 s: wake snoozed conversations, record warnings and breaches, and tell each
     reader about this sweep's breaches in one message. Returns the SlaEvents created."""
     actions.do_wake_snoozed()
-    with _holding_escalations():
-        created = actions.do_check_sla()
+    created = actions.do_check_sla()
     now = timezone.now()
     unsent = SlaEvent.objects.filter(
         level=SlaLevel.BREACH,
@@ -309,10 +279,11 @@ def check_sla() -> int:
     return len(created)
 
 
-@app.task(name="greenroom.inbox.escalate", base=_HeldInSweep)
+@app.task(name="greenroom.inbox.escalate")
 def escalate(event_id: int) -> list[str]:
     """Tell the team lead (and the configured targets) about one breach, once. The sweep sends
-    its breaches as digests itself; this is for a breach recorded outside it."""
+    its breaches as digests itself; this one is for a breach to send on its own (and for tasks
+    an earlier version queued)."""
     return escalate_breaches([event_id]).get(event_id, [])
 
 

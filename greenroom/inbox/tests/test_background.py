@@ -147,8 +147,8 @@ def _breached(world: World, team: Any, n: int, prefix: str = "b") -> list[Conver
 def test_one_sweep_sends_each_reader_one_digest_of_all_its_breaches(
     world: World, escalations: Captured, settings: Any
 ) -> None:
-    # A transactional test: do_check_sla's on-commit callbacks run inside the sweep, as in
-    # production, so the per-breach escalate tasks it queues must be held, not sent.
+    # A transactional test: commits happen as in production, so anything queued after the
+    # sweep's commit would run (and would send a message per breach).
     settings.GREENROOM_BASE_URL = settings.BASE_URL = "https://greenroom.example.org"
     team = _care_team(world, world.adam)
     actions.do_set_notify_url(world.acme, world.adam, url="capture://adam", acting_user=world.adam)
