@@ -450,6 +450,13 @@ class Message(models.Model):
                 condition=Q(status="awaiting_approval"),
                 name="inbox_msg_awaiting",
             ),
+            # Replies on their way to the network (the stuck-reply sweep, every minute); a
+            # reply leaves it when the network confirms or refuses.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="sending"),
+                name="inbox_msg_sending",
+            ),
         ]
 
     def __str__(self) -> str:

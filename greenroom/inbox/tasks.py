@@ -216,17 +216,26 @@ def resend_stuck_replies() -> int:
 
 @app.task(name="greenroom.inbox.hide_message")
 def hide_message(message_id: int) -> str:
+    """Hide a comment on the network; a temporary failure retries, a refusal takes the hidden
+    mark back and records why (the comment is still public)."""
     from greenroom.networks.registry import connector_for
 
-    message = Message.objects.select_related("conversation", "channel").filter(pk=message_id)
-    found = message.first()
+    found = (
+        Message.objects.select_related("conversation", "channel")
+        .filter(pk=message_id, hidden_at__isnull=False)
+        .first()
+    )
     if found is None:
         return "skipped"
     try:
         connector_for(found.channel).hide(_inbound_item(found))
     except ConnectorError as exc:
-        logger.warning("hiding message %s failed: %s", message_id, exc.message)
-        return "failed"
+        if exc.permanent:
+            actions.do_mark_hide_failed(found, error=exc.message)
+            return "failed"
+        logger.warning("hiding message %s not done yet: %s", message_id, exc.message)
+        hide_message.apply_async((message_id,), countdown=exc.retry_after or 30)
+        return "retry"
     return "hidden"
 
 

@@ -283,6 +283,24 @@ def test_a_mentioned_colleague_hears_about_the_note_with_a_link(
     assert f"https://greenroom.example.org/inbox/c/{conversation.pk}/" in sent["body"]
 
 
+def test_adding_a_note_tells_the_mentioned_after_it_commits(
+    world: World, mentions: Captured, django_capture_on_commit_callbacks: Any
+) -> None:
+    land(world.coffee_x, item("n0", "refund please"))
+    conversation = conversation_of(world.coffee_x, "n0")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        actions.do_add_note(conversation, "@adam have a look", acting_user=world.bianca)
+    assert mentions.notifications == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert [n["url"] for n in mentions.notifications] == ["capture://adam"]
+
+    # A note that mentions nobody queues nothing.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        actions.do_add_note(conversation, "just a thought", acting_user=world.bianca)
+    assert callbacks == []
+
+
 def test_nobody_without_access_and_never_the_author_is_told(
     world: World, mentions: Captured
 ) -> None:
