@@ -22,5 +22,36 @@ urlpatterns = [
     path("approvals/", views.approvals, name="inbox_approvals"),
     path("approvals/<int:pk>/", views.decide, name="inbox_decide"),
     path("settings/", settings_views.inbox_settings, name="inbox_settings"),
+    path("settings/agents/<int:pk>/", settings_views.agent, name="inbox_agent"),
     path("contacts/<int:pk>/", views.contact_update, name="inbox_contact"),
 ]
+
+# Saved replies, SLA policies and routing rules: a page to change one, and forms to save,
+# delete and (policies and rules) switch it off or on.
+_SETTINGS = {"saved_reply": "replies", "policy": "policies", "rule": "rules"}
+for _key, _part in _SETTINGS.items():
+    _args = {"key": _key}
+    urlpatterns += [
+        path(f"settings/{_part}/<int:pk>/", settings_views.edit, _args, name=f"inbox_{_key}"),
+        path(
+            f"settings/{_part}/<int:pk>/save/",
+            settings_views.save,
+            _args,
+            name=f"inbox_{_key}_save",
+        ),
+        path(
+            f"settings/{_part}/<int:pk>/delete/",
+            settings_views.delete,
+            _args,
+            name=f"inbox_{_key}_delete",
+        ),
+    ]
+    if _key != "saved_reply":
+        urlpatterns.append(
+            path(
+                f"settings/{_part}/<int:pk>/active/",
+                settings_views.set_active,
+                _args,
+                name=f"inbox_{_key}_active",
+            )
+        )

@@ -108,7 +108,13 @@ KIND_OF = {
     "inbox_presence": "conversation", "inbox_count": "conversation",
     "inbox_reply": "conversation", "inbox_note": "conversation", "inbox_act": "conversation",
     "inbox_hide": "message", "inbox_delete_message": "message", "inbox_decide": "held_reply",
-    "inbox_contact": "contact",
+    "inbox_contact": "contact", "inbox_agent": "person",
+    "inbox_saved_reply": "saved_reply", "inbox_saved_reply_save": "saved_reply",
+    "inbox_saved_reply_delete": "saved_reply",
+    "inbox_policy": "sla_policy", "inbox_policy_save": "sla_policy",
+    "inbox_policy_delete": "sla_policy", "inbox_policy_active": "sla_policy",
+    "inbox_rule": "routing_rule", "inbox_rule_save": "routing_rule",
+    "inbox_rule_delete": "routing_rule", "inbox_rule_active": "routing_rule",
     "bluesky:connect": "channel", "bluesky:oauth_start": "channel", "mastodon:connect": "channel",
     "api_token_revoke": "api_token",
 }  # fmt: skip
@@ -148,7 +154,7 @@ def _objects(world: World, tmp_path: Path, org: str) -> dict[str, int]:
     )  # fmt: skip
     from greenroom.inbox import actions as inbox
 
-    inbox.do_save_routing_rule(
+    routing_rule = inbox.do_save_routing_rule(
         o, name="Hold refunds", keywords="refund", require_approval=True, acting_user=owner
     )
     land(channel, item(f"{org}-2", "refund please", author=f"{org}buyer"))
@@ -215,6 +221,13 @@ def _objects(world: World, tmp_path: Path, org: str) -> dict[str, int]:
         "message": Message.objects.get(channel=channel, external_id=f"{org}-1").pk,
         "held_reply": held.pk,
         "contact": conversation.contact.pk,
+        "routing_rule": routing_rule.pk,
+        "sla_policy": inbox.do_save_sla_policy(
+            o, name="Fast", first_response_minutes=30, acting_user=owner
+        ).pk,
+        "saved_reply": inbox.do_save_saved_reply(
+            o, title="Thanks", body="Thank you!", acting_user=owner
+        ).pk,
         "api_token": core.do_create_api_token(
             owner, o, name="ci", scopes=["read"], acting_user=owner
         )[0].pk,
@@ -281,6 +294,9 @@ WHO: dict[str, frozenset[str]] = {
     "inbox_delete_message": on_coffee(INBOX),  # GET asks to confirm, showing the comment
     # Server-sent events feeding the queue and a conversation page: checked like those pages.
     "inbox_events": INBOX, "inbox_conversation_events": on_coffee(INBOX),
+    # Changing one organisation-wide inbox setting: manage_org, as the actions and the API.
+    "inbox_saved_reply": INBOX & holding("manage_org"),
+    "inbox_policy": INBOX & holding("manage_org"), "inbox_rule": INBOX & holding("manage_org"),
     # Other sections (greenroom/core/tenancy.py SECTIONS).
     "crisis": section("crisis"), "team": section("team"), "analytics": section("analytics"),
     "audit": holding("view_audit"), "audit_export": holding("view_audit"),
@@ -335,7 +351,9 @@ POST_ONLY = {
     "publishing_first_comment_retry", "publishing_variant_cancel",
     "publishing_policy_deactivate", "publishing_pause_lift", "publishing_notifications_read",
     "inbox_presence", "inbox_count", "inbox_reply", "inbox_note", "inbox_act", "inbox_hide",
-    "inbox_bulk", "inbox_decide", "inbox_contact", "logout",
+    "inbox_bulk", "inbox_decide", "inbox_contact", "inbox_agent", "inbox_saved_reply_save",
+    "inbox_saved_reply_delete", "inbox_policy_save", "inbox_policy_delete",
+    "inbox_policy_active", "inbox_rule_save", "inbox_rule_delete", "inbox_rule_active", "logout",
     "switch_language", "switch_organization", "bluesky:oauth_start", "api_token_revoke",
 }  # fmt: skip
 
