@@ -113,6 +113,17 @@ def test_two_agents_work_the_queue_and_see_each_other(
     alice.get_by_text("Adam is viewing").wait_for(timeout=LIVE_MS)
     adam.get_by_text("Alice is viewing").wait_for(timeout=10_000)
 
+    # Adam raises the priority: Alice's page says the conversation changed (its header is as
+    # it was drawn; reloading by itself could lose a reply being written).
+    notice = alice.locator("#gr-live-notice")
+    assert notice.is_hidden()  # nobody changed it yet
+    adam.get_by_label("Priority").select_option("high")
+    adam.get_by_role("button", name="Set priority").click()
+    adam.wait_for_load_state()
+    notice.get_by_text("This conversation has changed since you opened it.").wait_for(
+        timeout=LIVE_MS
+    )
+
     # Adam starts typing: Alice sees that he is replying, and the counter counts.
     adam.keyboard.press("r")
     answer = "Yes! Back since Monday ☕"
@@ -130,14 +141,6 @@ def test_two_agents_work_the_queue_and_see_each_other(
         timeout=LIVE_MS
     )
     shot(alice, "inbox-06-alice-sees-the-reply")
-    notice = alice.locator("#gr-live-notice")
-    assert notice.is_hidden()  # a new message is shown, not announced
-
-    # Adam takes the conversation: Alice's page says it changed (its header is as drawn).
-    adam.get_by_role("button", name="Assign to me").click()
-    notice.get_by_text("This conversation has changed since you opened it.").wait_for(
-        timeout=LIVE_MS
-    )
 
     # Back in the queue, a new conversation shows up by itself.
     alice.goto(f"{base}/inbox/")
