@@ -45,6 +45,7 @@ from greenroom.inbox.models import (
     ConversationKind,
     ConversationStatus,
     DeliveryStatus,
+    Direction,
     Message,
     Priority,
     SavedReply,
@@ -584,7 +585,18 @@ def approvals(request: HttpRequest) -> HttpResponse:
         .select_related("conversation", "channel", "author")
         .order_by("created_at")[:200]
     )
-    return render(request, "inbox/approvals.html", {"org": org, "waiting": waiting})
+    # What each reply answers, so the approver reads both without opening the conversation.
+    answered = {
+        (m.conversation_id, m.external_id): m
+        for m in Message.objects.filter(
+            organization=org,
+            direction=Direction.INBOUND,
+            conversation_id__in={m.conversation_id for m in waiting},
+            external_id__in={m.in_reply_to for m in waiting if m.in_reply_to},
+        )
+    }
+    items = [(m, answered.get((m.conversation_id, m.in_reply_to))) for m in waiting]
+    return render(request, "inbox/approvals.html", {"org": org, "items": items})
 
 
 @login_required

@@ -145,7 +145,10 @@ def test_replies_that_need_approval_wait_for_an_approver(
     client.force_login(world.bianca)
     assert client.post(decide, {"decision": "approve"}).status_code == 404
     client.force_login(world.alice)
-    assert "We&#x27;re so sorry" in client.get("/inbox/approvals/").content.decode()
+    page = client.get("/inbox/approvals/").content.decode()
+    assert "We&#x27;re so sorry" in page
+    # The approver reads what the reply answers without opening the conversation.
+    assert "Your tea made me sick" in page and "jun wrote" in page
     client.post(f"/inbox/approvals/{waiting.pk}/", {"decision": "approve"})
     sandbox.deliver()
     waiting.refresh_from_db()
