@@ -32,7 +32,7 @@ def activity(
     user: User, org: Organization, since: datetime, until: datetime
 ) -> QuerySet[InboxActivity]:
     """The activity rows the person may see (view_analytics in the organisation)."""
-    return InboxActivity.objects.restrict(user, "view").filter(
+    return InboxActivity.objects.restrict(user, "view_analytics").filter(
         organization=org, at__gte=since, at__lt=until
     )
 

@@ -32,6 +32,13 @@ def test_arrivals_and_response_times_are_recorded_in_the_channels_week(
     assert numbers.mean_first_response_s == 2 * 3600
     assert numbers.mean_handle_s == 42
     assert numbers.resolutions == 1
-    # Agnes works only on Tea channels: Coffee's numbers are not hers to read.
-    hers = metrics.activity(world.agnes, world.acme, monday - timedelta(days=1), datetime.now(UTC))
-    assert metrics.summary(hers).messages_in == 0
+    # Agnes answers on Tea but does not see analytics: not even her own channels' numbers
+    # (colleagues' handle times among them). Analytics are organisation-wide for those who
+    # see them (permissions.ORG_WIDE), the Coffee brand manager included.
+    land(world.tea_bluesky, item("m3", "tea?", author="c", at=monday))
+    since, until = monday - timedelta(days=1), datetime.now(UTC)
+    assert metrics.summary(metrics.activity(world.agnes, world.acme, since, until)).messages_in == 0
+    assert (
+        metrics.summary(metrics.activity(world.bianca, world.acme, since, until)).messages_in == 3
+    )
+    assert metrics.summary(metrics.activity(world.anna, world.acme, since, until)).messages_in == 3
