@@ -150,3 +150,40 @@ def test_two_agents_work_the_queue_and_see_each_other(
     for page in (alice, adam):
         page.context.close()
     _until_streams_end()
+
+
+def test_a_redrawn_queue_keeps_the_selection_and_the_keyboards_place(
+    chromium: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+) -> None:
+    _english_seoul(world, "alice")
+    land(
+        world.coffee_x,
+        item("s1", "First question", author="a1"),
+        item("s2", "Second question", author="a2"),
+        item("s3", "Third question", author="a3"),
+    )
+    base = live_server.url
+    page = sign_in(chromium, base, "alice")
+    page.goto(f"{base}/inbox/?queue=all")
+    queue = page.locator("#gr-queue")
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # the second row
+    held = page.locator("tr.table-active").get_attribute("data-href")
+    page.keyboard.press("x")  # selected from the keyboard
+    assert queue.locator("input[type=checkbox]:checked").count() == 1
+
+    # A new conversation arrives: the stream asks for a redraw, which waits while a row is
+    # selected (a redraw would drop it).
+    land(world.coffee_x, item("s4", "Fourth question", author="a4"))
+    page.wait_for_timeout(LIVE_MS)
+    assert queue.locator("input[type=checkbox]:checked").count() == 1
+    assert queue.get_by_text("Fourth question").count() == 0
+
+    # Unselecting lets the owed redraw happen; the keyboard stays on the same conversation.
+    page.keyboard.press("x")
+    queue.get_by_text("Fourth question").wait_for(timeout=LIVE_MS)
+    assert page.locator("tr.table-active").get_attribute("data-href") == held
+    page.context.close()
+    _until_streams_end()

@@ -40,6 +40,8 @@
   }
   if (queue) {
     queue.addEventListener("change", function () { if (queueOwed && !selecting()) refreshQueue(); });
+    // The fallback poll goes through the same door, so it never drops a selection either.
+    window.setInterval(refreshQueue, 60000);
   }
   var live = document.querySelector("[data-live]");
   var source = null;
@@ -82,13 +84,25 @@
   // --- Keyboard shortcuts ---
   var rows = function () { return Array.prototype.slice.call(document.querySelectorAll(".gr-queue-row")); };
   var current = -1;
+  var currentHref = null;
   function focusRow(index) {
     var all = rows();
     if (!all.length) return;
     current = Math.max(0, Math.min(index, all.length - 1));
     all.forEach(function (row, i) { row.classList.toggle("table-active", i === current); });
+    currentHref = all[current].dataset.href;
     all[current].focus();
   }
+  // A redrawn queue keeps the keyboard's place: the same conversation, wherever it moved.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "gr-queue" || !currentHref) return;
+    var all = rows();
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].dataset.href === currentHref) { focusRow(i); return; }
+    }
+    current = -1;
+    currentHref = null;
+  });
   function click(id) { var el = document.getElementById(id); if (el) el.click(); }
 
   document.addEventListener("keydown", function (event) {
@@ -102,7 +116,10 @@
         if (all[current]) window.location.href = all[current].dataset.href; else return;
         break;
       case "x":
-        if (all[current]) { var box = all[current].querySelector("input[type=checkbox]"); if (box) box.checked = !box.checked; } else return;
+        if (all[current]) {
+          var box = all[current].querySelector("input[type=checkbox]");
+          if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); }
+        } else return;
         break;
       case "r": if (reply) reply.focus(); else return; break;
       case "n": var note = document.getElementById("gr-note"); if (note) note.focus(); else return; break;
