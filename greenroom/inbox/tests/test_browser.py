@@ -11,7 +11,7 @@ from greenroom.conftest import World
 from greenroom.core import actions as core_actions
 from greenroom.core.tests.test_browser import chromium, shot, sign_in  # noqa: F401
 from greenroom.inbox import live
-from greenroom.inbox.models import Conversation
+from greenroom.inbox.models import Conversation, DeliveryStatus, Message
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 from greenroom.networks import text
 
@@ -97,7 +97,9 @@ def test_two_agents_work_the_queue_and_see_each_other(
     settings.GREENROOM_INBOX_PRESENCE_HEARTBEAT_S = 30
     _english_seoul(world, "alice", "adam")
     sandbox.connect(world.coffee_x)
-    land(world.coffee_x, item("t1", "Is the oat latte back in stock?", author="emma"))
+    # Written on the (sandbox) network, so Adam's reply has a comment to answer there.
+    sandbox.write(world.coffee_x, "Is the oat latte back in stock?", author="emma")
+    sandbox.deliver()
     conversation = Conversation.objects.get(channel=world.coffee_x)
     base = live_server.url
 
@@ -141,6 +143,8 @@ def test_two_agents_work_the_queue_and_see_each_other(
         timeout=LIVE_MS
     )
     shot(alice, "inbox-06-alice-sees-the-reply")
+    sent = Message.objects.get(direction="out")
+    assert sent.status == DeliveryStatus.SENT, (sent.status, sent.error)
 
     # Back in the queue, a new conversation shows up by itself.
     alice.goto(f"{base}/inbox/")
