@@ -326,6 +326,9 @@ class SlaPolicyForm(_OrgForm):
 
 
 class RoutingRuleForm(_OrgForm):
+    # The words first: they are what most rules are about.
+    field_order = ["name", "keywords"]
+
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     position = forms.IntegerField(
         label=gettext_lazy("Position"),
