@@ -1,8 +1,11 @@
 """The demo organisation: Daybreak Beverages, a coffee brand and a tea brand in Korea and abroad.
 
-Everything Greenroom-side is written through actions (so the audit log tells the story);
-posts go to the sandbox through the connector and inbound messages come back through the signed
-webhook receiver, all over HTTP served in this process (the web server is not running yet).
+Everything Greenroom-side is written through actions (so the audit log tells the story): posts
+are written, approved and published by the publishing engine to the sandbox, comments, mentions
+and DMs come back through the signed webhook receiver, all over HTTP served in this process (the
+web server is not running yet), and the inbox turns them into conversations under the demo's
+routing rules and SLA policies (greenroom/demo/inbox_setup.py). The team has kept up with its
+queue: what stays open is mostly on time, with a breach or two to show what one looks like.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from greenroom.core import actions
-from greenroom.core.models import Brand, Channel, Organization, User
+from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.permissions import ChannelPerm, Role
-from greenroom.networks.actions import do_connect_sandbox_channel
-from greenroom.networks.base import MediaItem, OutgoingPost
+from greenroom.demo import inbox_setup
+from greenroom.inbox import actions as inbox
+from greenroom.inbox import signals as inbox_signals
+from greenroom.inbox.models import Conversation, ConversationStatus
+from greenroom.networks.actions import do_connect_sandbox_channel, inbound_stored
 from greenroom.networks.models import InboundEvent
 from greenroom.networks.sandbox import failures, traffic, webhooks
-from greenroom.networks.sandbox.connector import SandboxConnector
 from greenroom.networks.sandbox.inprocess import in_process
 from greenroom.networks.sandbox.models import SandboxAccount, SandboxItem, SandboxPost
 from greenroom.publishing import actions as publishing
+from greenroom.publishing import engine
+from greenroom.publishing.models import Post, Variant, VariantState
 
 logger = logging.getLogger(__name__)
 
@@ -251,10 +258,20 @@ POSTS = {
         "겨울 한정 유자차가 돌아왔습니다. 따뜻하게 한 잔 어떠세요?",
     ),
 }
-POSTS_PER_CHANNEL = 3
+POSTS_PER_GROUP = 3
+# Who writes each region's posts (they may draft on every channel of it).
+AUTHORS = {"KR": "yuna", "Global": "jake"}
+# Who approves each brand's posts, step by step: coffee's policy is brand, then legal; tea has
+# none: a post by someone who may not publish everywhere is approved once by an approver.
+APPROVERS = {"coffee": ("sora", "daniel"), "tea": ("priya",)}
 # Comments, mentions and DMs over the last three days: about 300 across the 12 channels.
 INBOUND_HOURS = 72
 INBOUND_RATE = 0.0115
+# The team has worked through its queue: conversations whose SLA ran out are closed, except the
+# most recent few, which show a person what a breach looks like.
+BREACHED_LEFT_OPEN = 2
+# How the inbox hears of stored events (greenroom/inbox/signals.py).
+INBOX_RECEIVER = "inbox.process_inbound"
 
 
 @dataclass
@@ -269,12 +286,15 @@ class SeedReport:
     delivery_failures: int = 0
 
 
-def _media_for(kind: str) -> tuple[MediaItem, ...]:
-    if kind in ("tiktok", "youtube"):
-        return (MediaItem(path="demo/clip.mp4", mime_type="video/mp4", alt_text="A pour-over"),)
-    if kind in ("instagram", "facebook", "threads"):
-        return (MediaItem(path="demo/cup.jpg", mime_type="image/jpeg", alt_text="A cup"),)
-    return ()
+@dataclass
+class Built:
+    """What `_build` made, by the names the seed uses."""
+
+    org: Organization
+    people: dict[str, User]
+    brands: dict[str, Brand]
+    teams: dict[str, Team]
+    channels: list[Channel]
 
 
 def seed() -> SeedReport:
@@ -285,29 +305,43 @@ def seed() -> SeedReport:
     password = demo_password()
     with in_process(), failures.calm():
         with transaction.atomic():
-            report, channels = _build(rng, password)
-            accounts = [SandboxAccount.objects.get(external_id=c.external_id) for c in channels]
-            report.posts = _publish_posts(rng, channels, accounts)
+            report, built = _build(rng, password)
+            # Before any message arrives: routing rules and SLA policies apply as they land.
+            inbox_setup.configure(built.org, built.people, built.brands, built.teams)
+            accounts = [
+                SandboxAccount.objects.get(external_id=c.external_id) for c in built.channels
+            ]
+            report.posts = _publish_posts(rng, built, accounts)
             items = _plan_inbound(accounts)
         # Delivered once the organisation is committed, through the real receiver. Its one log
         # line per delivery would bury the logins under hundreds of lines; keep warnings only.
         receiver_log = logging.getLogger("greenroom.webhooks")
         level = receiver_log.level
         receiver_log.setLevel(logging.WARNING)
+        # This process turns the stored events into conversations itself, right after, in one
+        # batch (the inbox action the worker runs): no task per delivery for the worker to find
+        # already done. Everything from here commits together.
+        queued = inbound_stored.disconnect(dispatch_uid=INBOX_RECEIVER)
         try:
-            for item in items:
-                try:
-                    webhooks.deliver(item.pk)
-                except webhooks.DeliveryFailed as exc:
-                    report.delivery_failures += 1
-                    logger.warning("demo seed: %s", exc)
+            with transaction.atomic():
+                for item in items:
+                    try:
+                        webhooks.deliver(item.pk)
+                    except webhooks.DeliveryFailed as exc:
+                        report.delivery_failures += 1
+                        logger.warning("demo seed: %s", exc)
+                while inbox.do_process_inbound().events:
+                    pass
+                _settle_queue(built)
         finally:
             receiver_log.setLevel(level)
+            if queued:
+                inbox_signals.connect()
     report.inbound = InboundEvent.objects.filter(organization=report.organization).count()
     return report
 
 
-def _build(rng: random.Random, password: str) -> tuple[SeedReport, list[Channel]]:
+def _build(rng: random.Random, password: str) -> tuple[SeedReport, Built]:
     people: dict[str, User] = {}
     for person in PEOPLE:
         people[person.username] = actions.do_create_user(
@@ -367,8 +401,9 @@ def _build(rng: random.Random, password: str) -> tuple[SeedReport, list[Channel]
         by_key[(plan.kind, plan.handle)] = channel
     for username, key, perm in GRANTS:
         actions.do_grant_channel_permission(by_key[key], people[username], perm, acting_user=owner)
+    teams: dict[str, Team] = {}
     for name, lead, members in TEAMS:
-        actions.do_create_team(
+        teams[name] = actions.do_create_team(
             org,
             name=name,
             lead=people[lead],
@@ -399,40 +434,104 @@ def _build(rng: random.Random, password: str) -> tuple[SeedReport, list[Channel]
         password=password,
         channels=len(channels),
     )
-    return report, channels
+    return report, Built(org, people, brands, teams, channels)
 
 
-def _publish_posts(
-    rng: random.Random, channels: list[Channel], accounts: list[SandboxAccount]
-) -> int:
-    """A few posts per channel over the last two weeks, published through the connector."""
+def _publish_posts(rng: random.Random, built: Built, accounts: list[SandboxAccount]) -> int:
+    """A few posts per brand and region over the last two weeks, each to every channel of its
+    group, written, approved and published the way a team does it: through the publishing
+    actions and the engine (in this process, over the in-process sandbox)."""
+    people = built.people
+    groups: dict[tuple[str, str], list[Channel]] = {}
+    for plan, channel in zip(CHANNELS, built.channels, strict=True):
+        groups.setdefault((plan.brand, plan.region), []).append(channel)
+    posts: list[Post] = []
+    for (brand, region), channels in groups.items():
+        author = people[AUTHORS[region]]
+        for n in range(POSTS_PER_GROUP):
+            language = "ko" if region == "KR" and n != 1 else "en"
+            post = publishing.do_create_post(
+                built.org,
+                text=rng.choice(POSTS[(brand, language)]),
+                channels=channels,
+                acting_user=author,
+            )
+            post = publishing.do_submit_for_approval(post, acting_user=author)
+            post = _approve(post, [people[name] for name in APPROVERS[brand]])
+            posts.append(publishing.do_publish_now(post, acting_user=author))
+    # The engine publishes what is due, as the worker would; no worker runs yet.
+    engine.keep_publishing(budget_s=120)
+    states = set(Variant.objects.filter(post__in=posts).values_list("state", flat=True))
+    if states != {VariantState.PUBLISHED}:
+        raise RuntimeError(f"the demo's posts did not all publish (states: {sorted(states)})")
+    _backdate(rng, posts, accounts)
+    return len(posts)
+
+
+def _approve(post: Post, approvers: list[User]) -> Post:
+    """Each approver gives their step in turn (the action checks that it is theirs). A post
+    that needs no approval (its author may publish everywhere) was approved when submitted."""
+    for person in approvers:
+        if not post.variants.filter(state=VariantState.IN_APPROVAL).exists():
+            break
+        post = publishing.do_approve(post, acting_user=person)
+    if post.variants.filter(state=VariantState.IN_APPROVAL).exists():
+        raise RuntimeError(f"{post} still waits for approval after {approvers}")
+    return post
+
+
+def _backdate(rng: random.Random, posts: list[Post], accounts: list[SandboxAccount]) -> None:
+    """The posts' history: they went out over the last two weeks (older first), and the
+    network counted their reach. Only times and counters change; every state change above went
+    through the actions and the engine, and the audit log keeps when that really happened."""
     now = timezone.now()
-    count = 0
-    for plan, channel, account in zip(CHANNELS, channels, accounts, strict=True):
-        brand, korean = plan.brand, plan.region == "KR"
-        for n in range(POSTS_PER_CHANNEL):
-            language = "ko" if korean and n != 1 else "en"
-            text = rng.choice(POSTS[(brand, language)])
-            ref = SandboxConnector(channel).publish(
-                OutgoingPost(
-                    text=text,
-                    idempotency_key=f"demo-seed-{channel.pk}-{n}",
-                    media=_media_for(channel.kind),
-                )
+    account_of = {a.external_id: a.pk for a in accounts}
+    per_group = POSTS_PER_GROUP
+    for index, post in enumerate(posts):
+        n = index % per_group
+        age = timedelta(days=2 + (per_group - n) * rng.uniform(2, 4), hours=rng.uniform(0, 10))
+        published_at = now - age
+        Post.objects.filter(pk=post.pk).update(
+            created_at=published_at - timedelta(hours=rng.uniform(3, 20)),
+            submitted_at=published_at - timedelta(hours=rng.uniform(1, 3)),
+            updated_at=published_at,
+        )
+        for variant in post.variants.select_related("channel"):
+            Variant.objects.filter(pk=variant.pk).update(
+                published_at=published_at, publish_at=published_at, updated_at=published_at
             )
-            # The network's own history: the posts went out over the last two weeks.
-            age = timedelta(
-                days=2 + (POSTS_PER_CHANNEL - n) * rng.uniform(2, 4), hours=rng.uniform(0, 10)
+            reach = rng.randint(800, 12000) * (
+                3 if variant.channel.kind in ("instagram", "tiktok") else 1
             )
-            reach = rng.randint(800, 12000) * (3 if channel.kind in ("instagram", "tiktok") else 1)
-            SandboxPost.objects.filter(account=account, external_id=ref.external_id).update(
-                created_at=now - age,
+            SandboxPost.objects.filter(
+                account_id=account_of[variant.channel.external_id],
+                external_id=variant.external_id,
+            ).update(
+                created_at=published_at,
                 impressions=reach,
                 likes=int(reach * rng.uniform(0.02, 0.08)),
                 reposts=int(reach * rng.uniform(0.001, 0.01)),
             )
-            count += 1
-    return count
+
+
+def _settle_queue(built: Built) -> None:
+    """The team has kept up: each conversation whose SLA ran out is closed by its channel's
+    owner, except the `BREACHED_LEFT_OPEN` most recently due. What stays open is on time or
+    nearly due, as a queue looks on a normal day."""
+    now = timezone.now()
+    overdue = list(
+        Conversation.objects.filter(
+            organization=built.org, status=ConversationStatus.OPEN, sla_due_at__lt=now
+        )
+        .select_related("channel")
+        .order_by("-sla_due_at", "-pk")
+    )
+    by_owner: dict[int, list[Conversation]] = {}
+    for conversation in overdue[BREACHED_LEFT_OPEN:]:
+        by_owner.setdefault(conversation.channel.owner_id or 0, []).append(conversation)
+    people = {u.pk: u for u in built.people.values()}
+    for owner_id, conversations in by_owner.items():
+        inbox.do_close(conversations, acting_user=people.get(owner_id))
 
 
 def _plan_inbound(accounts: list[SandboxAccount]) -> list[SandboxItem]:

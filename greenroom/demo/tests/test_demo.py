@@ -15,6 +15,7 @@ from django.utils import timezone
 from greenroom.conftest import World
 from greenroom.core import audit, vault
 from greenroom.core.models import (
+    AuditEvent,
     Channel,
     ChannelGrant,
     Membership,
@@ -24,10 +25,23 @@ from greenroom.core.models import (
     User,
 )
 from greenroom.core.permissions import Role
+from greenroom.inbox.actions import InboxAction
+from greenroom.inbox.models import (
+    BusinessHours,
+    Conversation,
+    ConversationStatus,
+    RoutingRule,
+    SavedReply,
+    SlaPolicy,
+)
+from greenroom.inbox.posts import find_post
+from greenroom.networks.actions import inbound_stored
 from greenroom.networks.models import InboundEvent
 from greenroom.networks.sandbox import traffic
 from greenroom.networks.sandbox.models import SandboxItem, SandboxPost
 from greenroom.networks.sandbox.testing import Sandbox, sandbox  # noqa: F401
+from greenroom.publishing.actions import PublishingAction
+from greenroom.publishing.models import Post, Variant, VariantState
 
 NETWORKS = {
     "x",
@@ -112,6 +126,86 @@ def test_seed_creates_the_demo_organisation_once_and_prints_the_logins() -> None
     assert Organization.objects.count() == 1
     assert User.objects.count() == 8
     assert InboundEvent.objects.count() == events.count()
+
+
+@pytest.mark.django_db
+def test_seeded_posts_are_greenroom_posts_that_the_inbox_links_to() -> None:
+    run("seed")
+    org = Organization.objects.get()
+    mina = User.objects.get(username="mina")
+
+    # Written, approved and published through the actions and the engine.
+    posts = Post.objects.filter(organization=org)
+    assert posts.count() == 12
+    variants = Variant.objects.filter(post__organization=org)
+    assert variants.count() == SandboxPost.objects.filter(in_reply_to="").count() == 36
+    assert set(variants.values_list("state", flat=True)) == {VariantState.PUBLISHED}
+    month_ago, yesterday = timezone.now() - timedelta(days=30), timezone.now() - timedelta(days=1)
+    assert all(v.external_id.startswith("sp_") for v in variants)
+    # Published over the last weeks, before the comments that answer them.
+    assert all(v.published_at and month_ago < v.published_at < yesterday for v in variants)
+    events = AuditEvent.objects.filter(organization=org)
+    assert events.filter(action=PublishingAction.VARIANT_PUBLISHED).count() == 36
+    assert events.filter(action=PublishingAction.POST_APPROVAL_GIVEN).count() > 0
+    coffee = posts.filter(brand__name="Daybreak Coffee").first()
+    assert coffee is not None
+    assert {d.step.name for d in coffee.decisions.all() if d.step} == {"Brand", "Legal"}
+
+    # Every comment thread answers one of them, and the inbox finds it.
+    comments = Conversation.objects.filter(organization=org, kind="comment")
+    assert comments.count() > 50
+    for conversation in comments:
+        link = find_post(mina, conversation.channel_id, conversation.post_external_id)
+        assert link is not None, conversation.post_external_id
+        assert link.post_id in {p.pk for p in posts} and link.text
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_seeded_inbox_has_replies_rules_policies_and_a_queue_mostly_on_time() -> None:
+    run("seed")
+    org = Organization.objects.get()
+
+    replies = SavedReply.objects.filter(organization=org)
+    assert {r.language for r in replies} == {"en", "ko"}
+    assert replies.filter(brand__isnull=True).exists() and replies.filter(brand__isnull=False)
+    policies = SlaPolicy.objects.filter(organization=org, is_active=True)
+    assert {p.kind for p in policies} >= {"dm", "comment", "mention"}
+    assert policies.filter(business_hours__isnull=False).exists()
+    hours = BusinessHours.objects.get(organization=org)
+    assert len(hours.weekly) == 7 and "2026-12-25" in hours.holidays
+    rules = RoutingRule.objects.filter(organization=org, is_active=True)
+    assert rules.count() >= 3
+    assert rules.filter(language="ko", set_team__name="Korea community").exists()
+    saved_by_owner = AuditEvent.objects.filter(
+        organization=org, action=InboxAction.RULE_SAVED, actor__username="mina"
+    )
+    assert saved_by_owner.count() == rules.count()
+
+    # Routing ran as the messages arrived: Korean ones went to the Korea team.
+    conversations = Conversation.objects.filter(organization=org)
+    korean = conversations.filter(language="ko")
+    assert korean.exists()
+    # (A thread that started in English keeps the team its first message was routed to.)
+    to_korea = korean.filter(team__name="Korea community").count()
+    assert to_korea > 0.8 * korean.count()
+    assert any("complaint" in c.tags for c in conversations)
+
+    # A queue as on a normal day: most open conversations on time, one or two breached; the
+    # rest were closed by the team (none left unprocessed).
+    now = timezone.now()
+    assert not InboundEvent.objects.filter(organization=org, processed_at__isnull=True).exists()
+    open_ = list(conversations.filter(status=ConversationStatus.OPEN))
+    breached = [c for c in open_ if c.sla_due_at and c.sla_due_at < now]
+    on_time = [c for c in open_ if c.sla_warn_at and c.sla_warn_at > now]
+    assert len(open_) >= 5
+    assert 1 <= len(breached) <= 2
+    assert len(on_time) > len(open_) / 2
+    assert any(c.assignee_id is not None for c in open_)
+    assert conversations.filter(status=ConversationStatus.CLOSED).count() > len(open_)
+
+    # The seed handed the inbox back its usual receiver: later deliveries queue processing.
+    assert inbound_stored.has_listeners(InboundEvent)
 
 
 @pytest.mark.django_db
