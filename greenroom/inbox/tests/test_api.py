@@ -638,3 +638,11 @@ def test_a_changed_rule_routes_the_next_messages(ctx: dict[str, Any], world: Wor
     routed = conversation_of(world.coffee_x, "api-broken")
     assert (routed.priority, routed.tags) == ("urgent", ["broken-cup"])
     assert conversation_of(world.coffee_x, "api-fine").priority == "normal"
+
+
+def test_a_read_only_token_reads_agents_but_cannot_change_them(world: World) -> None:
+    reader = bearer(make_token(world, "agnes", scopes=("read",))[1])
+    assert call(reader, "GET", "/api/inbox/agents").status_code == 200
+    refused = call(reader, "PATCH", f"/api/inbox/agents/{world.agnes.pk}", {"status": "away"})
+    assert "write scope" in _detail(refused, 403)
+    assert not AuditEvent.objects.filter(action="inbox.agent_updated").exists()
