@@ -515,9 +515,10 @@ def _backdate(rng: random.Random, posts: list[Post], accounts: list[SandboxAccou
 
 
 def _settle_queue(built: Built) -> None:
-    """The team has kept up: each conversation whose SLA ran out is closed by its channel's
-    owner, except the `BREACHED_LEFT_OPEN` most recently due. What stays open is on time or
-    nearly due, as a queue looks on a normal day."""
+    """The team has kept up: each conversation whose SLA ran out is closed by the person it was
+    assigned to (else the channel's owner, else the organisation's owner) where they may work
+    on its channel, except the `BREACHED_LEFT_OPEN` most recently due. What stays open is on
+    time or nearly due, as a queue looks on a normal day."""
     now = timezone.now()
     overdue = list(
         Conversation.objects.filter(
@@ -526,12 +527,29 @@ def _settle_queue(built: Built) -> None:
         .select_related("channel")
         .order_by("-sla_due_at", "-pk")
     )
-    by_owner: dict[int, list[Conversation]] = {}
-    for conversation in overdue[BREACHED_LEFT_OPEN:]:
-        by_owner.setdefault(conversation.channel.owner_id or 0, []).append(conversation)
     people = {u.pk: u for u in built.people.values()}
-    for owner_id, conversations in by_owner.items():
-        inbox.do_close(conversations, acting_user=people.get(owner_id))
+    engages = {
+        pk: set(
+            Channel.objects.restrict(person, "engage")
+            .filter(organization=built.org)
+            .values_list("pk", flat=True)
+        )
+        for pk, person in people.items()
+    }
+    owner = built.people["mina"]
+    by_closer: dict[int, list[Conversation]] = {}
+    for conversation in overdue[BREACHED_LEFT_OPEN:]:
+        closer = next(
+            (
+                pk
+                for pk in (conversation.assignee_id, conversation.channel.owner_id, owner.pk)
+                if pk in engages and conversation.channel_id in engages[pk]
+            ),
+            owner.pk,
+        )
+        by_closer.setdefault(closer, []).append(conversation)
+    for closer, conversations in by_closer.items():
+        inbox.do_close(conversations, acting_user=people[closer])
 
 
 def _plan_inbound(accounts: list[SandboxAccount]) -> list[SandboxItem]:
