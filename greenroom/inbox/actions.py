@@ -94,6 +94,7 @@ class InboxAction(models.TextChoices):
     POLICY_SAVED = "inbox.sla_policy_saved"
     POLICY_DELETED = "inbox.sla_policy_deleted"
     HOURS_SAVED = "inbox.business_hours_saved"
+    HOURS_DELETED = "inbox.business_hours_deleted"
     RULE_SAVED = "inbox.rule_saved"
     RULE_DELETED = "inbox.rule_deleted"
     SAVED_REPLY_SAVED = "inbox.saved_reply_saved"
@@ -1837,8 +1838,21 @@ def do_add_note(conversation: Conversation, text: str, *, acting_user: User) -> 
 # --- Working the queue ---------------------------------------------------------------------------
 
 
-def _each(conversations: Iterable[Conversation]) -> list[Conversation]:
-    return list(conversations)
+def _each(conversations: Iterable[Conversation], acting_user: User | None) -> list[Conversation]:
+    """The conversations an action changes, refused as a whole when the person does not engage
+    on one of their channels (None: Greenroom itself)."""
+    found = list(conversations)
+    if acting_user is None or not found:
+        return found
+    wanted = {c.channel_id for c in found}
+    allowed = set(
+        Channel.objects.restrict(acting_user, "engage")
+        .filter(pk__in=wanted)
+        .values_list("pk", flat=True)
+    )
+    if wanted - allowed:
+        raise NotAllowed(_("You cannot work on this channel's conversations."))
+    return found
 
 
 @transaction.atomic
@@ -1850,7 +1864,7 @@ def do_assign(
     count = 0
     freed: dict[int, set[int]] = {}
     moved: list[int] = []
-    for conversation in _each(conversations):
+    for conversation in _each(conversations, acting_user):
         if assignee is not None and not (
             Channel.objects.restrict(assignee, "engage").filter(pk=conversation.channel_id).exists()
         ):
@@ -1884,7 +1898,7 @@ def do_set_team(
     conversations: Iterable[Conversation], team: Team | None, *, acting_user: User
 ) -> int:
     count = 0
-    for conversation in _each(conversations):
+    for conversation in _each(conversations, acting_user):
         if team is not None and team.organization_id != conversation.organization_id:
             raise ActionError(_("The team belongs to another organisation."))
         before = {"team": conversation.team_id}
@@ -1917,7 +1931,7 @@ def do_tag(
     adding = [t for t in (clean_tag(x) for x in add) if t]
     removing = {clean_tag(x) for x in remove}
     count = 0
-    for conversation in _each(conversations):
+    for conversation in _each(conversations, acting_user):
         before = list(conversation.tags)
         tags = [t for t in conversation.tags if t not in removing]
         conversation.tags = list(dict.fromkeys([*tags, *adding]))
@@ -1941,7 +1955,9 @@ def do_set_priority(
     if priority not in Priority.values:
         raise ActionError(_("Unknown priority %(priority)r.") % {"priority": priority})
     count = 0
-    for conversation in _each(conversations):
+    for conversation in _each(conversations, acting_user):
+        if conversation.priority == priority:
+            continue
         before = {"priority": conversation.priority}
         conversation.priority = priority
         # A different priority may fall under a different SLA policy: re-time running clocks.
@@ -1970,7 +1986,7 @@ def do_close(conversations: Iterable[Conversation], *, acting_user: User | None)
     now = timezone.now()
     count = 0
     freed: dict[int, set[int]] = {}
-    for conversation in _each(conversations):
+    for conversation in _each(conversations, acting_user):
         if conversation.status == ConversationStatus.CLOSED:
             continue
         if conversation.assignee_id is not None:
@@ -2008,11 +2024,14 @@ def do_close(conversations: Iterable[Conversation], *, acting_user: User | None)
 
 @transaction.atomic
 def do_reopen(conversation: Conversation, *, acting_user: User) -> Conversation:
-    if conversation.status != ConversationStatus.CLOSED:
+    """A closed conversation opens again; a snoozed one wakes now instead of at its time."""
+    _each([conversation], acting_user)
+    if conversation.status not in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):
         return conversation
     conversation.status = ConversationStatus.OPEN
     conversation.closed_at = None
-    conversation.save(update_fields=["status", "closed_at"])
+    conversation.snoozed_until = None
+    conversation.save(update_fields=["status", "closed_at", "snoozed_until"])
     audit.record(
         InboxAction.REOPENED,
         actor=acting_user,
@@ -2028,8 +2047,11 @@ def do_snooze(conversations: Iterable[Conversation], until: datetime, *, acting_
     the customer is still waiting."""
     if until <= timezone.now():
         raise ActionError(_("Snooze until a time in the future."))
+    chosen = _each(conversations, acting_user)
+    if any(c.status == ConversationStatus.CLOSED for c in chosen):
+        raise ActionError(_("A closed conversation cannot be snoozed; reopen it first."))
     count = 0
-    for conversation in _each(conversations):
+    for conversation in chosen:
         conversation.status = ConversationStatus.SNOOZED
         conversation.snoozed_until = until
         conversation.save(update_fields=["status", "snoozed_until"])
@@ -2392,6 +2414,22 @@ def do_save_business_hours(
     return target
 
 
+@transaction.atomic
+def do_delete_business_hours(hours: BusinessHours, *, acting_user: User) -> None:
+    """Delete opening hours. Policies that used them count around the clock from then on (their
+    running clocks keep the due times they have)."""
+    _require_manage_org(hours.organization_id, acting_user)
+    users = list(SlaPolicy.objects.filter(business_hours=hours).values_list("name", flat=True))
+    audit.record(
+        InboxAction.HOURS_DELETED,
+        actor=acting_user,
+        organization=Organization(pk=hours.organization_id),
+        target=hours,
+        before={"name": hours.name, "timezone": hours.timezone, "policies": users},
+    )
+    hours.delete()
+
+
 RULE_FIELDS = (
     "name",
     "position",
@@ -2430,6 +2468,14 @@ def do_save_routing_rule(
     if "add_tags" in values:
         target.add_tags = [clean_tag(t) for t in values["add_tags"] or [] if clean_tag(t)]
     _check_org(org, target.channel, target.brand, target.set_team, target.auto_reply)
+    assignee = target.set_assignee
+    if (
+        assignee is not None
+        and not assignee.memberships.filter(organization=org, is_active=True).exists()
+    ):
+        raise ActionError(
+            _("%(person)s is not a member of this organisation.") % {"person": assignee}
+        )
     if target.set_priority and target.set_priority not in Priority.values:
         raise ActionError(_("Unknown priority %(priority)r.") % {"priority": target.set_priority})
     target.save()
@@ -2473,6 +2519,8 @@ def do_save_saved_reply(
         raise ActionError(_("A saved reply needs a title and a text."))
     _check_org(org, brand)
     target = saved or SavedReply(organization=org)
+    fields = ("title", "body", "brand_id", "language")
+    before = audit.snapshot(target, fields) if saved else None
     target.title, target.body, target.brand, target.language = title, body, brand, language
     target.save()
     audit.record(
@@ -2480,7 +2528,8 @@ def do_save_saved_reply(
         actor=acting_user,
         organization=org,
         target=target,
-        after={"title": title},
+        before=before,
+        after=audit.snapshot(target, fields),
     )
     return target
 
@@ -2507,7 +2556,14 @@ def do_set_agent(
     capacity: int | None = None,
     acting_user: User,
 ) -> AgentProfile:
-    """An agent goes on shift or away, or changes how many conversations they take at once."""
+    """An agent goes on shift or away, or changes how many conversations they take at once.
+    Anyone may set their own; someone else's needs manage_members in the organisation."""
+    if user.pk != acting_user.pk and not Access.of(acting_user).has_org_perm(
+        org.pk, "manage_members"
+    ):
+        raise NotAllowed(_("Only people who manage members set someone else's availability."))
+    if not user.memberships.filter(organization=org, is_active=True).exists():
+        raise ActionError(_("%(person)s is not a member of this organisation.") % {"person": user})
     profile, _created = AgentProfile.objects.get_or_create(organization=org, user=user)
     before = audit.snapshot(profile, ("status", "capacity"))
     if status is not None:

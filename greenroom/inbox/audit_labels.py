@@ -34,6 +34,7 @@ name_actions(
         "inbox.sla_policy_saved": _("Response-time policy saved"),
         "inbox.sla_policy_deleted": _("Response-time policy deleted"),
         "inbox.business_hours_saved": _("Business hours saved"),
+        "inbox.business_hours_deleted": _("Business hours deleted"),
         "inbox.rule_saved": _("Routing rule saved"),
         "inbox.rule_deleted": _("Routing rule deleted"),
         "inbox.saved_reply_saved": _("Saved reply saved"),

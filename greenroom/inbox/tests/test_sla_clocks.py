@@ -34,7 +34,7 @@ def test_first_next_and_resolution_clocks_with_a_custom_warning_share(world: Wor
     reply = actions.do_reply(conversation, "Checking now!", acting_user=world.alice)
     answered = timezone.now()
     actions.do_mark_reply_sent(reply, external_id="r1", sent_at=answered)
-    conversation.refresh_from_db()
+    conversation = conversation_of(world.coffee_x, "k1")  # read again, not narrowed
     assert conversation.first_response_at == answered
     assert conversation.first_response_due_at is None and conversation.waiting_since is None
     # Only resolution runs now: due four hours after the start, warning at half of it.

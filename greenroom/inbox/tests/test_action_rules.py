@@ -1,0 +1,108 @@
+"""What the inbox's actions refuse on their own, whichever page or API calls them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from greenroom.conftest import World
+from greenroom.core.actions import ActionError
+from greenroom.core.models import AuditEvent
+from greenroom.inbox import actions
+from greenroom.inbox.models import AgentStatus, ConversationStatus
+from greenroom.inbox.tests.conftest import conversation_of, item, land
+
+
+def test_changing_a_conversation_needs_engage_on_its_channel(world: World) -> None:
+    land(world.coffee_x, item("e1", "hello"))
+    coffee = conversation_of(world.coffee_x, "e1")
+    later = timezone.now() + timedelta(hours=1)
+    for attempt in (
+        lambda who: actions.do_set_priority([coffee], "high", acting_user=who),
+        lambda who: actions.do_tag([coffee], add=["x"], acting_user=who),
+        lambda who: actions.do_close([coffee], acting_user=who),
+        lambda who: actions.do_snooze([coffee], later, acting_user=who),
+        lambda who: actions.do_assign([coffee], None, acting_user=who),
+    ):
+        for outsider in (world.agnes, world.anna, world.gina):  # Tea only, analyst, Globex
+            with pytest.raises(ActionError):
+                attempt(outsider)
+    coffee.refresh_from_db()
+    assert (coffee.priority, coffee.tags, coffee.status) == ("normal", [], "open")
+    assert actions.do_set_priority([coffee], "high", acting_user=world.bianca) == 1
+
+
+def test_snoozing_a_closed_conversation_is_refused_and_reopening_wakes_a_snoozed_one(
+    world: World,
+) -> None:
+    land(world.coffee_x, item("e2", "hello"), item("e3", "hi", author="b"))
+    closed = conversation_of(world.coffee_x, "e2")
+    actions.do_close([closed], acting_user=world.alice)
+    closed.refresh_from_db()
+    with pytest.raises(ActionError, match="reopen it first"):
+        actions.do_snooze([closed], timezone.now() + timedelta(hours=1), acting_user=world.alice)
+
+    snoozed = conversation_of(world.coffee_x, "e3")
+    actions.do_snooze([snoozed], timezone.now() + timedelta(days=2), acting_user=world.alice)
+    snoozed.refresh_from_db()
+    actions.do_reopen(snoozed, acting_user=world.alice)
+    snoozed.refresh_from_db()
+    assert (snoozed.status, snoozed.snoozed_until) == (ConversationStatus.OPEN, None)
+
+
+def test_an_unchanged_priority_records_nothing(world: World) -> None:
+    land(world.coffee_x, item("e4", "hello"))
+    conversation = conversation_of(world.coffee_x, "e4")
+    assert actions.do_set_priority([conversation], "normal", acting_user=world.alice) == 0
+    assert not AuditEvent.objects.filter(action="inbox.priority_set").exists()
+
+
+def test_only_member_managers_set_someone_elses_availability(world: World) -> None:
+    actions.do_set_agent(world.acme, world.agnes, status=AgentStatus.AWAY, acting_user=world.agnes)
+    with pytest.raises(ActionError):
+        actions.do_set_agent(world.acme, world.agnes, capacity=1, acting_user=world.bianca)
+    profile = actions.do_set_agent(world.acme, world.agnes, capacity=3, acting_user=world.alice)
+    assert (profile.status, profile.capacity) == (AgentStatus.AWAY, 3)
+
+
+def test_a_saved_reply_edit_keeps_the_old_and_new_text_on_record(world: World) -> None:
+    saved = actions.do_save_saved_reply(
+        world.acme, title="Thanks", body="Thank you!", acting_user=world.alice
+    )
+    actions.do_save_saved_reply(
+        world.acme, saved=saved, title="Thanks", body="Thank you so much!", acting_user=world.alice
+    )
+    edit = AuditEvent.objects.filter(action="inbox.saved_reply_saved").order_by("-id").first()
+    assert edit is not None and edit.before is not None and edit.after is not None
+    assert (edit.before["body"], edit.after["body"]) == ("Thank you!", "Thank you so much!")
+
+
+def test_people_from_another_organisation_are_refused(world: World) -> None:
+    with pytest.raises(ActionError, match="not a member"):
+        actions.do_set_agent(world.acme, world.gina, capacity=2, acting_user=world.alice)
+    with pytest.raises(ActionError, match="not a member"):
+        actions.do_save_routing_rule(
+            world.acme, name="To Gina", set_assignee=world.gina, acting_user=world.alice
+        )
+
+
+def test_deleting_business_hours_leaves_its_policies_around_the_clock(world: World) -> None:
+    hours = actions.do_save_business_hours(
+        world.acme,
+        name="Office",
+        weekly=[[["09:00", "18:00"]]] * 5 + [[], []],
+        holidays=[],
+        acting_user=world.alice,
+    )
+    policy = actions.do_save_sla_policy(
+        world.acme, name="Office DMs", business_hours=hours, acting_user=world.alice
+    )
+    with pytest.raises(ActionError):
+        actions.do_delete_business_hours(hours, acting_user=world.bianca)
+    actions.do_delete_business_hours(hours, acting_user=world.alice)
+    policy.refresh_from_db()
+    assert policy.business_hours is None
+    event = AuditEvent.objects.get(action="inbox.business_hours_deleted")
+    assert event.before is not None and event.before["policies"] == ["Office DMs"]
