@@ -274,9 +274,10 @@ def test_the_pages_open_their_stream_and_poll_only_slowly(conversations: World) 
     # The queue's 60 s fallback runs in inbox.js, through the same wait as the stream's
     # redraws (never while rows are selected).
     assert 'id="gr-queue" hx-get=' in queue and 'hx-trigger="gr-refresh"' in queue
-    assert "setInterval(refreshQueue, 60000)" in (
-        Path(__file__).parents[1] / "static" / "inbox" / "inbox.js"
-    ).read_text()
+    assert (
+        "setInterval(refreshQueue, 60000)"
+        in (Path(__file__).parents[1] / "static" / "inbox" / "inbox.js").read_text()
+    )
     page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert f'data-live="/inbox/c/{conversation.pk}/events/?since=' in page
     assert page.count('hx-trigger="gr-refresh, every 60s"') == 1  # the thread
