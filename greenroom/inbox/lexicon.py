@@ -216,6 +216,15 @@ EN_WORDS: dict[str, float] = {
     "too expensive": -2,
     "went up": -1,
     "price went up": -1.5,
+    # Said of a brand by people leaving it, and on calls that went nowhere.
+    "never buying": -3,
+    "never buy": -3,
+    "never going back": -3,
+    "never ordering": -3,
+    "hung up on": -2.5,
+    # Praise in slang and in thanks.
+    "all my life": 2,
+    "got me through": 2,
 }
 
 EN_NEGATORS = frozenset(
@@ -440,6 +449,15 @@ KO_STEMS: dict[str, float] = {
     "쓸모없": -3,
     "믿을 수가 없": -2.5,
     "품질": -0.5,
+    # Leaving the brand, and demanding it answer for itself.
+    "다시는 안": -3,
+    "안 삽니다": -3,
+    "안 살래": -3,
+    "해명": -2,
+    "뭘로 보": -2.5,
+    # A small daily joy; "why did I only find this now".
+    "큰 낙": 2.5,
+    "이제 알았": 2,
 }
 
 EMOJI: dict[str, float] = {
