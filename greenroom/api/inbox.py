@@ -447,6 +447,18 @@ def _conversation(request: HttpRequest, conversation_id: int, perm: str) -> Conv
     return conversation
 
 
+def _message(request: HttpRequest, message_id: int, perm: str, noun: str) -> Message:
+    """A message the caller can see; a 403 when they see it but lack `perm` on it."""
+    caller = caller_of(request)
+    message: Message = get_or_404(
+        visible(Message.objects, caller, "view").select_related("conversation__organization"),
+        message_id,
+        "message",
+    )
+    require_on(visible(Message.objects, caller, perm), message, perm, noun)
+    return message
+
+
 @router.get(
     "/inbox/conversations",
     response={200: Page[ConversationOut], **errors(401, 403, 422)},
@@ -639,14 +651,23 @@ def set_conversation_team(
     summary="Approve a reply that waits for approval",
 )
 def approve_reply(request: HttpRequest, message_id: ObjectId) -> Message:
-    caller = caller_of(request)
-    message: Message = get_or_404(
-        visible(Message.objects, caller, "view").select_related("conversation__organization"),
-        message_id,
-        "message",
-    )
-    require_on(visible(Message.objects, caller, "approve"), message, "approve", "reply")
-    return actions.do_approve_reply(message, acting_user=caller.user)
+    message = _message(request, message_id, "approve", "reply")
+    return actions.do_approve_reply(message, acting_user=caller_of(request).user)
+
+
+class RejectIn(Schema):
+    reason: ShortText = Field("", description="Why not; the reply's author reads it.")
+
+
+@router.post(
+    "/inbox/replies/{message_id}/reject",
+    response={200: MessageOut, **errors(400, 401, 403, 404, 422)},
+    summary="Reject a reply that waits for approval",
+    description="The reply is not sent; its author sees the reason. Needs approve on the channel.",
+)
+def reject_reply(request: HttpRequest, message_id: ObjectId, body: RejectIn) -> Message:
+    message = _message(request, message_id, "approve", "reply")
+    return actions.do_reject_reply(message, reason=body.reason, acting_user=caller_of(request).user)
 
 
 @router.post(
@@ -658,14 +679,8 @@ def approve_reply(request: HttpRequest, message_id: ObjectId) -> Message:
     "stays here, marked `deleted_at`; the audit log keeps its text. Needs engage.",
 )
 def delete_message(request: HttpRequest, message_id: ObjectId) -> Message:
-    caller = caller_of(request)
-    message: Message = get_or_404(
-        visible(Message.objects, caller, "view").select_related("conversation__organization"),
-        message_id,
-        "message",
-    )
-    require_on(visible(Message.objects, caller, "engage"), message, "engage", "message")
-    return actions.do_delete_message(message, acting_user=caller.user)
+    message = _message(request, message_id, "engage", "message")
+    return actions.do_delete_message(message, acting_user=caller_of(request).user)
 
 
 @router.post(
@@ -677,14 +692,8 @@ def delete_message(request: HttpRequest, message_id: ObjectId) -> Message:
     "`error` says why). Direct messages cannot be hidden. Needs engage.",
 )
 def hide_message(request: HttpRequest, message_id: ObjectId) -> Message:
-    caller = caller_of(request)
-    message: Message = get_or_404(
-        visible(Message.objects, caller, "view").select_related("conversation__organization"),
-        message_id,
-        "message",
-    )
-    require_on(visible(Message.objects, caller, "engage"), message, "engage", "message")
-    return actions.do_hide_message(message, acting_user=caller.user)
+    message = _message(request, message_id, "engage", "message")
+    return actions.do_hide_message(message, acting_user=caller_of(request).user)
 
 
 # --- Contacts and agents ---------------------------------------------------------------------

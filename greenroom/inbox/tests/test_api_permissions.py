@@ -159,6 +159,12 @@ CASES = [
          grid(200, APPROVE_TEA, 403, bianca=404), gina=404, audit="inbox.reply_approved"),
     Case("replies.approve.globex", "POST", "/inbox/replies/{globex_held}/approve",
          grid(404, EVERYONE, 0), gina=200, audit="inbox.reply_approved"),
+    Case("replies.reject.coffee", "POST", "/inbox/replies/{coffee_held}/reject",
+         grid(200, APPROVE_COFFEE, 403, agnes=404), gina=404, audit="inbox.reply_rejected",
+         body=lambda ctx: {"reason": "Too casual"}),
+    Case("replies.reject.globex", "POST", "/inbox/replies/{globex_held}/reject",
+         grid(404, EVERYONE, 0), gina=200, audit="inbox.reply_rejected",
+         body=lambda ctx: {"reason": "No"}),
     # --- Configuration: the organisation's ------------------------------------------------------
     Case("saved_replies.list", "GET", "/inbox/saved-replies", grid(200, EVERYONE, 0), gina=200),
     Case("saved_replies.create", "POST", "/inbox/saved-replies", grid(201, ADMINS, 403),
