@@ -2152,30 +2152,24 @@ def do_delete_message(message: Message, *, acting_user: User) -> Message:
     return message
 
 
-@transaction.atomic
 def do_mark_delete_failed(message: Message, *, error: str) -> Message:
     """The network refused to delete the comment: it is still there, and the page says why."""
-    message.deleted_at = None
-    message.error = error[:500]
-    message.save(update_fields=["deleted_at", "error"])
-    audit.record(
-        InboxAction.DELETE_FAILED,
-        actor=None,
-        organization=Organization(pk=message.organization_id),
-        target=message,
-        after={"error": message.error},
-    )
-    return message
+    return _network_refused(message, "deleted_at", InboxAction.DELETE_FAILED, error)
+
+
+def do_mark_hide_failed(message: Message, *, error: str) -> Message:
+    """The network refused to hide the comment: it is still public, and the page says why."""
+    return _network_refused(message, "hidden_at", InboxAction.HIDE_FAILED, error)
 
 
 @transaction.atomic
-def do_mark_hide_failed(message: Message, *, error: str) -> Message:
-    """The network refused to hide the comment: it is still public, and the page says why."""
-    message.hidden_at = None
+def _network_refused(message: Message, mark: str, action: str, error: str) -> Message:
+    """Take back the mark set when the change was asked for, and keep the network's reason."""
+    setattr(message, mark, None)
     message.error = error[:500]
-    message.save(update_fields=["hidden_at", "error"])
+    message.save(update_fields=[mark, "error"])
     audit.record(
-        InboxAction.HIDE_FAILED,
+        action,
         actor=None,
         organization=Organization(pk=message.organization_id),
         target=message,

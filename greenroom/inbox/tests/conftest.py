@@ -115,3 +115,19 @@ def _forget_presence() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+def sandbox_comment(world: Any, network: Any, key: str) -> tuple[Any, Any]:
+    """A spam comment written on the sandbox network (`network`: the sandbox fixture) under one
+    of Coffee X's posts and delivered to the inbox: (the inbox's Message, the SandboxItem)."""
+    from greenroom.inbox.models import Message
+    from greenroom.networks.base import OutgoingPost
+
+    channel = world.coffee_x
+    sandbox.connect(channel)
+    ref = sandbox.connector(channel).publish(
+        OutgoingPost(text="New beans today", idempotency_key=key)
+    )
+    written = sandbox.write(channel, "Buy followers at bit.ly/x", in_reply_to=ref.external_id)
+    sandbox.deliver()
+    return Message.objects.get(channel=channel, external_id=written.external_id), written

@@ -12,20 +12,14 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import AuditEvent
 from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Message
-from greenroom.networks.base import ConnectorError, OutgoingPost
+from greenroom.inbox.tests.conftest import sandbox_comment
+from greenroom.networks.base import ConnectorError
 from greenroom.networks.sandbox.connector import SandboxConnector
 from greenroom.networks.sandbox.models import SandboxItem
 
 
 def _comment(world: World, sandbox: Any) -> tuple[Message, SandboxItem]:
-    channel = world.coffee_x
-    sandbox.connect(channel)
-    ref = sandbox.connector(channel).publish(
-        OutgoingPost(text="New beans today", idempotency_key="beans-2")
-    )
-    written = sandbox.write(channel, "Buy followers at bit.ly/x", in_reply_to=ref.external_id)
-    sandbox.deliver()
-    return Message.objects.get(channel=channel, external_id=written.external_id), written
+    return sandbox_comment(world, sandbox, "beans-2")
 
 
 def test_a_comment_is_hidden_on_the_network(
