@@ -124,10 +124,10 @@ def sandbox_comment(world: Any, network: Any, key: str) -> tuple[Any, Any]:
     from greenroom.networks.base import OutgoingPost
 
     channel = world.coffee_x
-    sandbox.connect(channel)
-    ref = sandbox.connector(channel).publish(
+    network.connect(channel)
+    ref = network.connector(channel).publish(
         OutgoingPost(text="New beans today", idempotency_key=key)
     )
-    written = sandbox.write(channel, "Buy followers at bit.ly/x", in_reply_to=ref.external_id)
-    sandbox.deliver()
+    written = network.write(channel, "Buy followers at bit.ly/x", in_reply_to=ref.external_id)
+    network.deliver()
     return Message.objects.get(channel=channel, external_id=written.external_id), written
