@@ -61,8 +61,14 @@ def test_upload_set_the_focal_point_and_preview_a_story(
     page.locator("tr", has_text="Instagram · Story").get_by_role("link", name="Preview").click()
     assert page.locator(".gr-zone-top").is_visible()
     assert page.locator(".gr-zone-bottom").is_visible()
+    # The page is there before its image has arrived: wait for the image, then measure it.
+    page.wait_for_function(
+        "selector => { const img = document.querySelector(selector);"
+        " return !!img && img.complete && img.naturalWidth > 0; }",
+        arg=".gr-preview img",
+    )
     image = page.locator(".gr-preview img")
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 1080
+    assert image.evaluate("img => img.naturalWidth") == 1080
     shot(page, "media-03-story-preview")
 
     page.goto(f"{base}/publishing/media/")
