@@ -1064,6 +1064,23 @@ def create_business_hours(request: HttpRequest, body: BusinessHoursIn) -> Status
     return Status(201, hours)
 
 
+@router.delete(
+    "/inbox/business-hours/{hours_id}",
+    response={204: None, **errors(401, 403, 404)},
+    summary="Delete business hours",
+    description="Policies that used them count around the clock from then on; running clocks "
+    "keep their due times. Needs manage_org.",
+)
+def delete_business_hours(request: HttpRequest, hours_id: ObjectId) -> Status[None]:
+    caller = caller_of(request)
+    hours: BusinessHours = get_or_404(
+        visible(BusinessHours.objects, caller, "view_org"), hours_id, "business hours"
+    )
+    require(caller, "manage_org")
+    actions.do_delete_business_hours(hours, acting_user=caller.user)
+    return Status(204, None)
+
+
 @router.get(
     "/inbox/rules",
     response={200: Page[RuleOut], **errors(401, 403, 422)},

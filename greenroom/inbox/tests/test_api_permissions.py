@@ -46,6 +46,15 @@ APPROVE_TEA = {"alice", "adam", "april"}
 # People who work the inbox (engage somewhere) or see members read the agents.
 AGENT_READERS = {"alice", "adam", "bianca", "agnes", "otto"}
 
+def _hours_args() -> dict[str, Any]:
+    return {
+        "name": HOURS["name"],
+        "timezone_name": HOURS["timezone"],
+        "weekly": HOURS["weekly"],
+        "holidays": HOURS["holidays"],
+    }
+
+
 HOURS = {
     "name": "Seoul office",
     "timezone": "Asia/Seoul",
@@ -197,6 +206,10 @@ CASES = [
          gina=200),
     Case("business_hours.create", "POST", "/inbox/business-hours", grid(201, ADMINS, 403),
          gina=201, body=lambda ctx: HOURS, audit="inbox.business_hours_saved"),
+    Case("business_hours.delete.acme", "DELETE", "/inbox/business-hours/{acme_hours}",
+         grid(204, ADMINS, 403), gina=404, audit="inbox.business_hours_deleted"),
+    Case("business_hours.delete.globex", "DELETE", "/inbox/business-hours/{globex_hours}",
+         grid(404, EVERYONE, 0), gina=204, audit="inbox.business_hours_deleted"),
     Case("rules.list", "GET", "/inbox/rules", grid(200, EVERYONE, 0), gina=200),
     # Deleting a comment on the network: engage on its channel; seen without engage is a 403.
     Case("messages.delete.coffee", "POST", "/inbox/messages/{coffee_comment}/delete",
@@ -321,6 +334,7 @@ def ctx(world: World) -> SimpleNamespace:
     save = actions.do_save_saved_reply
     policy = actions.do_save_sla_policy
     rule = actions.do_save_routing_rule
+    hours = actions.do_save_business_hours
     tokens = {name: make_token(world, name)[1] for name in [*ACME_PEOPLE, "gina"]}
     return SimpleNamespace(
         coffee=world.coffee.pk,
@@ -353,6 +367,8 @@ def ctx(world: World) -> SimpleNamespace:
         globex_saved=save(globex, title="Hi", body="Hi!", acting_user=gina).pk,
         coffee_policy=policy(acme, name="Coffee", brand=world.coffee, acting_user=alice).pk,
         globex_policy=policy(globex, name="Globex", acting_user=gina).pk,
+        acme_hours=hours(acme, **_hours_args(), acting_user=alice).pk,
+        globex_hours=hours(globex, **_hours_args(), acting_user=gina).pk,
         coffee_rule=rule(acme, name="Coffee", channel=coffee_x, acting_user=alice).pk,
         globex_rule=rule(globex, name="Globex", acting_user=gina).pk,
         clients={name: bearer(token) for name, token in tokens.items()},
