@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -751,15 +751,7 @@ def _agent_rows(caller: Caller, people: list[User]) -> list[dict[str, Any]]:
         p.user_id: p
         for p in visible(AgentProfile.objects, caller, "view_org").filter(user__in=people)
     }
-    load = dict(
-        Conversation.objects.filter(
-            organization=org,
-            assignee__in=people,
-            status__in=(ConversationStatus.OPEN, ConversationStatus.PENDING),
-        )
-        .values_list("assignee")
-        .annotate(n=Count("pk"))
-    )
+    load = actions.open_load(org.pk, people)
     default = AgentProfile(organization=org)
     rows = []
     for person in people:

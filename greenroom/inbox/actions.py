@@ -595,6 +595,21 @@ def _merge_into(target: Conversation, orphan: Conversation) -> None:
     orphan.delete()
 
 
+def open_load(organization_id: int, people: Iterable[User]) -> dict[int, int]:
+    """How many conversations each person has assigned that count against their capacity:
+    open and pending ones (snoozed ones are set aside, closed ones are done)."""
+    return dict(
+        Conversation.objects.filter(
+            organization_id=organization_id,
+            assignee__in=list(people),
+            status__in=(ConversationStatus.OPEN, ConversationStatus.PENDING),
+        )
+        .values_list("assignee")
+        .annotate(n=Count("pk"))
+        .values_list("assignee", "n")
+    )
+
+
 @dataclass
 class _TeamLoad:
     """Round-robin state of one team during a batch: read once, kept up to date in memory,
@@ -618,15 +633,7 @@ class _TeamLoad:
             p.user_id: p
             for p in AgentProfile.objects.filter(organization_id=organization_id, user__in=members)
         }
-        load = dict(
-            Conversation.objects.filter(
-                organization_id=organization_id,
-                assignee__in=members,
-                status__in=(ConversationStatus.OPEN, ConversationStatus.PENDING),
-            )
-            .values_list("assignee")
-            .annotate(n=Count("pk"))
-        )
+        load = open_load(organization_id, members)
         capacity = AgentProfile._meta.get_field("capacity").get_default()
         return cls(members=members, profiles=profiles, load=load, capacity=capacity)
 

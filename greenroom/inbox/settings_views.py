@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,7 +38,6 @@ from greenroom.inbox.forms import (
 from greenroom.inbox.models import (
     AgentProfile,
     BusinessHours,
-    Conversation,
     RoutingRule,
     SavedReply,
     SlaPolicy,
@@ -334,14 +333,7 @@ def _agent_rows(org: Organization, bound: dict[str, Any]) -> list[dict[str, Any]
         .distinct()
     )
     profiles = {p.user_id: p for p in AgentProfile.objects.filter(organization=org)}
-    load = dict(
-        Conversation.objects.filter(
-            organization=org, assignee__in=people, status__in=actions.OPEN_STATUSES
-        )
-        .values_list("assignee")
-        .annotate(n=Count("pk"))
-        .values_list("assignee", "n")
-    )
+    load = actions.open_load(org.pk, people)
     rows = []
     for person in people:
         profile = profiles.get(person.pk)

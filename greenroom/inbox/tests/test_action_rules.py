@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from greenroom.api.tests.conftest import bearer, make_token
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
 from greenroom.core.models import AuditEvent
@@ -106,3 +108,24 @@ def test_deleting_business_hours_leaves_its_policies_around_the_clock(world: Wor
     assert policy.business_hours is None
     event = AuditEvent.objects.get(action="inbox.business_hours_deleted")
     assert event.before is not None and event.before["policies"] == ["Office DMs"]
+
+
+def test_open_load_counts_what_capacity_counts(world: World, client: Any) -> None:
+    # Open and pending conversations count against an agent's capacity; snoozed and closed do
+    # not. The settings page, the API and routing read the same numbers.
+    land(
+        world.coffee_x,
+        *(item(f"l{n}", "hello", author=f"p{n}") for n in range(4)),
+    )
+    mine = [conversation_of(world.coffee_x, f"l{n}") for n in range(4)]
+    actions.do_assign(mine, world.adam, acting_user=world.alice)
+    actions.do_snooze([mine[2]], timezone.now() + timedelta(hours=1), acting_user=world.alice)
+    actions.do_close([mine[3]], acting_user=world.alice)
+    assert actions.open_load(world.acme.pk, [world.adam]) == {world.adam.pk: 2}
+
+    client.force_login(world.alice)
+    rows = client.get("/inbox/settings/").context["agents"]
+    assert next(r["load"] for r in rows if r["person"] == world.adam) == 2
+    api = bearer(make_token(world, "alice")[1])
+    listed = api.get("/api/inbox/agents").json()["items"]
+    assert next(r for r in listed if r["person"]["id"] == world.adam.pk)["open_conversations"] == 2
