@@ -50,7 +50,7 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _can_configure(request: HttpRequest, org: Organization) -> bool:
+def may_configure(request: HttpRequest, org: Organization) -> bool:
     # Saved replies, SLA policies and routing rules are organisation-wide settings: manage_org,
     # the same rule as the API and the actions (administering one channel is not enough).
     return "manage_org" in channel_perms(request, org)
@@ -66,7 +66,7 @@ def inbox_settings(request: HttpRequest) -> HttpResponse:
     """Saved replies, my availability, and (for those who configure) SLA policies and rules."""
     org = require_section(request, "inbox")
     user = _user(request)
-    can_configure = _can_configure(request, org)
+    can_configure = may_configure(request, org)
     if request.method != "POST":
         return render(request, "inbox/settings.html", _settings_context(request, org, user))
     kind = request.POST.get("form", "")
@@ -260,7 +260,7 @@ def agent(request: HttpRequest, pk: int) -> HttpResponse:
     org = require_section(request, "inbox")
     user = _user(request)
     person = get_object_or_404(_members(org).distinct(), pk=pk)
-    if person.pk != user.pk and not _can_configure(request, org):
+    if person.pk != user.pk and not may_configure(request, org):
         raise Http404
     return _save_agent(request, org, user, person, f"agent{person.pk}")
 
@@ -355,7 +355,7 @@ def _settings_context(
     bound: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     bound = bound or {}
-    can_configure = _can_configure(request, org)
+    can_configure = may_configure(request, org)
     profile = AgentProfile.objects.filter(organization=org, user=user).first()
     all_hours = list(
         BusinessHours.objects.restrict(user, "view_org").filter(organization=org).order_by("name")

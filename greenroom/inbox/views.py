@@ -36,7 +36,7 @@ from django.views.decorators.http import require_POST
 from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
-from greenroom.core.tenancy import channel_perms, require_section
+from greenroom.core.tenancy import require_section
 from greenroom.inbox import actions, live, posts, queues, routing
 from greenroom.inbox import presence as presence_store
 from greenroom.inbox.models import (
@@ -51,6 +51,7 @@ from greenroom.inbox.models import (
     SavedReply,
     Sentiment,
 )
+from greenroom.inbox.settings_views import may_configure
 from greenroom.networks import rules as network_rules
 from greenroom.networks import text as network_text
 
@@ -263,7 +264,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "awaiting_approval": Message.objects.restrict(request.user, "approve")
         .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
         .count(),
-        "can_configure": _can_configure(request, org),
+        "can_configure": may_configure(request, org),
         "querystring": request.GET.urlencode(),
         "drawn_at": f"{time.time():.3f}",
     }
@@ -277,12 +278,6 @@ def _agents(org: Organization) -> list[User]:
         .order_by("display_name", "username")
         .distinct()
     )
-
-
-def _can_configure(request: HttpRequest, org: Organization) -> bool:
-    # Saved replies, SLA policies and routing rules are organisation-wide settings: manage_org,
-    # the same rule as the API and the actions (administering one channel is not enough).
-    return "manage_org" in channel_perms(request, org)
 
 
 def _thread(conversation: Conversation) -> list[Message]:
