@@ -46,6 +46,7 @@ APPROVE_TEA = {"alice", "adam", "april"}
 # People who work the inbox (engage somewhere) or see members read the agents.
 AGENT_READERS = {"alice", "adam", "bianca", "agnes", "otto"}
 
+
 def _hours_args() -> dict[str, Any]:
     return {
         "name": HOURS["name"],
