@@ -13,6 +13,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from greenroom.accounts import mfa
 from greenroom.conftest import PASSWORD, World
@@ -90,7 +91,7 @@ def test_the_main_pages_run_under_the_csp_without_a_violation(
     assert "acmecoffee" in panel.inner_html()
     # Bootstrap's dropdown (vendored JavaScript) opens.
     page.get_by_role("button", name="Alice").click()
-    assert page.get_by_role("link", name="Preferences").is_visible()
+    expect(page.get_by_role("link", name="Preferences")).to_be_visible()
     shot(page, "accounts-01-composer-under-csp")
     assert violations(page) == []
     assert [e for e in errors if "Content Security Policy" in e or "page error" in e] == []
@@ -107,7 +108,7 @@ def test_a_person_turns_on_mfa_and_signs_in_with_a_code(
         "link", name="Two-factor authentication, recovery codes and your sessions"
     ).click()
     page.get_by_role("link", name="Set up two-factor authentication").click()
-    assert page.locator("figure.gr-qr svg").is_visible()
+    expect(page.locator("figure.gr-qr svg")).to_be_visible()
     shot(page, "accounts-02-enrol")
     key = re.sub(r"\s", "", page.locator("#totp-secret").inner_text())
     totp = pyotp.TOTP(key)
@@ -117,7 +118,7 @@ def test_a_person_turns_on_mfa_and_signs_in_with_a_code(
     assert len(codes) == 10
     shot(page, "accounts-03-recovery-codes")
     page.get_by_role("link", name="I have saved them").click()
-    assert page.get_by_text("10 recovery codes left").is_visible()
+    expect(page.get_by_text("10 recovery codes left")).to_be_visible()
     assert violations(page) == []
     page.context.close()
 
@@ -134,6 +135,6 @@ def test_a_person_turns_on_mfa_and_signs_in_with_a_code(
     page.get_by_role("button", name="Verify and sign in").click()
     page.wait_for_url(f"{base}/")
     page.goto(f"{base}/settings/security/")
-    assert page.get_by_text("this browser").is_visible()
+    expect(page.get_by_text("this browser")).to_be_visible()
     shot(page, "accounts-05-sessions")
     context.close()

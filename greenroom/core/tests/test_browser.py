@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions
@@ -135,7 +136,7 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     shot(page, "01b-login-wrong-password")
     context.close()
 
@@ -143,23 +144,23 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page = sign_in(chromium, base, "alice")
     assert nav_labels(page) == ["Publishing", "Inbox", "Crisis", "Governance", "Team", "Analytics"]
     attention = page.get_by_role("heading", name="Channels without an owner or backup")
-    assert attention.is_visible()
-    assert page.get_by_text("acme.coffee", exact=False).first.is_visible()
+    expect(attention).to_be_visible()
+    expect(page.get_by_text("acme.coffee", exact=False).first).to_be_visible()
     assert "IGQVJ-browser-test-token" not in page.content()
-    assert page.get_by_text("Tokens expiring soon").is_visible()
+    expect(page.get_by_text("Tokens expiring soon")).to_be_visible()
     shot(page, "02-owner-home")
     # Keyboard users get a skip link first, and it moves focus to the page's content.
     page.reload()
     page.keyboard.press("Tab")
     skip = page.locator(".gr-skip-link")
     assert skip.evaluate("element => element === document.activeElement")
-    assert skip.is_visible()
+    expect(skip).to_be_visible()
     shot(page, "02b-owner-home-skip-link")
     page.keyboard.press("Enter")
     assert page.locator("#main").evaluate("element => element === document.activeElement")
 
     page.get_by_role("link", name="Governance").click()
-    assert page.get_by_role("heading", name="Channel inventory").is_visible()
+    expect(page.get_by_role("heading", name="Channel inventory")).to_be_visible()
     assert page.locator("tr.gr-row-warn").count() == 1  # acme.coffee has no backup
     assert page.locator("nav .nav-link[aria-current='page']").inner_text().strip() == "Governance"
     shot(page, "03-owner-governance")
@@ -168,12 +169,12 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page.wait_for_url(f"{base}/governance/channels/{world.coffee_instagram.pk}/")
     page.locator("#id_backup").select_option(label="Adam (adam)")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("saved", exact=False).first.is_visible()
+    expect(page.get_by_text("saved", exact=False).first).to_be_visible()
     shot(page, "04-owner-channel-detail")
 
     response = page.goto(f"{base}/audit/")
     assert response is not None and response.status == 200
-    assert page.get_by_text("Chain intact").is_visible()
+    expect(page.get_by_text("Chain intact")).to_be_visible()
     shot(page, "05-owner-audit")
 
     page.goto(f"{base}/team/")
@@ -181,7 +182,7 @@ def test_owner_and_agent_see_what_their_roles_allow(
 
     # The user menu is Bootstrap's dropdown: the vendored JavaScript must be working.
     page.get_by_role("button", name="Alice").click()
-    assert page.get_by_role("link", name="Preferences").is_visible()
+    expect(page.get_by_role("link", name="Preferences")).to_be_visible()
     assert page.get_by_role("link", name="API tokens").get_attribute("href") == "/settings/tokens/"
     shot(page, "06b-owner-user-menu")
     page.get_by_role("link", name="Preferences").click()
@@ -194,12 +195,12 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "ko"
     assert nav_labels(page)[0] == "게시"
-    assert page.get_by_role("heading", name="담당자나 백업이 없는 채널").is_visible()
+    expect(page.get_by_role("heading", name="담당자나 백업이 없는 채널")).to_be_visible()
     shot(page, "07-owner-home-ko")
     page.goto(f"{base}/governance/")
     shot(page, "08-owner-governance-ko")
     page.goto(f"{base}/audit/")
-    assert page.get_by_text("체인 정상").is_visible()
+    expect(page.get_by_text("체인 정상")).to_be_visible()
     shot(page, "08b-owner-audit-ko")
 
     # Long names end in an ellipsis (the full name in a tooltip): the header stays on one line
@@ -223,7 +224,7 @@ def test_owner_and_agent_see_what_their_roles_allow(
             page.get_by_role("button", name="English").click()
             page.wait_for_load_state()
     page.goto(f"{base}/networks/rules/?view=changes&from=1&to=2")
-    assert page.locator("#changes-instagram ins", has_text="100").first.is_visible()
+    expect(page.locator("#changes-instagram ins", has_text="100").first).to_be_visible()
     shot(page, "08d-owner-rules-changes")
     page.context.close()
 
@@ -233,9 +234,9 @@ def test_owner_and_agent_see_what_their_roles_allow(
     assert labels == ["Inbox", "Crisis"]
     assert "Governance" not in labels
     waiting = page.get_by_role("heading", name="Messages waiting for an answer")
-    assert waiting.is_visible()
+    expect(waiting).to_be_visible()
     assert "3" in waiting.inner_text()
-    assert page.get_by_text("acmetea.bsky.social").first.is_visible()
+    expect(page.get_by_text("acmetea.bsky.social").first).to_be_visible()
     assert page.get_by_text("@acmecoffee").count() == 0  # not her brand
     shot(page, "09-agent-home")
 
@@ -252,7 +253,7 @@ def test_owner_and_agent_see_what_their_roles_allow(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/")
     inbox_tab = page.locator("#gr-nav").get_by_role("link", name="Inbox", exact=True)
-    assert not inbox_tab.is_visible()
+    expect(inbox_tab).not_to_be_visible()
     page.locator(".navbar-toggler").click()
     inbox_tab.wait_for(state="visible")
     page.locator("#gr-nav.show").wait_for()  # the fold-out animation has finished

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions as core
@@ -54,22 +55,24 @@ def test_an_admin_saves_an_app_and_sees_the_channel_call_to_action(
 
     page.goto(f"{base}/governance/")
     page.get_by_role("link", name="Network apps").click()
-    assert page.get_by_role("heading", name="Network apps").is_visible()
+    expect(page.get_by_role("heading", name="Network apps")).to_be_visible()
     section = page.locator("#app-linkedin")
     section.get_by_label("Client ID").fill("li-client-77")
     section.get_by_label("Client secret").fill(SECRET)
     section.get_by_role("button", name="Save LinkedIn app").click()
     page.wait_for_load_state()
-    assert page.get_by_text("The LinkedIn app's credentials are saved in the vault.").is_visible()
+    expect(
+        page.get_by_text("The LinkedIn app's credentials are saved in the vault.")
+    ).to_be_visible()
     assert SECRET not in page.content()
-    assert page.locator("#app-linkedin").get_by_text("…21Xy").is_visible()
+    expect(page.locator("#app-linkedin").get_by_text("…21Xy")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "network_apps.png"), full_page=True)
 
     page.goto(f"{base}/governance/channels/{channel.pk}/")
-    assert page.get_by_role("heading", name="This channel needs reconnecting").is_visible()
-    assert page.get_by_role("link", name="Reconnect now").is_visible()
-    assert page.locator("#granted-scopes").get_by_text("w_organization_social").is_visible()
+    expect(page.get_by_role("heading", name="This channel needs reconnecting")).to_be_visible()
+    expect(page.get_by_role("link", name="Reconnect now")).to_be_visible()
+    expect(page.locator("#granted-scopes").get_by_text("w_organization_social")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "channel_reconnect.png"), full_page=True)
     assert not [p for p in problems if "Content Security Policy" in p], problems
     context.close()

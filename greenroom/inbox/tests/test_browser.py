@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
@@ -50,8 +51,8 @@ def test_hostile_and_korean_messages_show_as_text(
 
     page.on("dialog", record)
     page.goto(f"{base}/inbox/")
-    assert page.get_by_text(HOSTILE[:60]).first.is_visible()
-    assert page.get_by_text(KOREAN).first.is_visible()
+    expect(page.get_by_text(HOSTILE[:60]).first).to_be_visible()
+    expect(page.get_by_text(KOREAN).first).to_be_visible()
     assert page.locator("img[src='x']").count() == 0
     shot(page, "inbox-01-queue")
 
@@ -63,7 +64,7 @@ def test_hostile_and_korean_messages_show_as_text(
 
     page.goto(f"{base}/inbox/c/{korean.pk}/")
     assert page.locator(".gr-message-text").first.inner_text() == KOREAN
-    assert page.get_by_text("김민지").first.is_visible()
+    expect(page.get_by_text("김민지").first).to_be_visible()
     shot(page, "inbox-03-korean-conversation")
     page.wait_for_timeout(500)
     assert dialogs == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core.tests.test_browser import chromium, shot, sign_in
@@ -28,7 +29,7 @@ def test_upload_set_the_focal_point_and_preview_a_story(
     page = sign_in(chromium, base, "carl")
 
     page.goto(f"{base}/publishing/media/")
-    assert page.get_by_role("heading", name="Media library").is_visible()
+    expect(page.get_by_role("heading", name="Media library")).to_be_visible()
     # Upload from the form: a PNG-with-a-red-square saved under a .jpg name.
     square = red_square_image(tmp_path / "square.png")
     page.get_by_label("Image or video").set_input_files(str(square))
@@ -36,8 +37,8 @@ def test_upload_set_the_focal_point_and_preview_a_story(
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url(f"{base}/publishing/media/*/")
     asset = MediaAsset.objects.get(filename="square.png")
-    assert page.get_by_text("Added to the library.").is_visible()
-    assert page.get_by_role("heading", name="square.png").is_visible()
+    expect(page.get_by_text("Added to the library.")).to_be_visible()
+    expect(page.get_by_role("heading", name="square.png")).to_be_visible()
     shot(page, "media-01-asset")
 
     # Click the red square: the focal point moves there and is saved.
@@ -46,7 +47,7 @@ def test_upload_set_the_focal_point_and_preview_a_story(
     assert box is not None
     with page.expect_navigation():
         page.mouse.click(box["x"] + box["width"] * 0.92, box["y"] + box["height"] * 0.1)
-    assert page.get_by_text("Focal point saved").is_visible()
+    expect(page.get_by_text("Focal point saved")).to_be_visible()
     asset.refresh_from_db()
     assert asset.focal_x == pytest.approx(0.92, abs=0.03)
     assert asset.focal_y == pytest.approx(0.1, abs=0.03)
@@ -59,8 +60,8 @@ def test_upload_set_the_focal_point_and_preview_a_story(
     story = Rendition.objects.get(asset=asset, network="instagram", placement="stories")
     assert story.status == RenditionStatus.READY
     page.locator("tr", has_text="Instagram · Story").get_by_role("link", name="Preview").click()
-    assert page.locator(".gr-zone-top").is_visible()
-    assert page.locator(".gr-zone-bottom").is_visible()
+    expect(page.locator(".gr-zone-top")).to_be_visible()
+    expect(page.locator(".gr-zone-bottom")).to_be_visible()
     # The page is there before its image has arrived: wait for the image, then measure it.
     page.wait_for_function(
         "selector => { const img = document.querySelector(selector);"

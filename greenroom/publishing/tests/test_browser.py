@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core.tests.test_browser import chromium as chromium  # the fixture
@@ -49,8 +50,8 @@ def test_compose_approve_publish_and_pause(
     page.get_by_label("Publish at").fill(when.strftime("%Y-%m-%dT%H:%M"))
     shot(page, "publishing-02-compose")
     page.get_by_role("button", name="Save and submit for approval").click()
-    assert page.get_by_text("In approval").first.is_visible()
-    assert page.get_by_text("someone else approves it").is_visible()
+    expect(page.get_by_text("In approval").first).to_be_visible()
+    expect(page.get_by_text("someone else approves it")).to_be_visible()
     shot(page, "publishing-03-in-approval-author")
     post = Post.objects.get()
     page.context.close()
@@ -58,12 +59,12 @@ def test_compose_approve_publish_and_pause(
     # April approves with a comment.
     page = sign_in(chromium, base, "april")
     page.goto(f"{base}/publishing/")
-    assert page.get_by_role("heading", name="Waiting for your approval").is_visible()
+    expect(page.get_by_role("heading", name="Waiting for your approval")).to_be_visible()
     page.get_by_role("link", name="Autumn blend", exact=False).first.click()
     page.get_by_label("Comment").fill("Lovely, go ahead.")
     shot(page, "publishing-04-approver")
     page.get_by_role("button", name="Approve").click()
-    assert page.get_by_text("Scheduled").first.is_visible()
+    expect(page.get_by_text("Scheduled").first).to_be_visible()
     page.context.close()
 
     # Paul pauses Tea, then publishes now: Coffee goes out, Tea waits visibly.
@@ -73,16 +74,16 @@ def test_compose_approve_publish_and_pause(
     page.get_by_label("Brand").select_option(label="Acme Tea")
     page.get_by_label("Reason").fill("Supplier recall: hold Tea posts")
     page.get_by_role("button", name="Pause publishing").click()
-    assert page.get_by_text("Publishing is paused.", exact=True).is_visible()
+    expect(page.get_by_text("Publishing is paused.", exact=True)).to_be_visible()
     shot(page, "publishing-05-pauses")
     page.goto(f"{base}/publishing/posts/{post.pk}/")
     page.get_by_role("button", name="Publish now").click()
     engine.dispatch_due()  # what beat does within seconds
     page.reload()
-    assert page.get_by_role("link", name="View post").is_visible()
-    assert page.get_by_text(
-        "Waiting: paused by Paul because “Supplier recall: hold Tea posts”"
-    ).is_visible()
+    expect(page.get_by_role("link", name="View post")).to_be_visible()
+    expect(
+        page.get_by_text("Waiting: paused by Paul because “Supplier recall: hold Tea posts”")
+    ).to_be_visible()
     shot(page, "publishing-06-post-page-held")
     assert SandboxPost.objects.count() == 1
 
@@ -92,7 +93,7 @@ def test_compose_approve_publish_and_pause(
     engine.dispatch_due()
     page.goto(f"{base}/publishing/posts/{post.pk}/")
     assert page.get_by_role("link", name="View post").count() == 2
-    assert page.get_by_text("Published").first.is_visible()
+    expect(page.get_by_text("Published").first).to_be_visible()
     shot(page, "publishing-07-post-page-published")
     page.goto(f"{base}/publishing/")
     shot(page, "publishing-08-list")

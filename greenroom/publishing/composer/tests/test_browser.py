@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import pyvips
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
@@ -171,7 +172,7 @@ def test_compose_approve_schedule_and_publish_on_three_networks(
     # The preview shows the rendition made for each placement.
     ig = page.locator(f"[data-variant='{world.coffee_instagram.pk}'] .gr-pv-item img")
     assert "/renditions/" in (ig.get_attribute("src") or "")
-    assert page.get_by_role("button", name="Submit for approval").is_visible()
+    expect(page.get_by_role("button", name="Submit for approval")).to_be_visible()
     shot(page, "20-composer-three-networks")
 
     # Editing one channel's text makes it that channel's own; the counter follows at once.
@@ -275,7 +276,7 @@ def test_compose_approve_schedule_and_publish_on_three_networks(
     page.get_by_label("CSV file").set_input_files(str(sheet))
     page.get_by_role("button", name="Check and import").click()
     page.locator(".gr-import-errors").wait_for()
-    assert page.get_by_role("alert").filter(has_text="Nothing was imported").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Nothing was imported")).to_be_visible()
     assert Post.objects.count() == 1
     shot(page, "26b-import-errors")
 

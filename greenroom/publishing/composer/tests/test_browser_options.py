@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
@@ -45,8 +46,8 @@ def test_network_options_are_chosen_per_channel_and_saved(
     page.locator("#id_text").fill("Pour-over, step by step")
     yt_card = page.locator(f"[data-variant='{yt.pk}']")
     tt_card = page.locator(f"[data-variant='{tt.pk}']")
-    assert yt_card.get_by_label("Who can watch").is_visible()
-    assert tt_card.get_by_label("Who can view").is_visible()
+    expect(yt_card.get_by_label("Who can watch")).to_be_visible()
+    expect(tt_card.get_by_label("Who can view")).to_be_visible()
     assert tt_card.locator("[data-first-comment]").count() == 0
     assert "does not let apps post comments" in tt_card.inner_text()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from greenroom.conftest import World
 from greenroom.core.tests.test_browser import chromium as chromium  # the fixture
@@ -141,8 +142,8 @@ def test_text_typed_while_a_slow_redraw_is_on_its_way_survives_it(
     tea_card = page.locator(f"[data-variant='{tea.pk}']")
     assert tea_card.locator("[data-variant-text]").input_value() == master
     assert x_card.locator("[data-overridden]").input_value() == "1"
-    assert x_card.locator("[data-override-note]").is_visible()
-    assert not x_card.locator("[data-inherit-note]").is_visible()
+    expect(x_card.locator("[data-override-note]")).to_be_visible()
+    expect(x_card.locator("[data-inherit-note]")).not_to_be_visible()
     length = count(mine, "x").length
     x_card.locator("[data-counter-length]").filter(has_text=f"{length} of 280").wait_for()
     x_card.locator("[data-preview-text]").first.filter(has_text=typed.strip()).wait_for()
