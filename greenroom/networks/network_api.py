@@ -539,9 +539,14 @@ CLOCK_SKEW = timedelta(minutes=2)
 def made_by_attempt(record: Mapping[str, Any], text: str, made: datetime | None) -> bool:
     """Whether something the account wrote (its text and time) is what the recorded attempt
     sent: the same text, written after the attempt began."""
+    return text_hash(text) == record.get("text") and made_after_began(record, made)
+
+
+def made_after_began(record: Mapping[str, Any], made: datetime | None) -> bool:
+    """Whether something made at `made` may come from the recorded attempt (allowing for the
+    network's clock; an unknown time may)."""
     began = parse_time(record.get("began"))
-    late_enough = began is None or made is None or made >= began - CLOCK_SKEW
-    return text_hash(text) == record.get("text") and late_enough
+    return began is None or made is None or made >= began - CLOCK_SKEW
 
 
 def comment_once(
@@ -559,10 +564,54 @@ def comment_once(
     `find(record)` reads the channel's own comments under the post and matches them with
     `made_by_attempt`. Only when it is not there is the comment sent again.
     """
+    return send_once(channel, idempotency_key, text, send=send, find=find)
+
+
+def reply_key(item: InboundItem, text: str) -> str:
+    """The idempotency key of an answer: the item answered and the text. `send_reply` may run
+    again for the same reply (acks_late, retries, the stuck-reply sweep); the same key makes
+    it answer once."""
+    return f"reply:{item.external_id}:{text_hash(text)[:16]}"
+
+
+def send_once(
+    channel: Channel,
+    idempotency_key: str,
+    text: str,
+    *,
+    send: Callable[[], PublishedRef],
+    find: Callable[[Mapping[str, Any]], PublishedRef | None] | None,
+    network_name: str = "",
+) -> PublishedRef:
+    """Send a comment, reply or message once per key, on a network that takes no key.
+
+    - Answered before (the record holds its id): that answer, nothing sent.
+    - Began and never heard back (a timeout, a worker killed mid-send): `find(record)` looks on
+      the network for what the attempt made (the channel's own reply under the same parent, or
+      its message in the conversation, with the same text, made after the attempt began:
+      `made_by_attempt`). Found: returned, nothing sent. Not there: sent again.
+    - `find=None` (the network cannot list what was sent): such a re-send is refused with a
+      permanent ConnectorError telling the person to look on the network; never a silent
+      second copy. A first attempt sends normally.
+
+    A refusal the network answered (rate limit, rejected text: a ConnectorError other than
+    OutcomeUnknown) made nothing, so it clears the attempt and the retry sends normally.
+    """
     record = recall_attempt(channel, idempotency_key) or {}
     if record.get("published"):
         return PublishedRef(str(record["published"]), str(record.get("url") or ""))
     if record.get("began"):
+        if find is None:
+            raise ConnectorError(
+                _(
+                    "%(network)s may already have this answer: an earlier try did not hear "
+                    "back, and %(network)s offers no way to check. Look on %(network)s before "
+                    "sending it again."
+                )
+                % {"network": network_name or channel.kind.capitalize()},
+                permanent=True,
+                code="outcome_unknown_unverifiable",
+            )
         found = find(record)
         if found is not None:
             remember_attempt(channel, idempotency_key, published=found.external_id, url=found.url)
@@ -573,7 +622,14 @@ def comment_once(
         text=text_hash(text),
         began=record.get("began") or timezone.now().isoformat(),
     )
-    ref = send()
+    try:
+        ref = send()
+    except OutcomeUnknown:
+        raise
+    except ConnectorError:
+        # The network answered with a refusal: nothing was made, the next try sends normally.
+        remember_attempt(channel, idempotency_key, began="")
+        raise
     remember_attempt(channel, idempotency_key, published=ref.external_id, url=ref.url)
     return ref
 

@@ -11,6 +11,9 @@ to /2/media/upload. Everything here is the v2 API as documented on docs.x.com.
 - find_published: X takes no idempotency key. The attempt's text (links reduced, since X shows
   them as t.co) is matched against the account's own recent posts made after the attempt began.
 - First comments: a reply post to the account's own post, found the same way before a resend.
+- Replies and DMs: once per item and text (`network_api.send_once`); a resend after an unknown
+  outcome looks for the reply among the account's posts (replied_to the mention) or for the DM
+  among the conversation's events before sending again.
 - Inbox: mentions since the newest id seen, and DM events; webhooks through the Account Activity
   API (CRC challenge and x-twitter-webhooks-signature), see `webhooks.py`.
 - Rate limits: 429 with x-rate-limit-reset (Unix time) becomes retry_after.
@@ -22,8 +25,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -421,22 +424,96 @@ class XConnector:
         return InboxPage(items=items, cursor=json.dumps({"mentions": newest, "dm": newest_dm}))
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
-        """Answer a mention with a reply post, or a DM in its conversation."""
+        """Answer a mention with a reply post, or a DM in its conversation, once per item and
+        text (`api.send_once`): X takes no idempotency key, so an attempt that never heard
+        back is looked for first, the reply among the account's own posts since the attempt
+        began (GET /2/users/:id/tweets, `referenced_tweets` replied_to the mention), the DM
+        among the conversation's events (GET /2/dm_conversations/:id/dm_events)."""
+        key = api.reply_key(item, text)
         if item.kind == InboundKind.DM:
-            data = self._call(
-                "POST",
-                f"dm_conversations/{item.thread_id}/messages",
-                json_body={"text": text},
-                write=True,
-            )["data"]
-            return PublishedRef(external_id=f"dm:{data['dm_event_id']}", url="")
-        return self.publish(
-            OutgoingPost(
-                text=text,
-                idempotency_key=f"reply:{item.external_id}:{api.text_hash(text)[:16]}",
-                reply_to=item.external_id,
+            conversation = str(item.thread_id or "")
+
+            def send_dm() -> PublishedRef:
+                data = self._call(
+                    "POST",
+                    f"dm_conversations/{conversation}/messages",
+                    json_body={"text": text},
+                    write=True,
+                )["data"]
+                return PublishedRef(external_id=f"dm:{data['dm_event_id']}", url="")
+
+            return api.send_once(
+                self.channel,
+                key,
+                text,
+                send=send_dm,
+                find=lambda record: self._find_dm(conversation, text, record),
+                network_name="X",
             )
+
+        def send_post() -> PublishedRef:
+            body = {"text": text, "reply": {"in_reply_to_tweet_id": item.external_id}}
+            data = self._call("POST", "tweets", json_body=body, write=True)["data"]
+            return PublishedRef(external_id=str(data["id"]), url=self._url(str(data["id"])))
+
+        return api.send_once(
+            self.channel,
+            key,
+            text,
+            send=send_post,
+            find=lambda record: self._find_reply(item.external_id, text, record),
+            network_name="X",
         )
+
+    def _find_reply(
+        self, parent_id: str, text: str, record: Mapping[str, Any]
+    ) -> PublishedRef | None:
+        """The account's reply to `parent_id` with this text, made after the attempt began."""
+        params = {
+            "max_results": "100",
+            "tweet.fields": "created_at,referenced_tweets",
+        }
+        began = api.parse_time(record.get("began"))
+        if began is not None:
+            params["start_time"] = (began - _SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recent = self._call("GET", f"users/{self.user_id}/tweets", params=params)
+        for tweet in recent.get("data") or []:
+            answers = any(
+                ref.get("type") == "replied_to" and str(ref.get("id")) == parent_id
+                for ref in tweet.get("referenced_tweets") or []
+            )
+            made = api.parse_time(tweet.get("created_at"))
+            if (
+                answers
+                and _same_text(str(tweet.get("text") or ""), text)
+                and api.made_after_began(record, made)
+            ):
+                return PublishedRef(str(tweet["id"]), self._url(str(tweet["id"])), made)
+        return None
+
+    def _find_dm(
+        self, conversation: str, text: str, record: Mapping[str, Any]
+    ) -> PublishedRef | None:
+        """The account's message in the conversation with this text, made after the attempt
+        began (X keeps 30 days of DM events)."""
+        events = self._call(
+            "GET",
+            f"dm_conversations/{conversation}/dm_events",
+            params={
+                "dm_event.fields": "id,text,created_at,sender_id",
+                "event_types": "MessageCreate",
+                "max_results": "100",
+            },
+        )
+        for event in events.get("data") or []:
+            made = api.parse_time(event.get("created_at"))
+            if (
+                str(event.get("sender_id")) == self.user_id
+                and _same_text(str(event.get("text") or ""), text)
+                and api.made_after_began(record, made)
+            ):
+                return PublishedRef(f"dm:{event['id']}", "", made)
+        return None
 
     def delete_comment(self, item: InboundItem) -> None:
         """X does not let an account delete other people's replies: say so."""
@@ -494,6 +571,15 @@ class XConnector:
 
 
 _SKEW = timedelta(minutes=2)
+_LEADING_MENTIONS = re.compile(r"^(?:@\w+\s+)+")
+
+
+def _same_text(shown: str, sent: str) -> bool:
+    """Whether X shows `sent` as `shown`: links become t.co links, and a reply may carry the
+    @handles of the people answered in front of its text."""
+    return _comparable(_LEADING_MENTIONS.sub("", shown)) == _comparable(
+        _LEADING_MENTIONS.sub("", sent)
+    )
 
 
 def _token_triple(tokens: api.StoredTokens) -> tuple[str, str | None, datetime | None]:

@@ -624,3 +624,204 @@ def test_a_reply_whose_answer_was_lost_is_found_not_posted_twice(channel: Channe
         found = connector.comment_on_own_post(post, "#coldbrew https://acme.example", "v2:fc")
     assert create.call_count == 1 and timeline.call_count == 1
     assert found.external_id == "1880000000000000002"
+
+
+# --- A reply sent twice answers once (send_reply is acks_late, retried and swept) ----------------
+
+MENTION_ID = "1584588843218980864"
+CONVERSATION = "1582103724607971328-2244994945"
+
+
+def mention() -> InboundItem:
+    return InboundItem(MENTION_ID, "mention", "@AcmeCoffee open?", "TwitterAPI", "", timezone.now())
+
+
+def dm_item() -> InboundItem:
+    return InboundItem(
+        "dm:1582838223305555970", "dm", "hi", "15821", "", timezone.now(), thread_id=CONVERSATION
+    )
+
+
+def created_post(post_id: str, text: str) -> httpx.Response:
+    return ok({"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, 201)
+
+
+def created_dm(event_id: str) -> httpx.Response:
+    return ok({"data": {"dm_conversation_id": CONVERSATION, "dm_event_id": event_id}}, 201)
+
+
+def own_replies(*tweets: dict[str, Any]) -> httpx.Response:
+    return ok({"data": list(tweets), "meta": {"result_count": len(tweets)}})
+
+
+def reply_tweet(tweet_id: str, text: str, parent: str, made: str) -> dict[str, Any]:
+    return {
+        "id": tweet_id,
+        "text": text,
+        "created_at": made,
+        "referenced_tweets": [{"type": "replied_to", "id": parent}],
+        "edit_history_tweet_ids": [tweet_id],
+    }
+
+
+def test_a_reply_is_sent_once_and_a_resend_after_its_answer_posts_nothing(
+    channel: Channel,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        create = router.post(f"{A}/tweets").mock(
+            return_value=created_post("1880000000000000010", "@TwitterAPI Open till 6!")
+        )
+        timeline = router.get(f"{A}/users/{USER}/tweets")
+        first = x.XConnector(channel).reply(mention(), "Open till 6!")
+        again = x.XConnector(channel).reply(mention(), "Open till 6!")
+    assert create.call_count == 1 and timeline.call_count == 0
+    assert json.loads(create.calls[0].request.content) == {
+        "text": "Open till 6!",
+        "reply": {"in_reply_to_tweet_id": MENTION_ID},
+    }
+    assert first == again
+    assert first.external_id == "1880000000000000010"
+
+
+def test_a_reply_whose_answer_timed_out_is_found_on_x_not_posted_again(channel: Channel) -> None:
+    with respx.mock() as router:
+        create = router.post(f"{A}/tweets").mock(side_effect=httpx.ReadTimeout("slow"))
+        timeline = router.get(f"{A}/users/{USER}/tweets").mock(
+            return_value=own_replies(
+                # X shows the answered account's handle in front, and links as t.co.
+                reply_tweet(
+                    "1880000000000000011",
+                    "@TwitterAPI Open till 6! https://t.co/m3nu",
+                    MENTION_ID,
+                    "2099-01-01T00:00:00.000Z",
+                )
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            x.XConnector(channel).reply(mention(), "Open till 6! https://acme.example/menu")
+        found = x.XConnector(channel).reply(mention(), "Open till 6! https://acme.example/menu")
+        again = x.XConnector(channel).reply(mention(), "Open till 6! https://acme.example/menu")
+    assert create.call_count == 1 and timeline.call_count == 1
+    assert found.external_id == again.external_id == "1880000000000000011"
+    params = timeline.calls[0].request.url.params
+    assert params["tweet.fields"] == "created_at,referenced_tweets"
+    assert params["start_time"].endswith("Z")
+
+
+def test_a_reply_whose_answer_timed_out_and_never_arrived_is_posted_once_more(
+    channel: Channel,
+) -> None:
+    with respx.mock() as router:
+        create = router.post(f"{A}/tweets").mock(
+            side_effect=[
+                httpx.ReadTimeout("slow"),
+                created_post("1880000000000000013", "@TwitterAPI Open till 6!"),
+            ]
+        )
+        timeline = router.get(f"{A}/users/{USER}/tweets").mock(
+            return_value=own_replies(
+                # The same words to someone else, and to this mention long before: not ours.
+                reply_tweet("1880000000000000012", "Open till 6!", "1", "2099-01-01T00:00:00.000Z"),
+                reply_tweet(
+                    "1700000000000000000", "Open till 6!", MENTION_ID, "2020-01-01T00:00:00.000Z"
+                ),
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            x.XConnector(channel).reply(mention(), "Open till 6!")
+        sent = x.XConnector(channel).reply(mention(), "Open till 6!")
+    assert create.call_count == 2 and timeline.call_count == 1
+    assert sent.external_id == "1880000000000000013"
+
+
+def test_a_refused_reply_is_sent_normally_on_the_retry(channel: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        create = router.post(f"{A}/tweets").mock(
+            side_effect=[
+                httpx.Response(
+                    429,
+                    headers={"x-rate-limit-reset": str(int(time.time()) + 60)},
+                    json={
+                        "title": "Too Many Requests",
+                        "detail": "Too Many Requests",
+                        "type": "about:blank",
+                        "status": 429,
+                    },
+                ),
+                created_post("1880000000000000014", "@TwitterAPI Open till 6!"),
+            ]
+        )
+        timeline = router.get(f"{A}/users/{USER}/tweets")
+        with pytest.raises(ConnectorError) as refused:
+            x.XConnector(channel).reply(mention(), "Open till 6!")
+        sent = x.XConnector(channel).reply(mention(), "Open till 6!")
+    assert not refused.value.permanent
+    assert create.call_count == 2 and timeline.call_count == 0
+    assert sent.external_id == "1880000000000000014"
+
+
+def test_a_dm_is_sent_once_and_a_resend_after_its_answer_sends_nothing(channel: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(f"{A}/dm_conversations/{CONVERSATION}/messages").mock(
+            return_value=created_dm("1582838223305555973")
+        )
+        events = router.get(f"{A}/dm_conversations/{CONVERSATION}/dm_events")
+        first = x.XConnector(channel).reply(dm_item(), "Thanks!")
+        again = x.XConnector(channel).reply(dm_item(), "Thanks!")
+    assert send.call_count == 1 and events.call_count == 0
+    assert json.loads(send.calls[0].request.content) == {"text": "Thanks!"}
+    assert first.external_id == again.external_id == "dm:1582838223305555973"
+
+
+def dm_events(*events: dict[str, Any]) -> httpx.Response:
+    return ok({"data": list(events), "meta": {"result_count": len(events)}})
+
+
+def dm_event(event_id: str, text: str, sender: str, made: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "event_type": "MessageCreate",
+        "text": text,
+        "sender_id": sender,
+        "created_at": made,
+    }
+
+
+def test_a_dm_whose_answer_timed_out_is_found_in_the_conversation(channel: Channel) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{A}/dm_conversations/{CONVERSATION}/messages").mock(
+            side_effect=httpx.ReadTimeout("slow")
+        )
+        events = router.get(f"{A}/dm_conversations/{CONVERSATION}/dm_events").mock(
+            return_value=dm_events(
+                dm_event("1582838223305555974", "Thanks!", USER, "2099-01-01T00:00:00.000Z"),
+                dm_event("1582838223305555970", "hi", "15821", "2099-01-01T00:00:00.000Z"),
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            x.XConnector(channel).reply(dm_item(), "Thanks!")
+        found = x.XConnector(channel).reply(dm_item(), "Thanks!")
+    assert send.call_count == 1 and events.call_count == 1
+    assert found.external_id == "dm:1582838223305555974"
+    assert events.calls[0].request.url.params["event_types"] == "MessageCreate"
+
+
+def test_a_dm_whose_answer_timed_out_and_never_arrived_is_sent_once_more(
+    channel: Channel,
+) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{A}/dm_conversations/{CONVERSATION}/messages").mock(
+            side_effect=[httpx.ReadTimeout("slow"), created_dm("1582838223305555975")]
+        )
+        events = router.get(f"{A}/dm_conversations/{CONVERSATION}/dm_events").mock(
+            return_value=dm_events(
+                # The customer writing the same words, and our same words a year ago.
+                dm_event("1582838223305555971", "Thanks!", "15821", "2099-01-01T00:00:00.000Z"),
+                dm_event("1482838223305555971", "Thanks!", USER, "2020-01-01T00:00:00.000Z"),
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            x.XConnector(channel).reply(dm_item(), "Thanks!")
+        sent = x.XConnector(channel).reply(dm_item(), "Thanks!")
+    assert send.call_count == 2 and events.call_count == 1
+    assert sent.external_id == "dm:1582838223305555975"
