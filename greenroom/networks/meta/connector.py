@@ -18,6 +18,13 @@ First comments: Facebook and Instagram comment on the post (POST /{id}/comments)
 `network_api.comment_once` (the post's own comments are read back when an answer was lost);
 Threads replies to the post (a container with reply_to_id), found again among the profile's
 replies.
+
+Inbox answers go out once per item and text (`network_api.send_once`, the key
+`network_api.reply_key`): a re-send after an unknown outcome reads the comment's replies
+(Facebook /{comment-id}/comments, Instagram /{comment-id}/replies) or the conversation with the
+person (/{page-id}/conversations?user_id=...) for the account's answer before sending again.
+Threads answers are posts with reply_to_id, kept once by the container the attempt recorded
+and found among the profile's replies.
 """
 
 from __future__ import annotations
@@ -193,6 +200,69 @@ class MetaConnector:
         items.sort(key=lambda i: i.created_at)
         cursor = items[-1].created_at.isoformat() if items else since
         return InboxPage(items=items, cursor=cursor)
+
+    def _message_once(
+        self, item: InboundItem, text: str, *, owner: str, send_params: Mapping[str, str]
+    ) -> PublishedRef:
+        """Answer a DM through the Send API (POST /{owner}/messages), once per item and text.
+
+        The Send API takes no idempotency key; an attempt that never heard back is looked for
+        in the conversation with the person (GET /{owner}/conversations?user_id=..., its
+        messages): the account's message with the same text, sent after the attempt began."""
+        g = self.graph()
+        person = item.author_handle
+
+        def send() -> PublishedRef:
+            data = g.call(
+                "POST",
+                f"{owner}/messages",
+                data={
+                    "recipient": json.dumps({"id": person}),
+                    **send_params,
+                    "message": json.dumps({"text": text}),
+                },
+                write=True,
+            )
+            return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            params = {
+                "user_id": person,
+                "fields": "messages.limit(25){id,message,from,created_time}",
+            }
+            if self.kind == "instagram":
+                params["platform"] = "instagram"
+            conversations = g.call("GET", f"{owner}/conversations", params=params).get("data", [])
+            for conversation in conversations:
+                for message in (conversation.get("messages") or {}).get("data", []):
+                    made = api.parse_time(message.get("created_time"))
+                    if self._is_own(message.get("from") or {}) and api.made_by_attempt(
+                        record, str(message.get("message") or ""), made
+                    ):
+                        return PublishedRef(str(message["id"]), "", made)
+            return None
+
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=find,
+            network_name=self.network_name,
+        )
+
+    def _is_own(self, author: Mapping[str, Any], username: str = "") -> bool:
+        """Whether a comment or message's author is this account (by id, or by handle where
+        Meta gives only the username)."""
+        handle = self.channel.handle.lstrip("@").lower()
+        name = str(username or author.get("username") or "").lower()
+        return str(author.get("id") or "") in (self.account_id, self.page_id) or (
+            bool(name) and name == handle
+        )
+
+    @property
+    def page_id(self) -> str:
+        return self.tokens.stored().extra.get("page_id") or self.account_id
 
     def _matching_recent(
         self, record: dict[str, Any], posts: list[dict[str, Any]], *, text_field: str
@@ -418,22 +488,43 @@ class InstagramConnector(ContainerConnector):
         return self._page(items, since)
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
-        """Answer a comment publicly (POST /{comment-id}/replies) or a DM (Send API)."""
-        g = self.graph()
+        """Answer a comment publicly (POST /{comment-id}/replies) or a DM (Send API), once per
+        item and text: an attempt that never heard back is looked for first among the
+        comment's replies (GET /{comment-id}/replies) or in the conversation."""
         if item.kind == InboundKind.DM:
             page_id = self.tokens.stored().extra.get("page_id") or "me"
-            data = g.call(
-                "POST",
-                f"{page_id}/messages",
-                data={
-                    "recipient": json.dumps({"id": item.author_handle}),
-                    "message": json.dumps({"text": text}),
-                },
-                write=True,
-            )
-            return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
-        data = g.call("POST", f"{item.external_id}/replies", data={"message": text}, write=True)
-        return PublishedRef(external_id=str(data["id"]), url="")
+            return self._message_once(item, text, owner=page_id, send_params={})
+        g = self.graph()
+        parent = item.external_id
+
+        def send() -> PublishedRef:
+            data = g.call("POST", f"{parent}/replies", data={"message": text}, write=True)
+            return PublishedRef(external_id=str(data["id"]), url="")
+
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=lambda record: self._own_comment(f"{parent}/replies", record),
+            network_name=self.network_name,
+        )
+
+    def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
+        """This account's comment on `edge` that the recorded attempt made (same text, after
+        it began)."""
+        comments = (
+            self.graph()
+            .call("GET", edge, params={"fields": "id,text,timestamp,username,from", "limit": "50"})
+            .get("data", [])
+        )
+        for comment in comments:
+            made = api.parse_time(comment.get("timestamp"))
+            if self._is_own(
+                comment.get("from") or {}, str(comment.get("username") or "")
+            ) and api.made_by_attempt(record, str(comment.get("text") or ""), made):
+                return PublishedRef(str(comment["id"]), "", made)
+        return None
 
     def comment_on_own_post(
         self, ref: PublishedRef, text: str, idempotency_key: str
@@ -449,24 +540,13 @@ class InstagramConnector(ContainerConnector):
             data = g.call("POST", f"{media_id}/comments", data={"message": text}, write=True)
             return PublishedRef(external_id=str(data["id"]), url="")
 
-        def find(record: Mapping[str, Any]) -> PublishedRef | None:
-            comments = g.call(
-                "GET",
-                f"{media_id}/comments",
-                params={"fields": "id,text,timestamp,username,from", "limit": "50"},
-            ).get("data", [])
-            handle = self.channel.handle.lstrip("@").lower()
-            for comment in comments:
-                author = comment.get("from") or {}
-                ours = str(author.get("id") or "") == self.account_id or (
-                    str(comment.get("username") or author.get("username") or "").lower() == handle
-                )
-                made = api.parse_time(comment.get("timestamp"))
-                if ours and api.made_by_attempt(record, str(comment.get("text") or ""), made):
-                    return PublishedRef(str(comment["id"]), "", made)
-            return None
-
-        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
+        return api.comment_once(
+            self.channel,
+            idempotency_key,
+            text,
+            send=send,
+            find=lambda record: self._own_comment(f"{media_id}/comments", record),
+        )
 
     def hide(self, item: InboundItem) -> None:
         """Hide a comment (POST /{comment-id}?hide=true); DMs cannot be hidden."""
@@ -679,14 +759,15 @@ class ThreadsConnector(ContainerConnector):
         ]
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
-        """A reply is a post with reply_to_id: container, then publish."""
-        return self.publish(
-            OutgoingPost(
-                text=text,
-                idempotency_key=f"reply:{item.external_id}:{api.text_hash(text)[:16]}",
-                reply_to=item.external_id,
-            )
-        )
+        """A reply is a post with reply_to_id: container, then publish; once per item and
+        text. An earlier attempt is looked for first (its record, else the profile's replies
+        by text); a container it made and Meta did not publish is published, not made again."""
+        key = api.reply_key(item, text)
+        if api.recall_attempt(self.channel, key):
+            found = self.find_published(key)
+            if found is not None:
+                return found
+        return self.publish(OutgoingPost(text=text, idempotency_key=key, reply_to=item.external_id))
 
     def comment_on_own_post(
         self, ref: PublishedRef, text: str, idempotency_key: str
@@ -967,22 +1048,53 @@ class FacebookConnector(MetaConnector):
         return self._page(items, since)
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
-        """Answer a comment (POST /{comment-id}/comments) or a Messenger message (Send API)."""
-        g = self.graph()
+        """Answer a comment (POST /{comment-id}/comments) or a Messenger message (Send API),
+        once per item and text: an attempt that never heard back is looked for first among
+        the comment's comments by the Page (GET /{comment-id}/comments) or in the
+        conversation."""
         if item.kind == InboundKind.DM:
-            data = g.call(
-                "POST",
-                f"{self.account_id}/messages",
-                data={
-                    "recipient": json.dumps({"id": item.author_handle}),
-                    "messaging_type": "RESPONSE",
-                    "message": json.dumps({"text": text}),
-                },
-                write=True,
+            return self._message_once(
+                item, text, owner=self.account_id, send_params={"messaging_type": "RESPONSE"}
             )
-            return PublishedRef(external_id=str(data.get("message_id") or ""), url="")
-        data = g.call("POST", f"{item.external_id}/comments", data={"message": text}, write=True)
-        return PublishedRef(external_id=str(data["id"]), url="")
+        g = self.graph()
+        parent = item.external_id
+
+        def send() -> PublishedRef:
+            data = g.call("POST", f"{parent}/comments", data={"message": text}, write=True)
+            return PublishedRef(external_id=str(data["id"]), url="")
+
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=lambda record: self._own_comment(f"{parent}/comments", record),
+            network_name=self.network_name,
+        )
+
+    def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
+        """The Page's comment on `edge` that the recorded attempt made (same text, after it
+        began)."""
+        comments = (
+            self.graph()
+            .call(
+                "GET",
+                edge,
+                params={
+                    "fields": "id,message,from,created_time",
+                    "order": "reverse_chronological",
+                    "limit": "50",
+                },
+            )
+            .get("data", [])
+        )
+        for comment in comments:
+            author = str((comment.get("from") or {}).get("id") or "")
+            made = api.parse_time(comment.get("created_time"))
+            text_of = str(comment.get("message") or "")
+            if author == self.account_id and api.made_by_attempt(record, text_of, made):
+                return PublishedRef(str(comment["id"]), "", made)
+        return None
 
     def comment_on_own_post(
         self, ref: PublishedRef, text: str, idempotency_key: str
@@ -998,25 +1110,13 @@ class FacebookConnector(MetaConnector):
             data = g.call("POST", f"{post_id}/comments", data={"message": text}, write=True)
             return PublishedRef(external_id=str(data["id"]), url="")
 
-        def find(record: Mapping[str, Any]) -> PublishedRef | None:
-            comments = g.call(
-                "GET",
-                f"{post_id}/comments",
-                params={
-                    "fields": "id,message,from,created_time",
-                    "order": "reverse_chronological",
-                    "limit": "50",
-                },
-            ).get("data", [])
-            for comment in comments:
-                author = str((comment.get("from") or {}).get("id") or "")
-                made = api.parse_time(comment.get("created_time"))
-                text_of = str(comment.get("message") or "")
-                if author == self.account_id and api.made_by_attempt(record, text_of, made):
-                    return PublishedRef(str(comment["id"]), "", made)
-            return None
-
-        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
+        return api.comment_once(
+            self.channel,
+            idempotency_key,
+            text,
+            send=send,
+            find=lambda record: self._own_comment(f"{post_id}/comments", record),
+        )
 
     def hide(self, item: InboundItem) -> None:
         """Hide a comment from everyone but its author and their friends."""

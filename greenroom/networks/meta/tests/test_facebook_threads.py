@@ -478,3 +478,179 @@ def test_a_page_deletes_a_comment_on_its_post(facebook: Channel) -> None:
     assert request.method == "DELETE"
     assert request.url.path.endswith("/5566_1")
     assert request.headers["Authorization"] == f"Bearer {PAGE_TOKEN}"
+
+
+# --- An inbox answer sent twice answers once (send_reply is acks_late, retried and swept) --------
+
+
+def message(external_id: str = "m_in1") -> InboundItem:
+    return InboundItem(
+        external_id=external_id,
+        kind="dm",
+        text="Are you open?",
+        author_handle="6789012345",
+        author_name="Jay",
+        created_at=timezone.now(),
+        thread_id="t_100",
+    )
+
+
+def page_comments(*rows: dict[str, Any]) -> httpx.Response:
+    return ok({"data": list(rows), "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}})
+
+
+def conversation(*messages: dict[str, Any]) -> httpx.Response:
+    return ok({"data": [{"messages": {"data": list(messages)}, "id": "t_100"}]})
+
+
+def fb_time(seconds: int) -> str:
+    return (timezone.now() + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def test_a_page_reply_is_sent_once_and_a_resend_after_its_answer_posts_nothing(
+    facebook: Channel,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(f"{FB}/5566_1/comments").mock(return_value=ok({"id": "5566_9"}))
+        look = router.get(f"{FB}/5566_1/comments")
+        first = FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+        again = FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+    assert send.call_count == 1 and look.call_count == 0
+    assert form(send.calls[0].request) == {"message": "See you at 9"}
+    assert first.external_id == again.external_id == "5566_9"
+
+
+def test_a_page_reply_whose_answer_timed_out_is_found_not_posted_again(
+    facebook: Channel,
+) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/5566_1/comments").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{FB}/5566_1/comments").mock(
+            return_value=page_comments(
+                # The customer quoting us is not our answer.
+                {
+                    "id": "5566_8",
+                    "message": "See you at 9",
+                    "from": {"id": "900"},
+                    "created_time": fb_time(3),
+                },
+                {
+                    "id": "5566_10",
+                    "message": "See you at 9",
+                    "from": {"id": PAGE, "name": "Acme"},
+                    "created_time": fb_time(2),
+                },
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+        found = FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+    assert send.call_count == 1 and look.call_count == 1
+    assert found.external_id == "5566_10"
+    assert look.calls[0].request.url.params["fields"] == "id,message,from,created_time"
+
+
+def test_a_page_reply_that_never_arrived_is_posted_once_more(facebook: Channel) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/5566_1/comments").mock(
+            side_effect=[httpx.ReadTimeout("slow"), ok({"id": "5566_11"})]
+        )
+        look = router.get(f"{FB}/5566_1/comments").mock(
+            return_value=page_comments(
+                # The Page said the same a day ago: not this attempt.
+                {
+                    "id": "5566_2",
+                    "message": "See you at 9",
+                    "from": {"id": PAGE, "name": "Acme"},
+                    "created_time": fb_time(-86400),
+                }
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+        sent = FacebookConnector(facebook).reply(comment("5566_1"), "See you at 9")
+    assert send.call_count == 2 and look.call_count == 1
+    assert sent.external_id == "5566_11"
+
+
+def test_a_messenger_answer_is_sent_once_and_a_resend_sends_nothing(facebook: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(f"{FB}/{PAGE}/messages").mock(
+            return_value=ok({"recipient_id": "6789012345", "message_id": "m_out1"})
+        )
+        look = router.get(f"{FB}/{PAGE}/conversations")
+        first = FacebookConnector(facebook).reply(message(), "Yes, till 6")
+        again = FacebookConnector(facebook).reply(message(), "Yes, till 6")
+    assert send.call_count == 1 and look.call_count == 0
+    body = form(send.calls[0].request)
+    assert json.loads(body["recipient"]) == {"id": "6789012345"}
+    assert json.loads(body["message"]) == {"text": "Yes, till 6"}
+    assert body["messaging_type"] == "RESPONSE"
+    assert first.external_id == again.external_id == "m_out1"
+
+
+def test_a_messenger_answer_that_timed_out_is_found_in_the_conversation(
+    facebook: Channel,
+) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/{PAGE}/messages").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{FB}/{PAGE}/conversations").mock(
+            return_value=conversation(
+                {
+                    "id": "m_out2",
+                    "message": "Yes, till 6",
+                    "from": {"name": "Acme", "id": PAGE},
+                    "created_time": fb_time(2),
+                },
+                {
+                    "id": "m_in1",
+                    "message": "Are you open?",
+                    "from": {"name": "Jay", "id": "6789012345"},
+                    "created_time": fb_time(-60),
+                },
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            FacebookConnector(facebook).reply(message(), "Yes, till 6")
+        found = FacebookConnector(facebook).reply(message(), "Yes, till 6")
+    assert send.call_count == 1 and look.call_count == 1
+    assert found.external_id == "m_out2"
+    assert look.calls[0].request.url.params["user_id"] == "6789012345"
+
+
+def test_a_messenger_answer_that_never_arrived_is_sent_once_more(facebook: Channel) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/{PAGE}/messages").mock(
+            side_effect=[
+                httpx.ReadTimeout("slow"),
+                ok({"recipient_id": "6789012345", "message_id": "m_out3"}),
+            ]
+        )
+        router.get(f"{FB}/{PAGE}/conversations").mock(
+            return_value=conversation(
+                {
+                    "id": "m_in1",
+                    "message": "Yes, till 6",
+                    "from": {"name": "Jay", "id": "6789012345"},
+                    "created_time": fb_time(2),
+                }
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            FacebookConnector(facebook).reply(message(), "Yes, till 6")
+        sent = FacebookConnector(facebook).reply(message(), "Yes, till 6")
+    assert send.call_count == 2 and sent.external_id == "m_out3"
+
+
+def test_a_threads_answer_sent_twice_is_published_once(threads: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        routes = threads_publish_routes(router)
+        first = ThreadsConnector(threads).reply(comment("555"), "Thanks!")
+        again = ThreadsConnector(threads).reply(comment("555"), "Thanks!")
+    assert form(routes["create"].calls[0].request) == {
+        "media_type": "TEXT",
+        "text": "Thanks!",
+        "reply_to_id": "555",
+    }
+    assert routes["create"].call_count == 1 and routes["publish"].call_count == 1
+    assert first.external_id == again.external_id == "1801"

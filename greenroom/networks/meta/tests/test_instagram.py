@@ -439,3 +439,145 @@ def test_delete_a_comment_on_the_accounts_media(instagram: Channel) -> None:
         InstagramConnector(instagram).delete_comment(item)
     assert delete.call_count == 1
     assert delete.calls[0].request.content == b""
+
+
+# --- An inbox answer sent twice answers once (send_reply is acks_late, retried and swept) --------
+
+COMMENT = "17858893269000001"
+
+
+def ig_comment() -> InboundItem:
+    return InboundItem(COMMENT, "comment", "Love this", "jay", "jay", timezone.now())
+
+
+def ig_dm() -> InboundItem:
+    return InboundItem(
+        "aWdfZAG06MTpJR01lc3NhZA", "dm", "Open?", "1254459154682919", "", timezone.now()
+    )
+
+
+def ig_time(seconds: int) -> str:
+    return (timezone.now() + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def ig_replies(*rows: dict[str, Any]) -> httpx.Response:
+    return ok({"data": list(rows)})
+
+
+def test_an_instagram_reply_is_sent_once_and_a_resend_posts_nothing(instagram: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(f"{FB}/{COMMENT}/replies").mock(
+            return_value=ok({"id": "17873440459141021"})
+        )
+        look = router.get(f"{FB}/{COMMENT}/replies")
+        first = InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+        again = InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+    assert send.call_count == 1 and look.call_count == 0
+    assert first.external_id == again.external_id == "17873440459141021"
+
+
+def test_an_instagram_reply_that_timed_out_is_found_among_the_replies(
+    instagram: Channel,
+) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/{COMMENT}/replies").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{FB}/{COMMENT}/replies").mock(
+            return_value=ig_replies(
+                {
+                    "id": "17873440459141022",
+                    "text": "Thank you!",
+                    "timestamp": ig_time(1),
+                    "username": "someone_else",
+                    "from": {"id": "17841400000000000", "username": "someone_else"},
+                },
+                {
+                    "id": "17873440459141023",
+                    "text": "Thank you!",
+                    "timestamp": ig_time(2),
+                    "username": "acme.instagram",
+                    "from": {"id": IG, "username": "acme.instagram"},
+                },
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+        found = InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+    assert send.call_count == 1 and look.call_count == 1
+    assert found.external_id == "17873440459141023"
+    assert look.calls[0].request.url.params["fields"] == "id,text,timestamp,username,from"
+
+
+def test_an_instagram_reply_that_never_arrived_is_posted_once_more(instagram: Channel) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/{COMMENT}/replies").mock(
+            side_effect=[httpx.ReadTimeout("slow"), ok({"id": "17873440459141024"})]
+        )
+        router.get(f"{FB}/{COMMENT}/replies").mock(return_value=ig_replies())
+        with pytest.raises(OutcomeUnknown):
+            InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+        sent = InstagramConnector(instagram).reply(ig_comment(), "Thank you!")
+    assert send.call_count == 2 and sent.external_id == "17873440459141024"
+
+
+def ig_conversation(*messages: dict[str, Any]) -> httpx.Response:
+    return ok({"data": [{"messages": {"data": list(messages)}, "id": "aWdfZAG06MTpJR01lc3"}]})
+
+
+def test_an_instagram_dm_is_sent_once_and_a_resend_sends_nothing(instagram: Channel) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(f"{FB}/1122/messages").mock(
+            return_value=ok({"recipient_id": "1254459154682919", "message_id": "aWdfZAG1"})
+        )
+        look = router.get(f"{FB}/1122/conversations")
+        first = InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+        again = InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+    assert send.call_count == 1 and look.call_count == 0
+    assert json.loads(form(send.calls[0].request)["message"]) == {"text": "Yes, till 6"}
+    assert first.external_id == again.external_id == "aWdfZAG1"
+
+
+def test_an_instagram_dm_that_timed_out_is_found_in_the_conversation(
+    instagram: Channel,
+) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/1122/messages").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{FB}/1122/conversations").mock(
+            return_value=ig_conversation(
+                {
+                    "id": "aWdfZAG2",
+                    "message": "Yes, till 6",
+                    "from": {"username": "acme.instagram", "id": IG},
+                    "created_time": ig_time(2),
+                }
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+        found = InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+    assert send.call_count == 1 and found.external_id == "aWdfZAG2"
+    params = look.calls[0].request.url.params
+    assert (params["platform"], params["user_id"]) == ("instagram", "1254459154682919")
+
+
+def test_an_instagram_dm_that_never_arrived_is_sent_once_more(instagram: Channel) -> None:
+    with respx.mock() as router:
+        send = router.post(f"{FB}/1122/messages").mock(
+            side_effect=[
+                httpx.ReadTimeout("slow"),
+                ok({"recipient_id": "1254459154682919", "message_id": "aWdfZAG3"}),
+            ]
+        )
+        router.get(f"{FB}/1122/conversations").mock(
+            return_value=ig_conversation(
+                {
+                    "id": "aWdfZAG0",
+                    "message": "Yes, till 6",
+                    "from": {"username": "jay", "id": "1254459154682919"},
+                    "created_time": ig_time(2),
+                }
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+        sent = InstagramConnector(instagram).reply(ig_dm(), "Yes, till 6")
+    assert send.call_count == 2 and sent.external_id == "aWdfZAG3"
