@@ -17,8 +17,11 @@ httpx. Every request carries `LinkedIn-Version` (settings.LINKEDIN_API_VERSION) 
 - Inbox: comments on the page's recent posts (socialActions) after a time cursor, and webhooks
   (organization social action notifications: comments and mentions), see `webhooks.py`.
   Comments on comments are not polled (one request per comment); webhooks deliver them.
-- Reply to comments as the page; LinkedIn has no way to hide a comment (`hide` says so) but the
-  page may delete comments on its own posts (`delete_comment`). First comments: the page comments
+- Reply to comments as the page, once per comment and text (`network_api.send_once`): a resend
+  after an unknown outcome reads the comment's nested comments for the page's answer first.
+  The Community Management API offers pages no messages, so there are no DMs to answer.
+  LinkedIn has no way to hide a comment (`hide` says so) but the page may delete comments on
+  its own posts (`delete_comment`). First comments: the page comments
   on its own post (`comment_on_own_post`, once per key through the attempt record).
 - Metrics: organizationalEntityShareStatistics (impressions, clicks, likes, comments, shares).
 - Rate limits: 429 without Retry-After; LinkedIn's daily limits reset at midnight UTC.
@@ -484,21 +487,50 @@ class LinkedInConnector:
                 permanent=True,
                 code="unknown_post",
             )
-        data = self._json(
-            "POST",
-            f"socialActions/{encoded(parent)}/comments",
-            json_body={
-                "actor": self.page,
-                "object": activity,
-                "message": {"text": text},
-                "parentComment": parent,
-            },
-            write=True,
+        path = f"socialActions/{encoded(parent)}/comments"
+
+        def send() -> PublishedRef:
+            data = self._json(
+                "POST",
+                path,
+                json_body={
+                    "actor": self.page,
+                    "object": activity,
+                    "message": {"text": text},
+                    "parentComment": parent,
+                },
+                write=True,
+            )
+            return PublishedRef(
+                external_id=str(data.get("commentUrn") or data.get("$URN") or data.get("id") or ""),
+                url="",
+            )
+
+        # Once per item and text: a resend after an unknown outcome reads the comment's own
+        # comments (the nested replies) for the page's answer before sending again.
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=lambda record: self._own_comment(path, activity, record),
+            network_name="LinkedIn",
         )
-        return PublishedRef(
-            external_id=str(data.get("commentUrn") or data.get("$URN") or data.get("id") or ""),
-            url="",
-        )
+
+    def _own_comment(
+        self, path: str, post_urn: str, record: Mapping[str, Any]
+    ) -> PublishedRef | None:
+        """The page's comment at `path` that the recorded attempt made (same text, after it
+        began)."""
+        for comment in self._json("GET", f"{path}?count=50").get("elements") or []:
+            item = comment_item(comment, post_urn=post_urn)
+            if (
+                item is not None
+                and item.author_handle == self.page
+                and api.made_by_attempt(record, item.text, item.created_at)
+            ):
+                return PublishedRef(item.external_id, "", item.created_at)
+        return None
 
     def comment_on_own_post(
         self, ref: PublishedRef, text: str, idempotency_key: str
@@ -532,18 +564,13 @@ class LinkedInConnector:
                 )
             return PublishedRef(external_id=comment, url="")
 
-        def find(record: Mapping[str, Any]) -> PublishedRef | None:
-            for comment in self._json("GET", f"{path}?count=50").get("elements") or []:
-                item = comment_item(comment, post_urn=urn)
-                if (
-                    item is not None
-                    and item.author_handle == self.page
-                    and api.made_by_attempt(record, item.text, item.created_at)
-                ):
-                    return PublishedRef(item.external_id, "", item.created_at)
-            return None
-
-        return api.comment_once(self.channel, idempotency_key, text, send=send, find=find)
+        return api.comment_once(
+            self.channel,
+            idempotency_key,
+            text,
+            send=send,
+            find=lambda record: self._own_comment(path, urn, record),
+        )
 
     def hide(self, item: InboundItem) -> None:
         """LinkedIn has no way to hide a comment; say so (delete it with delete_comment)."""

@@ -670,3 +670,111 @@ def test_a_page_comment_whose_answer_was_lost_is_found_not_sent_again(page: Chan
     assert send.call_count == 1
     assert look.calls[0].request.url.params["count"] == "50"
     assert found.external_id == mine
+
+
+# --- An answer sent twice answers once (send_reply is acks_late, retried and swept) --------------
+
+ANSWERS = (
+    f"{A}/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A6844785523593134080"
+    "%2C6850021406018162688%29/comments"
+)
+
+
+def question() -> InboundItem:
+    return InboundItem(
+        external_id=COMMENT,
+        kind="comment",
+        text="Is the oat latte vegan?",
+        author_handle="urn:li:person:jYlN3Fw6HS",
+        author_name="",
+        created_at=timezone.now(),
+        raw={"commentUrn": COMMENT, "object": ACTIVITY},
+    )
+
+
+def answer_created(comment_id: str) -> httpx.Response:
+    return httpx.Response(
+        201,
+        json={
+            "actor": PAGE,
+            "commentUrn": f"urn:li:comment:({ACTIVITY},{comment_id})",
+            "id": comment_id,
+            "message": {"text": "Yes, it is!"},
+            "object": ACTIVITY,
+            "parentComment": COMMENT,
+        },
+    )
+
+
+def nested(*elements: dict[str, Any]) -> httpx.Response:
+    return ok(
+        {
+            "paging": {"start": 0, "count": 10, "total": len(elements), "links": []},
+            "elements": list(elements),
+        }
+    )
+
+
+def nested_comment(comment_id: str, actor: str, text: str, millis: int) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "commentUrn": f"urn:li:comment:({ACTIVITY},{comment_id})",
+        "created": {"actor": actor, "time": millis},
+        "id": comment_id,
+        "message": {"text": text},
+        "object": ACTIVITY,
+        "parentComment": COMMENT,
+    }
+
+
+def test_an_answer_is_sent_once_and_a_resend_after_its_answer_posts_nothing(
+    page: Channel,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        send = router.post(ANSWERS).mock(return_value=answer_created("6850021406018162720"))
+        look = router.get(ANSWERS)
+        first = linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+        again = linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+    assert send.call_count == 1 and look.call_count == 0
+    assert sent_json(send)["parentComment"] == COMMENT
+    assert (
+        first.external_id == again.external_id == f"urn:li:comment:({ACTIVITY},6850021406018162720)"
+    )
+
+
+def test_an_answer_whose_reply_timed_out_is_found_among_the_nested_comments(
+    page: Channel,
+) -> None:
+    later = int((timezone.now().timestamp() + 5) * 1000)
+    with respx.mock() as router:
+        send = router.post(ANSWERS).mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(ANSWERS).mock(
+            return_value=nested(
+                nested_comment(
+                    "6850021406018162721", "urn:li:person:jYlN3Fw6HS", "Yes, it is!", later
+                ),
+                nested_comment("6850021406018162722", PAGE, "Yes, it is!", later),
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+        found = linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+    assert send.call_count == 1 and look.call_count == 1
+    assert found.external_id == f"urn:li:comment:({ACTIVITY},6850021406018162722)"
+
+
+def test_an_answer_that_never_arrived_is_posted_once_more(page: Channel) -> None:
+    earlier = int((timezone.now().timestamp() - 86400) * 1000)
+    with respx.mock() as router:
+        send = router.post(ANSWERS).mock(
+            side_effect=[httpx.ReadTimeout("slow"), answer_created("6850021406018162723")]
+        )
+        router.get(ANSWERS).mock(
+            # The page said the same yesterday: not this attempt.
+            return_value=nested(nested_comment("6850021406018162700", PAGE, "Yes, it is!", earlier))
+        )
+        with pytest.raises(OutcomeUnknown):
+            linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+        sent = linkedin.LinkedInConnector(page).reply(question(), "Yes, it is!")
+    assert send.call_count == 2
+    assert sent.external_id == f"urn:li:comment:({ACTIVITY},6850021406018162723)"
