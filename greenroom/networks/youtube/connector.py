@@ -20,9 +20,12 @@
 - Inbox: commentThreads.list for every video of the channel (allThreadsRelatedToChannelId), newest
   first, after a time cursor, with the replies each thread carries. YouTube has no webhooks for
   comments (its PubSubHubbub feed announces new videos only).
-- Reply (comments.insert with parentId), hide (comments.setModerationStatus rejected), delete
-  videos, statistics per video (views, likes, comments). First comments: a top-level comment by
-  the channel on its own video (commentThreads.insert), once per key through the attempt record.
+- Reply (comments.insert with parentId; once per comment and text through
+  `network_api.send_once`: a resend after an unknown outcome first reads the thread's replies,
+  comments.list with parentId; YouTube has no private messages), hide
+  (comments.setModerationStatus rejected), delete videos, statistics per video (views, likes,
+  comments). First comments: a top-level comment by the channel on its own video
+  (commentThreads.insert), once per key through the attempt record.
 - Quota: quotaExceeded waits until midnight Pacific Time, when Google resets the daily quota.
 """
 
@@ -454,14 +457,48 @@ class YouTubeConnector:
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment (a reply to a reply goes to the same thread, as on YouTube)."""
         parent = str(item.raw.get("parentId") or item.external_id)
-        data = self._json(
-            "POST",
-            "comments",
-            params={"part": "snippet"},
-            json_body={"snippet": {"parentId": parent, "textOriginal": text}},
-            write=True,
+
+        def send() -> PublishedRef:
+            data = self._json(
+                "POST",
+                "comments",
+                params={"part": "snippet"},
+                json_body={"snippet": {"parentId": parent, "textOriginal": text}},
+                write=True,
+            )
+            return PublishedRef(external_id=str(data.get("id") or ""), url="")
+
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            # comments.list with parentId: the replies under the thread's top-level comment.
+            data = self._json(
+                "GET",
+                "comments",
+                params={
+                    "part": "snippet",
+                    "parentId": parent,
+                    "maxResults": "100",
+                    "textFormat": "plainText",
+                },
+            )
+            for comment in data.get("items") or []:
+                snippet = comment.get("snippet") or {}
+                author = (snippet.get("authorChannelId") or {}).get("value")
+                made = api.parse_time(snippet.get("publishedAt"))
+                text_of = str(snippet.get("textOriginal") or snippet.get("textDisplay") or "")
+                if author == self.channel_id and api.made_by_attempt(record, text_of, made):
+                    return PublishedRef(str(comment.get("id") or ""), "", made)
+            return None
+
+        # Once per item and text: YouTube takes no idempotency key, so a resend after an
+        # unknown outcome looks for the channel's reply in the thread before sending again.
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=find,
+            network_name="YouTube",
         )
-        return PublishedRef(external_id=str(data.get("id") or ""), url="")
 
     def comment_on_own_post(
         self, ref: PublishedRef, text: str, idempotency_key: str

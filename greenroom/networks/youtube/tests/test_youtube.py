@@ -652,3 +652,111 @@ def test_delete_comment_deletes_our_own_and_rejects_someone_elses(youtube: Chann
     assert moderate.call_count == 1
     assert dict(remove.calls[0].request.url.params) == {"id": "UgzOurs0000"}
     assert remove.call_count == 1
+
+
+# --- An answer sent twice answers once (send_reply is acks_late, retried and swept) --------------
+
+THREAD = "UgzDE2tasfmrYLyNkGt4AaABAg"
+
+
+def top_comment() -> InboundItem:
+    return InboundItem(
+        THREAD,
+        "comment",
+        "Which grinder is that?",
+        "UCtea",
+        "@tea_person",
+        timezone.now(),
+        raw={"videoId": VIDEO_ID},
+    )
+
+
+def inserted(comment_id: str) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "kind": "youtube#comment",
+            "etag": "hS4hB0hKz7xv3Dk0ikxwn0ZvnHo",
+            "id": comment_id,
+            "snippet": {"parentId": THREAD, "textOriginal": "A Comandante!"},
+        },
+    )
+
+
+def replies(*comments: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "kind": "youtube#commentListResponse",
+            "etag": "8cR6cJ3lC2rTz1nB0yM2Y1yK8h4",
+            "pageInfo": {"totalResults": len(comments), "resultsPerPage": 100},
+            "items": list(comments),
+        },
+    )
+
+
+def reply_comment(comment_id: str, author: str, made: datetime) -> dict[str, Any]:
+    return {
+        "kind": "youtube#comment",
+        "etag": "Xp0cJ3lC2rTz1nB0yM2Y1yK8h4",
+        "id": comment_id,
+        "snippet": {
+            "channelId": CHANNEL_ID,
+            "textDisplay": "A Comandante!",
+            "textOriginal": "A Comandante!",
+            "parentId": THREAD,
+            "authorChannelId": {"value": author},
+            "publishedAt": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updatedAt": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    }
+
+
+def test_an_answer_is_sent_once_and_a_resend_after_its_answer_posts_nothing(
+    youtube: Channel,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        insert = router.post(f"{Y}/comments").mock(return_value=inserted(f"{THREAD}.9iPXNew1"))
+        look = router.get(f"{Y}/comments")
+        first = YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+        again = YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+    assert insert.call_count == 1 and look.call_count == 0
+    assert first.external_id == again.external_id == f"{THREAD}.9iPXNew1"
+
+
+def test_an_answer_whose_insert_timed_out_is_found_among_the_threads_replies(
+    youtube: Channel,
+) -> None:
+    soon = timezone.now() + timedelta(seconds=3)
+    with respx.mock() as router:
+        insert = router.post(f"{Y}/comments").mock(side_effect=httpx.ReadTimeout("slow"))
+        look = router.get(f"{Y}/comments").mock(
+            return_value=replies(
+                reply_comment(f"{THREAD}.9iPXOther", "UCtea", soon),
+                reply_comment(f"{THREAD}.9iPXNew2", CHANNEL_ID, soon),
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+        found = YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+    assert insert.call_count == 1 and look.call_count == 1
+    assert found.external_id == f"{THREAD}.9iPXNew2"
+    params = look.calls[0].request.url.params
+    assert (params["parentId"], params["part"]) == (THREAD, "snippet")
+
+
+def test_an_answer_that_never_arrived_is_posted_once_more(youtube: Channel) -> None:
+    with respx.mock() as router:
+        insert = router.post(f"{Y}/comments").mock(
+            side_effect=[httpx.ReadTimeout("slow"), inserted(f"{THREAD}.9iPXNew3")]
+        )
+        router.get(f"{Y}/comments").mock(
+            # The channel said the same last week: not this attempt.
+            return_value=replies(
+                reply_comment(f"{THREAD}.9iPXOld", CHANNEL_ID, timezone.now() - timedelta(days=7))
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+        sent = YouTubeConnector(youtube).reply(top_comment(), "A Comandante!")
+    assert insert.call_count == 2 and sent.external_id == f"{THREAD}.9iPXNew3"
