@@ -257,27 +257,37 @@ class _OrgContext:
     org: Organization
     policies: list[SlaPolicy]
     rules: list[RoutingRule]
-    calendars: dict[tuple[int | None, int], sla.Calendar | None] = field(default_factory=dict)
-    # Routing decisions of the batch by what they looked at (see _new_thread).
+    calendars: dict[tuple[int | None, int, str], sla.Calendar | None] = field(default_factory=dict)
+    # Routing decisions by what they looked at (see _new_thread), kept with the context.
     decisions: dict[tuple[Any, ...], routing.Decision] = field(default_factory=dict)
     fallback: SlaPolicy | None = None
 
     @classmethod
     def load(cls, org: Organization) -> _OrgContext:
-        rules = sorted(
-            RoutingRule.objects.filter(organization=org, is_active=True),
-            key=lambda r: (r.position, r.pk or 0),
-        )
-        return cls(
+        """The organisation's context for a batch: the one the last batch built while its
+        settings are unchanged (so its routing decisions and calendars are kept), else a new
+        one. Unchanged means every column of every active rule and policy and of every set of
+        business hours reads the same, checked at the start of every batch."""
+        stamp = _settings_stamp(org.pk)
+        kept = _CONTEXTS.get(org.pk)
+        if kept is not None and kept[0] == stamp and len(kept[1].decisions) <= _DECISIONS_KEPT:
+            context = kept[1]
+            context.org = org
+            return context
+        context = cls(
             org=org,
             policies=list(
                 SlaPolicy.objects.filter(organization=org, is_active=True).select_related(
                     "business_hours"
                 )
             ),
-            rules=rules,
-            decisions=_decisions_for(org.pk, rules),
+            rules=sorted(
+                RoutingRule.objects.filter(organization=org, is_active=True),
+                key=lambda r: (r.position, r.pk or 0),
+            ),
         )
+        _CONTEXTS[org.pk] = (stamp, context)
+        return context
 
     def policy_for(self, conversation: Conversation | _Thread) -> SlaPolicy:
         found = select_policy(self.policies, conversation)
@@ -288,37 +298,46 @@ class _OrgContext:
         return found
 
     def calendar(self, policy: SlaPolicy, channel: Channel) -> sla.Calendar | None:
-        key = (policy.id, channel.id)
+        key = (policy.id, channel.id, channel.timezone)
         if key not in self.calendars:
             self.calendars[key] = calendar_of(policy, channel)
         return self.calendars[key]
 
 
-# Routing decisions by what they looked at, kept across batches for as long as the rules they
-# came from are the same (every field of every rule: an edited rule is a new set). One set per
-# organisation; a set stops growing at _DECISIONS_KEPT entries.
-_DECISIONS: dict[int, tuple[tuple[Any, ...], dict[tuple[Any, ...], routing.Decision]]] = {}
+# Each organisation's context as the last batch built it, with the settings it was built from
+# (see _OrgContext.load). Its routing decisions stop being kept past _DECISIONS_KEPT.
+_CONTEXTS: dict[int, tuple[tuple[Any, ...], _OrgContext]] = {}
 _DECISIONS_KEPT = 50_000
 
 
-def _rules_fingerprint(rules: Sequence[RoutingRule]) -> tuple[Any, ...]:
-    return tuple(
-        tuple(
-            repr(value) if isinstance(value, list | dict) else value
-            for value in (getattr(rule, f.attname) for f in RoutingRule._meta.concrete_fields)
+def _settings_stamp(org_id: int) -> tuple[Any, ...]:
+    """Every column of the organisation's active routing rules and SLA policies and of its
+    business hours, as the database returns them (a few plain rows: cheaper to read each batch
+    than the models, and equal exactly when the settings are)."""
+    connection = transaction.get_connection()
+    stamp = []
+    with connection.cursor() as cursor:
+        for sql in _stamp_queries(connection.vendor):
+            cursor.execute(sql, [org_id])
+            stamp.append(tuple(tuple(row) for row in cursor.fetchall()))
+    return tuple(stamp)
+
+
+@functools.cache
+def _stamp_queries(vendor: str) -> tuple[str, ...]:
+    quote = transaction.get_connection().ops.quote_name
+    queries = []
+    for model, condition in (
+        (RoutingRule, " AND is_active"),
+        (SlaPolicy, " AND is_active"),
+        (BusinessHours, ""),
+    ):
+        # Names come from the models; the organisation is a parameter.
+        queries.append(
+            f"SELECT * FROM {quote(model._meta.db_table)} WHERE organization_id = %s"  # noqa: S608
+            f"{condition} ORDER BY id"
         )
-        for rule in rules
-    )
-
-
-def _decisions_for(
-    org_id: int, rules: Sequence[RoutingRule]
-) -> dict[tuple[Any, ...], routing.Decision]:
-    fingerprint = _rules_fingerprint(rules)
-    kept = _DECISIONS.get(org_id)
-    if kept is None or kept[0] != fingerprint or len(kept[1]) > _DECISIONS_KEPT:
-        kept = _DECISIONS[org_id] = (fingerprint, {})
-    return kept[1]
+    return tuple(queries)
 
 
 @functools.lru_cache(maxsize=64)
@@ -1408,6 +1427,24 @@ def _pending_probe(vendor: str) -> str:
     return str(sql)
 
 
+def _claim_queryset(event_ids: list[int] | None, limit: int) -> models.QuerySet[Any]:
+    pending = InboundEvent.objects.filter(processed_at__isnull=True)
+    if event_ids is not None:
+        pending = pending.filter(pk__in=event_ids)
+    if transaction.get_connection().features.has_select_for_update_skip_locked:
+        pending = pending.select_for_update(skip_locked=True, of=("self",))
+    return pending.order_by("pk").values_list(
+        "pk", "channel_id", "external_id", "kind", "payload", "received_at"
+    )[:limit]
+
+
+@functools.cache
+def _claim_query(vendor: str, limit: int) -> tuple[str, tuple[Any, ...]]:
+    # Written once per backend and size: the ORM takes milliseconds to write it.
+    sql, params = _claim_queryset(None, limit).query.sql_with_params()
+    return str(sql), tuple(params)
+
+
 def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
     """The pending events this transaction takes (oldest first), as light rows.
 
@@ -1416,16 +1453,11 @@ def _claim(event_ids: Sequence[int] | None, limit: int) -> list[Landed]:
     the first one's events as processed. Read with a plain cursor: both backends hand JSON back
     as text, which is parsed once here and kept to store as the message's raw payload.
     """
-    pending = InboundEvent.objects.filter(processed_at__isnull=True)
-    if event_ids is not None:
-        pending = pending.filter(pk__in=list(event_ids))
     connection = transaction.get_connection()
-    if connection.features.has_select_for_update_skip_locked:
-        pending = pending.select_for_update(skip_locked=True, of=("self",))
-    query = pending.order_by("pk").values_list(
-        "pk", "channel_id", "external_id", "kind", "payload", "received_at"
-    )[:limit]
-    sql, params = query.query.sql_with_params()
+    if event_ids is None:
+        sql, params = _claim_query(connection.vendor, limit)
+    else:
+        sql, params = _claim_queryset(list(event_ids), limit).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -270,3 +270,57 @@ def test_an_auto_reply_goes_out_through_the_connector(world: World, sandbox: Any
     conversation = reply.conversation
     assert conversation.first_response_at is not None
     assert conversation.first_response_due_at is None
+
+
+def test_sla_settings_changed_between_batches_time_the_next_conversation_anew(
+    world: World,
+) -> None:
+    # Each batch keeps the organisation's policies and calendars while its settings are
+    # unchanged: a changed policy, set of hours or channel time zone must not time the next
+    # conversation by the old ones.
+    saturday = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)  # 12:00 in Seoul, a Saturday
+    channel = world.coffee_x
+    channel.timezone = "Asia/Seoul"
+    channel.save(update_fields=["timezone"])
+
+    def due(external_id: str) -> datetime | None:
+        land(channel, item(external_id, "hello", author=external_id, at=saturday))
+        return conversation_of(channel, external_id).first_response_due_at
+
+    assert due("s0") == saturday + timedelta(hours=24)
+    policy = actions.do_save_sla_policy(
+        world.acme, name="Fast", first_response_minutes=60, acting_user=world.alice
+    )
+    assert due("s1") == saturday + timedelta(minutes=60)
+    actions.do_save_sla_policy(
+        world.acme, policy=policy, first_response_minutes=30, acting_user=world.alice
+    )
+    assert due("s2") == saturday + timedelta(minutes=30)
+
+    hours = actions.do_save_business_hours(
+        world.acme,
+        name="Office",
+        weekly=[[["09:00", "18:00"]]] * 5 + [[], []],
+        holidays=[],
+        acting_user=world.alice,
+    )
+    actions.do_save_sla_policy(
+        world.acme, policy=policy, business_hours=hours, acting_user=world.alice
+    )
+    # Monday 09:30 in Seoul.
+    assert due("s3") == datetime(2026, 11, 9, 0, 30, tzinfo=UTC)
+    actions.do_save_business_hours(
+        world.acme,
+        hours=hours,
+        name="Office",
+        weekly=[[["10:00", "18:00"]]] * 5 + [[], []],
+        holidays=["2026-11-09"],
+        acting_user=world.alice,
+    )
+    # Monday is a holiday now: Tuesday 10:30 in Seoul.
+    assert due("s4") == datetime(2026, 11, 10, 1, 30, tzinfo=UTC)
+
+    channel.timezone = "Europe/London"
+    channel.save(update_fields=["timezone"])
+    # The hours follow the channel's zone: Tuesday 10:30 in London.
+    assert due("s5") == datetime(2026, 11, 10, 10, 30, tzinfo=UTC)
