@@ -13,6 +13,9 @@
   ordinary accounts.
 - Hide: Mastodon cannot hide replies to a post; Greenroom says so.
 - First comments: a reply status to the account's own status, published like a post.
+- Answers (comments, mentions, direct messages): a reply status with a key from the item and the
+  text; an earlier attempt is looked for with `find_published` before sending, so a resend
+  after the server forgot the key (an hour) still answers once.
 """
 
 from __future__ import annotations
@@ -366,13 +369,19 @@ class MastodonConnector:
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a mention, reply or direct message, at the same visibility, mentioning its
-        author (as Mastodon's own apps do). The same text to the same item answers once."""
+        author (as Mastodon's own apps do). The same text to the same item answers once: the
+        key travels as Idempotency-Key, which the server honours for an hour only, so an
+        earlier attempt is first looked for among the account's statuses (`find_published`;
+        direct answers included, an account sees its own direct statuses)."""
         handle = f"@{item.author_handle}"
         body = text if handle.lower() in text.lower() else f"{handle} {text}"
         visibility = str(item.raw.get("network", {}).get("visibility") or "public")
         if visibility not in VISIBILITIES:
             visibility = "public"
         key = "reply-" + hashlib.sha256(f"{item.external_id}\n{text}".encode()).hexdigest()[:40]
+        existing = self.find_published(key)
+        if existing is not None:
+            return existing
         return self.publish(
             OutgoingPost(
                 text=body,

@@ -24,6 +24,7 @@ from greenroom.core.actions import do_create_channel, do_set_channel_credentials
 from greenroom.core.models import Channel
 from greenroom.networks.base import (
     ConnectorError,
+    InboundItem,
     InboundKind,
     MediaItem,
     OutcomeUnknown,
@@ -372,3 +373,98 @@ def test_the_connect_page_is_for_channel_administrators(
     client.force_login(world.alice)
     page = client.get(f"/networks/mastodon/connect/{channel.pk}/")
     assert page.status_code == 200 and 'value="mastodon.example"' in page.content.decode()
+
+
+# --- An answer sent twice answers once (send_reply is acks_late, retried and swept) --------------
+
+QUESTION_ID = "103186126728896492"
+
+
+def question() -> InboundItem:
+    return InboundItem(
+        external_id=QUESTION_ID,
+        kind=InboundKind.COMMENT,
+        text="@acmecoffee is it decaf?",
+        author_handle="zsc",
+        author_name="Z",
+        created_at=datetime.now(UTC),
+        raw={"network": {"visibility": "public"}},
+    )
+
+
+def answer_status(status_id: str, *, made: datetime | None = None) -> dict[str, Any]:
+    return {
+        **STATUS,
+        "id": status_id,
+        "created_at": (made or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+        "in_reply_to_id": QUESTION_ID,
+        "in_reply_to_account_id": "971724",
+        "visibility": "public",
+        "spoiler_text": "",
+        "sensitive": False,
+        "content": "<p>@zsc Yes, all day</p>",
+        "url": f"https://mastodon.example/@acmecoffee/{status_id}",
+    }
+
+
+def posts_to(server: Any) -> list[Any]:
+    return [
+        c.request
+        for c in server.calls
+        if c.request.method == "POST" and c.request.url.endswith("/api/v1/statuses")
+    ]
+
+
+def own_statuses(server: Any, *statuses: dict[str, Any]) -> None:
+    server.get(f"{SERVER}/api/v1/accounts/{ME}/statuses", json=list(statuses))
+    for status in statuses:
+        server.get(
+            f"{SERVER}/api/v1/statuses/{status['id']}/source",
+            json={"id": status["id"], "text": "@zsc Yes, all day", "spoiler_text": ""},
+        )
+
+
+def test_an_answer_is_sent_once_and_a_resend_finds_it(channel: Channel, server: Any) -> None:
+    answer = answer_status("103270115826049100")
+    server.post(f"{SERVER}/api/v1/statuses", json=answer)
+    own_statuses(server, answer)
+
+    first = MastodonConnector(channel).reply(question(), "Yes, all day")
+    again = MastodonConnector(channel).reply(question(), "Yes, all day")
+
+    [sent] = posts_to(server)
+    assert form(sent)["status"] == ["@zsc Yes, all day"]
+    assert form(sent)["in_reply_to_id"] == [QUESTION_ID]
+    assert sent.headers["Idempotency-Key"].startswith("reply-")
+    assert first.external_id == again.external_id == "103270115826049100"
+
+
+def test_an_answer_whose_post_timed_out_is_found_not_posted_again(
+    channel: Channel, server: Any
+) -> None:
+    server.post(f"{SERVER}/api/v1/statuses", body=requests.exceptions.ReadTimeout("timed out"))
+    own_statuses(server, answer_status("103270115826049101"))
+
+    with pytest.raises(OutcomeUnknown):
+        MastodonConnector(channel).reply(question(), "Yes, all day")
+    found = MastodonConnector(channel).reply(question(), "Yes, all day")
+
+    assert len(posts_to(server)) == 1
+    assert found.external_id == "103270115826049101"
+
+
+def test_an_answer_that_never_arrived_is_posted_once_more(channel: Channel, server: Any) -> None:
+    server.post(f"{SERVER}/api/v1/statuses", body=requests.exceptions.ReadTimeout("timed out"))
+    server.post(f"{SERVER}/api/v1/statuses", json=answer_status("103270115826049102"))
+    # The account's newest status is older than the attempt: the answer is not there.
+    server.get(
+        f"{SERVER}/api/v1/accounts/{ME}/statuses",
+        json=[answer_status("103270115826040000", made=datetime.now(UTC) - timedelta(days=1))],
+    )
+
+    with pytest.raises(OutcomeUnknown):
+        MastodonConnector(channel).reply(question(), "Yes, all day")
+    sent = MastodonConnector(channel).reply(question(), "Yes, all day")
+
+    assert len(posts_to(server)) == 2
+    assert sent.external_id == "103270115826049102"
