@@ -431,7 +431,10 @@ class XConnector:
         among the conversation's events (GET /2/dm_conversations/:id/dm_events)."""
         key = api.reply_key(item, text)
         if item.kind == InboundKind.DM:
-            conversation = str(item.thread_id or "")
+            # The conversation's id when the item carries it, else the one-to-one conversation
+            # with the sender (X's dm_conversations/with/:participant_id endpoints).
+            known = str(item.thread_id or item.raw.get("dm_conversation_id") or "")
+            conversation = known or f"with/{item.author_handle}"
 
             def send_dm() -> PublishedRef:
                 data = self._call(

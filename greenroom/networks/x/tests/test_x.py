@@ -825,3 +825,23 @@ def test_a_dm_whose_answer_timed_out_and_never_arrived_is_sent_once_more(
         sent = x.XConnector(channel).reply(dm_item(), "Thanks!")
     assert send.call_count == 2 and events.call_count == 1
     assert sent.external_id == "dm:1582838223305555975"
+
+
+def test_a_dm_without_its_conversation_id_goes_to_the_one_to_one_conversation_once(
+    channel: Channel,
+) -> None:
+    item = InboundItem("dm:1582838223305555976", "dm", "hi", "15821", "", timezone.now())
+    with respx.mock() as router:
+        send = router.post(f"{A}/dm_conversations/with/15821/messages").mock(
+            side_effect=httpx.ReadTimeout("slow")
+        )
+        events = router.get(f"{A}/dm_conversations/with/15821/dm_events").mock(
+            return_value=dm_events(
+                dm_event("1582838223305555977", "Thanks!", USER, "2099-01-01T00:00:00.000Z")
+            )
+        )
+        with pytest.raises(OutcomeUnknown):
+            x.XConnector(channel).reply(item, "Thanks!")
+        found = x.XConnector(channel).reply(item, "Thanks!")
+    assert send.call_count == 1 and events.call_count == 1
+    assert found.external_id == "dm:1582838223305555977"
