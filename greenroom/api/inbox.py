@@ -711,15 +711,16 @@ def update_contact(request: HttpRequest, contact_id: ObjectId, body: ContactUpda
     contact: Contact = get_or_404(
         visible(Contact.objects, caller, "view_org"), contact_id, "contact"
     )
-    if not visible(Conversation.objects, caller, "engage").filter(contact=contact).exists():
+    sent = body.model_dump(exclude_unset=True)
+    try:
+        if sent:
+            actions.do_update_contact(contact, acting_user=caller.user, **sent)
+    except actions.NotAllowed:
         raise HttpError(
             403,
             "You may see this contact but not change it: that needs the “Engage” (engage) "
             "permission on a channel they wrote on.",
-        )
-    sent = body.model_dump(exclude_unset=True)
-    if sent:
-        actions.do_update_contact(contact, acting_user=caller.user, **sent)
+        ) from None
     return contact
 
 

@@ -2217,6 +2217,9 @@ def _network_refused(message: Message, mark: str, action: str, error: str) -> Me
     return message
 
 
+CONTACT_FIELDS = ("is_vip", "is_customer", "notes")
+
+
 @transaction.atomic
 def do_update_contact(
     contact: Contact,
@@ -2226,7 +2229,20 @@ def do_update_contact(
     is_customer: bool | None = None,
     notes: str | None = None,
 ) -> Contact:
-    before = audit.snapshot(contact, ("is_vip", "is_customer"))
+    """Mark a person VIP or a known customer (routing rules match on both), or note something
+    about them. Needs engage on a channel they wrote on: seeing a contact is not enough."""
+    if not (
+        Conversation.objects.restrict(acting_user, "engage")
+        .filter(organization_id=contact.organization_id, contact=contact)
+        .exists()
+    ):
+        raise NotAllowed(
+            _(
+                "You may see this contact but not change it: that needs the “Engage” "
+                "permission on a channel they wrote on."
+            )
+        )
+    before = audit.snapshot(contact, CONTACT_FIELDS)
     if is_vip is not None:
         contact.is_vip = is_vip
     if is_customer is not None:
@@ -2240,7 +2256,7 @@ def do_update_contact(
         organization=Organization(pk=contact.organization_id),
         target=contact,
         before=before,
-        after=audit.snapshot(contact, ("is_vip", "is_customer")),
+        after=audit.snapshot(contact, CONTACT_FIELDS),
     )
     return contact
 

@@ -625,10 +625,13 @@ def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.restrict(request.user, "view_org"), pk=pk)
     if contact.organization_id != org.pk:
         raise Http404
-    actions.do_update_contact(
-        contact,
-        acting_user=_user(request),
-        is_vip=request.POST.get("is_vip") == "on",
-        is_customer=request.POST.get("is_customer") == "on",
-    )
+    try:
+        actions.do_update_contact(
+            contact,
+            acting_user=_user(request),
+            is_vip=request.POST.get("is_vip") == "on",
+            is_customer=request.POST.get("is_customer") == "on",
+        )
+    except ActionError as exc:
+        messages.error(request, str(exc))
     return _back(request, reverse("inbox"))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from greenroom.api.tests.conftest import bearer, make_token
+from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
 from greenroom.core.models import AuditEvent
@@ -129,3 +129,34 @@ def test_open_load_counts_what_capacity_counts(world: World, client: Any) -> Non
     api = bearer(make_token(world, "alice")[1])
     listed = api.get("/api/inbox/agents").json()["items"]
     assert next(r for r in listed if r["person"]["id"] == world.adam.pk)["open_conversations"] == 2
+
+
+def test_marking_a_contact_needs_engage_where_they_wrote_on_the_page_and_in_the_api(
+    world: World, client: Any
+) -> None:
+    land(world.coffee_x, item("v1", "hello", author="emma"))
+    contact = conversation_of(world.coffee_x, "v1").contact
+    assert contact is not None
+    for outsider in (world.agnes, world.anna):  # an agent on Tea only, an analyst
+        with pytest.raises(ActionError, match="Engage"):
+            actions.do_update_contact(contact, is_vip=True, acting_user=outsider)
+    # Agnes may open the inbox and see the organisation's contacts, but the page refuses her.
+    client.force_login(world.agnes)
+    response = client.post(f"/inbox/contacts/{contact.pk}/", {"is_vip": "on"}, follow=True)
+    assert response.status_code == 200
+    assert "permission on a channel they wrote on" in response.content.decode()
+    _token, plaintext = make_token(world, "agnes")
+    refused = call(
+        bearer(plaintext), "PATCH", f"/api/inbox/contacts/{contact.pk}", {"is_vip": True}
+    )
+    assert refused.status_code == 403
+    contact.refresh_from_db()
+    assert not contact.is_vip
+    assert not AuditEvent.objects.filter(action="inbox.contact_updated").exists()
+
+    client.force_login(world.bianca)  # brand manager of Coffee
+    client.post(f"/inbox/contacts/{contact.pk}/", {"is_vip": "on", "is_customer": "on"})
+    contact.refresh_from_db()
+    assert (contact.is_vip, contact.is_customer) == (True, True)
+    event = AuditEvent.objects.get(action="inbox.contact_updated")
+    assert (event.before["is_vip"], event.after["is_vip"]) == (False, True)
