@@ -88,6 +88,36 @@ def _newest_event_id(org_id: int) -> int:
     return found or 0
 
 
+class Pass:
+    """What one pass of the watcher over its streams reads once per organisation: the newest
+    audit event, and the events after a given one (every stream of an organisation is at the
+    same event after the first pass, so a thousand open tabs cost two queries, not two
+    thousand)."""
+
+    def __init__(self) -> None:
+        self._heads: dict[int, int] = {}
+        self._rows: dict[tuple[int, int], list[AuditRow]] = {}
+
+    def head(self, org_id: int) -> int:
+        if org_id not in self._heads:
+            self._heads[org_id] = _newest_event_id(org_id)
+        return self._heads[org_id]
+
+    def rows_after(self, org_id: int, event_id: int) -> list[AuditRow]:
+        key = (org_id, event_id)
+        if key not in self._rows:
+            self._rows[key] = _rows_after(org_id, event_id)
+        return self._rows[key]
+
+
+def _rows_after(org_id: int, event_id: int) -> list[AuditRow]:
+    return list(
+        AuditEvent.objects.filter(organization_id=org_id, id__gt=event_id)
+        .order_by("id")
+        .values_list("action", "target_type", "target_id", "actor_id")[:READ_LIMIT]
+    )
+
+
 @dataclass
 class Watch:
     """What one stream watches, and what it has seen so far. `check` is plain sync code (the
@@ -174,17 +204,15 @@ class Watch:
         )
         return tuple(row) if row is not None else None
 
-    def check(self) -> list[str]:
-        """The parts of the page that changed since the last check."""
+    def check(self, shared: Pass | None = None) -> list[str]:
+        """The parts of the page that changed since the last check. `shared`: the watcher's
+        pass, which reads the organisation's new events once for all its streams."""
         found = set(self.owed)
         self.owed.clear()
-        head = _newest_event_id(self.org_id)
+        reads = shared or Pass()
+        head = reads.head(self.org_id)
         if head > self.last_event_id:
-            rows = list(
-                AuditEvent.objects.filter(organization_id=self.org_id, id__gt=self.last_event_id)
-                .order_by("id")
-                .values_list("action", "target_type", "target_id", "actor_id")[:READ_LIMIT]
-            )
+            rows = reads.rows_after(self.org_id, self.last_event_id)
             found |= self._relevant(rows, overflow=len(rows) >= READ_LIMIT)
             self.last_event_id = head
         if self.conversation_id is None:
@@ -349,14 +377,17 @@ class _Watcher:
                     if not streams:
                         self._thread = None
                         return
+                shared = Pass()
                 for watch, loop, queue in streams:
-                    self._check(watch, loop, queue)
+                    self._check(watch, loop, queue, shared)
         finally:
             connections.close_all()
 
-    def _check(self, watch: Watch, loop: asyncio.AbstractEventLoop, queue: Queue) -> None:
+    def _check(
+        self, watch: Watch, loop: asyncio.AbstractEventLoop, queue: Queue, shared: Pass
+    ) -> None:
         try:
-            names = watch.check()
+            names = watch.check(shared)
         except DatabaseError:
             # A broken connection (a database restart): open a new one at the next check.
             logger.warning("inbox live check failed; retrying", exc_info=True)

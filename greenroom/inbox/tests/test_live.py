@@ -338,3 +338,31 @@ def test_under_asgi_quiet_streams_keep_alive_and_share_one_watcher(
     assert [events for _, events in seen] == [["presence"], ["presence"]]
     assert live.open_streams() == 0
     _until_the_watcher_stops()
+
+
+def test_one_pass_reads_an_organisations_events_once_for_all_its_streams(
+    conversations: World,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = conversations
+    tabs = [live.Watch.start(org=world.acme, user=world.alice) for _ in range(5)]
+    quiet = live.Pass()
+    with CaptureQueriesContext(connection) as quiet_queries:
+        assert all(tab.check(quiet) == [] for tab in tabs)
+    # Nothing new: one look at the newest event for five open queue pages.
+    assert len(quiet_queries) == 1
+
+    land(world.coffee_x, item("q9", "One more question", author="ida"))
+    busy = live.Pass()
+    with CaptureQueriesContext(connection) as busy_queries:
+        assert all(tab.check(busy) == ["queue"] for tab in tabs)
+    # The head and the new events, read once; an ingestion needs no further query.
+    assert len(busy_queries) == 2
+    # Without a shared pass each stream reads both itself.
+    alone = [live.Watch.start(org=world.acme, user=world.alice) for _ in range(2)]
+    land(world.coffee_x, item("q10", "And another", author="jo"))
+    with CaptureQueriesContext(connection) as alone_queries:
+        assert all(tab.check() == ["queue"] for tab in alone)
+    assert len(alone_queries) == 4
