@@ -105,6 +105,10 @@ def sweep_inbound(max_batches: int = 20) -> int:
 
 
 def _inbound_item(message: Message) -> InboundItem:
+    """The message answered, as its connector delivered it: a DM keeps its conversation's id
+    (the payload's `thread_id`; connectors that store the network's own JSON read theirs from
+    `raw`)."""
+    raw = message.raw if isinstance(message.raw, dict) else {}
     return InboundItem(
         external_id=message.external_id,
         kind=message.conversation.kind,
@@ -113,7 +117,8 @@ def _inbound_item(message: Message) -> InboundItem:
         author_name=message.author_name,
         created_at=message.sent_at,
         in_reply_to=message.in_reply_to or None,
-        raw=message.raw if isinstance(message.raw, dict) else {},
+        thread_id=str(raw.get("thread_id") or "") or None,
+        raw=raw,
     )
 
 

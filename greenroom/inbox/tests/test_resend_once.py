@@ -121,3 +121,25 @@ def test_a_reply_whose_worker_died_after_x_answered_is_marked_sent_without_a_sec
     assert post.call_count == 1
     assert reply.status == DeliveryStatus.SENT
     assert reply.external_id == "1880000000000000043"
+
+
+def test_a_dm_answer_goes_to_the_conversation_it_came_from(
+    world: World, x_channel: Channel
+) -> None:
+    land(
+        x_channel,
+        item("dm-event-1", "Is my order shipped?", kind="dm", author="emma", thread_id="123-456"),
+    )
+    conversation = conversation_of(x_channel, "dm-event-1")
+    reply = actions.do_reply(conversation, "It ships today.", acting_user=world.bianca)
+    with respx.mock() as router:
+        sent = router.post(f"{A}/dm_conversations/123-456/messages").mock(
+            return_value=httpx.Response(
+                201, json={"data": {"dm_conversation_id": "123-456", "dm_event_id": "1582"}}
+            )
+        )
+        assert tasks.send_reply(reply.pk) == "sent"
+    assert sent.call_count == 1
+    assert json.loads(sent.calls[0].request.content) == {"text": "It ships today."}
+    reply.refresh_from_db()
+    assert (reply.status, reply.external_id) == (DeliveryStatus.SENT, "dm:1582")
