@@ -181,6 +181,7 @@ class SavedReplyOut(Schema):
     body: str
     brand_id: int | None
     language: str
+    is_active: bool
 
 
 class SavedReplyIn(Schema):
@@ -188,6 +189,7 @@ class SavedReplyIn(Schema):
     body: LongText
     brand_id: ObjectId | None = None
     language: ShortText = ""
+    is_active: bool = True
 
 
 class SlaPolicyOut(Schema):
@@ -352,8 +354,11 @@ class SavedReplyUpdate(Schema):
     body: LongText | None = None
     brand_id: ObjectId | None = Field(None, description="null: every brand.")
     language: ShortText | None = None
+    is_active: bool | None = Field(
+        None, description="false: kept, but not offered to agents nor sent automatically."
+    )
 
-    @field_validator("title", "body", "language", mode="before")
+    @field_validator("title", "body", "language", "is_active", mode="before")
     @classmethod
     def present(cls, value: Any, info: ValidationInfo) -> Any:
         return _not_null(value, info)
@@ -876,6 +881,7 @@ def create_saved_reply(request: HttpRequest, body: SavedReplyIn) -> Status[Saved
         body=body.body,
         brand=_brand(caller, body.brand_id),
         language=body.language,
+        is_active=body.is_active,
         acting_user=caller.user,
     )
     return Status(201, saved)
@@ -906,6 +912,7 @@ def update_saved_reply(
         body=sent.get("body", saved.body),
         brand=_brand(caller, sent["brand_id"]) if "brand_id" in sent else saved.brand,
         language=sent.get("language", saved.language),
+        is_active=sent.get("is_active"),
         acting_user=caller.user,
     )
 

@@ -1378,7 +1378,9 @@ def _adopt_early_replies(
 
 
 def _auto_reply(conversation: Conversation, contact: Contact, saved_id: int) -> Message | None:
-    saved = SavedReply.objects.filter(pk=saved_id, organization_id=conversation.organization_id)
+    saved = SavedReply.objects.filter(
+        pk=saved_id, organization_id=conversation.organization_id, is_active=True
+    )
     template = saved.first()
     if template is None:
         return None
@@ -2560,17 +2562,23 @@ def do_save_saved_reply(
     body: str,
     brand: Brand | None = None,
     language: str = "",
+    is_active: bool | None = None,
     saved: SavedReply | None = None,
     acting_user: User,
 ) -> SavedReply:
+    """Create or change a saved reply; `is_active` None leaves it as it is (a new one is on).
+    One that is off stays (rules may name it) but is not offered to agents, and a rule's
+    automatic reply with it sends nothing."""
     _require_manage_org(org.pk, acting_user)
     if not title.strip() or not body.strip():
         raise ActionError(_("A saved reply needs a title and a text."))
     _check_org(org, brand)
     target = saved or SavedReply(organization=org)
-    fields = ("title", "body", "brand_id", "language")
+    fields = ("title", "body", "brand_id", "language", "is_active")
     before = audit.snapshot(target, fields) if saved else None
     target.title, target.body, target.brand, target.language = title, body, brand, language
+    if is_active is not None:
+        target.is_active = is_active
     target.save()
     audit.record(
         InboxAction.SAVED_REPLY_SAVED,

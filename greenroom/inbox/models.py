@@ -153,6 +153,8 @@ class SavedReply(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"))
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # Off: kept (rules may name it), but not offered to agents nor sent as an automatic reply.
+    is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=tz.now)
 
     objects = RestrictedManager["SavedReply"]()

@@ -222,7 +222,7 @@ def delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 @login_required
 @require_POST
 def set_active(request: HttpRequest, pk: int, key: str) -> HttpResponse:
-    """Switch a policy or rule off (it stays, ignored) or back on."""
+    """Switch a saved reply, policy or rule off (it stays, ignored) or back on."""
     org = require_section(request, "inbox")
     editor = EDITORS[key]
     target = editor.get(request, org, pk)
@@ -234,6 +234,17 @@ def set_active(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         if key == "policy":
             actions.do_save_sla_policy(
                 org, policy=target, acting_user=_user(request), is_active=wanted == "1"
+            )
+        elif key == "saved_reply":
+            actions.do_save_saved_reply(
+                org,
+                saved=target,
+                title=target.title,
+                body=target.body,
+                brand=target.brand,
+                language=target.language,
+                is_active=wanted == "1",
+                acting_user=_user(request),
             )
         else:
             actions.do_save_routing_rule(

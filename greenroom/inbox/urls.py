@@ -46,12 +46,11 @@ for _key, _part in _SETTINGS.items():
             name=f"inbox_{_key}_delete",
         ),
     ]
-    if _key != "saved_reply":
-        urlpatterns.append(
-            path(
-                f"settings/{_part}/<int:pk>/active/",
-                settings_views.set_active,
-                _args,
-                name=f"inbox_{_key}_active",
-            )
+    urlpatterns.append(
+        path(
+            f"settings/{_part}/<int:pk>/active/",
+            settings_views.set_active,
+            _args,
+            name=f"inbox_{_key}_active",
         )
+    )

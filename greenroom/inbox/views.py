@@ -317,7 +317,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
                 contact__network=conversation.contact.network
             )[:5]
         )
-    saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org)
+    saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org, is_active=True)
     saved = saved.filter(Q(brand__isnull=True) | Q(brand_id=conversation.brand_id))
     variables = actions.reply_variables(conversation, user)
     context = {

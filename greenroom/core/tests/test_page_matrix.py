@@ -110,7 +110,7 @@ KIND_OF = {
     "inbox_hide": "message", "inbox_delete_message": "message", "inbox_decide": "held_reply",
     "inbox_contact": "contact", "inbox_agent": "person",
     "inbox_saved_reply": "saved_reply", "inbox_saved_reply_save": "saved_reply",
-    "inbox_saved_reply_delete": "saved_reply",
+    "inbox_saved_reply_delete": "saved_reply", "inbox_saved_reply_active": "saved_reply",
     "inbox_policy": "sla_policy", "inbox_policy_save": "sla_policy",
     "inbox_policy_delete": "sla_policy", "inbox_policy_active": "sla_policy",
     "inbox_rule": "routing_rule", "inbox_rule_save": "routing_rule",
@@ -352,8 +352,9 @@ POST_ONLY = {
     "publishing_policy_deactivate", "publishing_pause_lift", "publishing_notifications_read",
     "inbox_presence", "inbox_count", "inbox_reply", "inbox_note", "inbox_act", "inbox_hide",
     "inbox_bulk", "inbox_decide", "inbox_contact", "inbox_agent", "inbox_saved_reply_save",
-    "inbox_saved_reply_delete", "inbox_policy_save", "inbox_policy_delete",
-    "inbox_policy_active", "inbox_rule_save", "inbox_rule_delete", "inbox_rule_active", "logout",
+    "inbox_saved_reply_delete", "inbox_saved_reply_active", "inbox_policy_save",
+    "inbox_policy_delete", "inbox_policy_active", "inbox_rule_save", "inbox_rule_delete",
+    "inbox_rule_active", "logout",
     "switch_language", "switch_organization", "bluesky:oauth_start", "api_token_revoke",
 }  # fmt: skip
 

@@ -563,6 +563,19 @@ def test_changing_a_saved_reply_keeps_what_was_not_sent(ctx: dict[str, Any], wor
     assert (
         call(alice, "PATCH", "/api/inbox/saved-replies/999999", {"title": "x"}).status_code == 404
     )
+    # Off: kept and listed as off; a change of text leaves it off; null is not a state.
+    assert _refused(call(alice, "PATCH", url, {"is_active": None})) == "is_active"
+    assert call(alice, "PATCH", url, {"is_active": False}).json()["is_active"] is False
+    assert call(alice, "PATCH", url, {"title": "Hello"}).json()["is_active"] is False
+    listed = call(alice, "GET", "/api/inbox/saved-replies").json()["items"]
+    assert [r["is_active"] for r in listed if r["id"] == ctx["saved"]] == [False]
+    created = call(
+        alice,
+        "POST",
+        "/api/inbox/saved-replies",
+        {"title": "Later", "body": "x", "is_active": False},
+    )
+    assert created.status_code == 201 and created.json()["is_active"] is False
 
 
 def test_changing_an_sla_policy(ctx: dict[str, Any], world: World) -> None:

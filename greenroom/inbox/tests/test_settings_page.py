@@ -242,6 +242,45 @@ def test_a_saved_reply_is_edited_and_deleted(client: Client, world: World) -> No
     assert not SavedReply.objects.filter(pk=saved.pk).exists()
 
 
+def test_a_saved_reply_switched_off_is_not_offered_nor_sent_and_editing_keeps_it_off(
+    client: Client, world: World
+) -> None:
+    saved = actions.do_save_saved_reply(
+        world.acme, title="Thanks", body="Thanks for writing!", acting_user=world.alice
+    )
+    actions.do_save_routing_rule(
+        world.acme, name="Greet", keywords="hello", auto_reply=saved, acting_user=world.alice
+    )
+    land(world.coffee_x, item("on1", "hello there", author="a"))
+    assert conversation_of(world.coffee_x, "on1").messages.filter(direction="out").count() == 1
+    page = _admin(client, world).get(f"/inbox/c/{conversation_of(world.coffee_x, 'on1').pk}/")
+    assert "Thanks for writing!" in page.content.decode()
+
+    switched = client.post(f"/inbox/settings/replies/{saved.pk}/active/", {"active": "0"})
+    assert switched.status_code == 302
+    saved.refresh_from_db()
+    assert not saved.is_active
+    event = AuditEvent.objects.filter(action="inbox.saved_reply_saved").latest("id")
+    assert (event.before["is_active"], event.after["is_active"]) == (True, False)
+    settings_page = client.get("/inbox/settings/").content.decode()
+    assert "Turn on" in settings_page
+
+    land(world.coffee_x, item("off2", "hello again", author="b"))
+    off = conversation_of(world.coffee_x, "off2")
+    assert off.messages.filter(direction="out").count() == 0
+    assert "Thanks for writing!" not in client.get(f"/inbox/c/{off.pk}/").content.decode()
+
+    # Editing its text from the page leaves it off.
+    client.post(
+        f"/inbox/settings/replies/{saved.pk}/save/", {"title": "Thanks", "body": "Thank you!"}
+    )
+    saved.refresh_from_db()
+    assert (saved.body, saved.is_active) == ("Thank you!", False)
+    client.post(f"/inbox/settings/replies/{saved.pk}/active/", {"active": "1"})
+    saved.refresh_from_db()
+    assert saved.is_active
+
+
 def _globex_objects(world: World) -> dict[str, int]:
     gina = world.gina
     return {
@@ -262,7 +301,7 @@ def _globex_objects(world: World) -> dict[str, int]:
         for part in ("policies", "rules")
         for action in ("", "save/", "delete/", "active/")
     ]
-    + [("replies", action) for action in ("", "save/", "delete/")],
+    + [("replies", action) for action in ("", "save/", "delete/", "active/")],
 )
 def test_another_organisations_object_is_a_404(
     client: Client, world: World, part: str, action: str
@@ -275,7 +314,7 @@ def test_another_organisations_object_is_a_404(
     assert SlaPolicy.objects.get(organization=world.globex).is_active
     assert SlaPolicy.objects.get(organization=world.globex).name == "G"
     assert RoutingRule.objects.filter(organization=world.globex, name="G").exists()
-    assert SavedReply.objects.filter(organization=world.globex, title="G").exists()
+    assert SavedReply.objects.filter(organization=world.globex, title="G", is_active=True).exists()
 
 
 @pytest.mark.parametrize("person", ["bianca", "agnes"])
