@@ -25,6 +25,7 @@ from greenroom.core.actions import (
 )
 from greenroom.core.models import Channel, User
 from greenroom.networks.base import InboundItem, InboundKind, TokenSet
+from greenroom.networks.connections.payloads import stored_payload
 from greenroom.networks.models import InboundEvent, InboundSource
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def do_ingest_inbound(
                 channel.pk,
                 external_id,
                 item.kind,
-                item.raw,
+                stored_payload(item),
                 source,
                 delivery_id[:64],
                 now,

@@ -56,6 +56,7 @@ from greenroom.networks.base import (
     TokenSet,
     WebhookRejected,
 )
+from greenroom.networks.connections.payloads import network_json
 from greenroom.networks.linkedin import errors
 from greenroom.networks.linkedin.commentary import from_little_text, to_little_text
 from greenroom.networks.registry import register
@@ -479,8 +480,8 @@ class LinkedInConnector:
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment as the page (LinkedIn nests one level deep: an answer to a reply
         goes under the same top-level comment)."""
-        parent = str(item.raw.get("parentComment") or item.external_id)
-        activity = str(item.raw.get("object") or "") or _activity_of(parent)
+        parent = str(network_json(item.raw).get("parentComment") or item.external_id)
+        activity = str(network_json(item.raw).get("object") or "") or _activity_of(parent)
         if not activity:
             raise ConnectorError(
                 _("LinkedIn: Greenroom cannot tell which post this comment belongs to."),
@@ -585,8 +586,8 @@ class LinkedInConnector:
 
     def delete_comment(self, item: InboundItem) -> None:
         """Delete a comment on one of the page's posts, as the page."""
-        target = str(item.raw.get("object") or "") or _activity_of(item.external_id)
-        comment_id = str(item.raw.get("id") or _comment_id_of(item.external_id))
+        target = str(network_json(item.raw).get("object") or "") or _activity_of(item.external_id)
+        comment_id = str(network_json(item.raw).get("id") or _comment_id_of(item.external_id))
         self._send(
             "DELETE",
             f"socialActions/{encoded(target)}/comments/{comment_id}?actor={encoded(self.page)}",

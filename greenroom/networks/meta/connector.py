@@ -52,6 +52,7 @@ from greenroom.networks.base import (
     TokenSet,
     WebhookRejected,
 )
+from greenroom.networks.connections.payloads import network_json
 from greenroom.networks.meta import errors, graph
 from greenroom.networks.registry import register
 
@@ -1017,7 +1018,7 @@ class FacebookConnector(MetaConnector):
         for post in posts:
             for comment in (post.get("comments") or {}).get("data", []):
                 item = facebook_comment(comment, post_id=str(post["id"]))
-                mine = item is not None and item.raw.get("from", {}).get("id") == page
+                mine = item is not None and network_json(item.raw).get("from", {}).get("id") == page
                 if item and not mine and (after is None or item.created_at > after):
                     items.append(item)
         conversations = g.call(

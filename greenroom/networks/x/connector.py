@@ -47,6 +47,7 @@ from greenroom.networks.base import (
     TokenSet,
     WebhookRejected,
 )
+from greenroom.networks.connections.payloads import network_json
 from greenroom.networks.registry import register
 
 if TYPE_CHECKING:
@@ -433,7 +434,7 @@ class XConnector:
         if item.kind == InboundKind.DM:
             # The conversation's id when the item carries it, else the one-to-one conversation
             # with the sender (X's dm_conversations/with/:participant_id endpoints).
-            known = str(item.thread_id or item.raw.get("dm_conversation_id") or "")
+            known = str(item.thread_id or network_json(item.raw).get("dm_conversation_id") or "")
             conversation = known or f"with/{item.author_handle}"
 
             def send_dm() -> PublishedRef:

@@ -56,6 +56,7 @@ from greenroom.networks.base import (
     TokenSet,
     WebhookRejected,
 )
+from greenroom.networks.connections.payloads import network_json
 from greenroom.networks.registry import register
 from greenroom.networks.youtube import errors
 
@@ -440,7 +441,10 @@ class YouTubeConnector:
             older = False
             for thread in threads:
                 for item in thread_items(thread):
-                    if item.raw.get("authorChannelId", {}).get("value") == self.channel_id:
+                    if (
+                        network_json(item.raw).get("authorChannelId", {}).get("value")
+                        == self.channel_id
+                    ):
                         continue  # the channel's own comments and answers
                     if after is None or item.created_at > after:
                         items.append(item)
@@ -456,7 +460,7 @@ class YouTubeConnector:
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment (a reply to a reply goes to the same thread, as on YouTube)."""
-        parent = str(item.raw.get("parentId") or item.external_id)
+        parent = str(network_json(item.raw).get("parentId") or item.external_id)
 
         def send() -> PublishedRef:
             data = self._json(
@@ -567,7 +571,7 @@ class YouTubeConnector:
         """The channel's own comment is deleted (comments.delete); someone else's cannot be,
         so it is rejected (comments.setModerationStatus), which removes it from the video for
         good, the nearest YouTube allows."""
-        author = (item.raw.get("authorChannelId") or {}).get("value")
+        author = (network_json(item.raw).get("authorChannelId") or {}).get("value")
         if author == self.channel_id:
             self._send("DELETE", "comments", params={"id": item.external_id}, write=True)
             return

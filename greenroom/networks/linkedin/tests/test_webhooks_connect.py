@@ -30,6 +30,8 @@ from greenroom.api.tests.conftest import bearer, make_token
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions, vault
 from greenroom.core.models import Channel, ChannelStatus
+from greenroom.inbox import actions as inbox_actions
+from greenroom.inbox.models import Message
 from greenroom.networks import network_api as api
 from greenroom.networks.linkedin.tests.conftest import CLIENT_SECRET, PAGE, A
 from greenroom.networks.models import InboundEvent
@@ -103,6 +105,11 @@ def test_a_signed_comment_notification_is_stored_once(page: Channel, world: Worl
     event = InboundEvent.objects.get(channel=page)
     assert event.kind == "comment"
     assert event.external_id == (COMMENT)
+    # And the inbox reads it: LinkedIn's own JSON is kept under "network".
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    message = Message.objects.get(channel=page, external_id=COMMENT)
+    assert (message.text, message.conversation.kind) == ("Where can I buy it?", "comment")
+    assert message.raw["network"]["object"] == "urn:li:activity:6771116102128271360"
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(page: Channel, world: World) -> None:

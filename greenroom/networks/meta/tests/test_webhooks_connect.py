@@ -25,6 +25,8 @@ from django.test import Client
 from greenroom.conftest import PASSWORD, World
 from greenroom.core import actions, vault
 from greenroom.core.models import Channel, ChannelStatus
+from greenroom.inbox import actions as inbox_actions
+from greenroom.inbox.models import Message
 from greenroom.networks import network_api as api
 from greenroom.networks.meta.tests.conftest import APP_SECRET, FB, PAGE_TOKEN
 from greenroom.networks.models import InboundEvent
@@ -116,6 +118,10 @@ def test_a_signed_instagram_comment_is_stored_once(instagram: Channel, world: Wo
     assert event.external_id == "17865799348089039"
     assert event.kind == "comment"
     assert APP_SECRET not in first.content.decode()
+    # And the inbox reads it: Meta's own JSON is kept under "network".
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    message = Message.objects.get(channel=instagram, external_id="17865799348089039")
+    assert (message.text, message.author_handle) == ("This is an example.", "test")
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(instagram: Channel, world: World) -> None:
@@ -152,6 +158,8 @@ def test_a_threads_reply_webhook_lands_on_the_threads_channel(
     assert response.status_code == 200
     event = InboundEvent.objects.get(channel=threads)
     assert (event.external_id, event.kind) == ("8901234", "comment")
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    assert Message.objects.filter(channel=threads, external_id="8901234").exists()
 
 
 def test_a_page_comment_webhook(facebook: Channel, world: World) -> None:
@@ -186,6 +194,9 @@ def test_a_page_comment_webhook(facebook: Channel, world: World) -> None:
         HTTP_X_HUB_SIGNATURE_256=signed(body),
     )
     assert InboundEvent.objects.get(channel=facebook).external_id == "5566_3"
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    message = Message.objects.get(channel=facebook, external_id="5566_3")
+    assert (message.text, message.author_name) == ("Nice", "Kim")
 
 
 def test_connecting_a_page_keeps_its_page_token(world: World, settings, caplog) -> None:

@@ -44,6 +44,8 @@ from django.utils import timezone
 from greenroom.conftest import World
 from greenroom.core import actions
 from greenroom.core.models import Channel, ChannelStatus
+from greenroom.inbox import actions as inbox_actions
+from greenroom.inbox.models import Message
 from greenroom.networks import network_api as api
 from greenroom.networks.base import (
     ConnectorError,
@@ -562,6 +564,13 @@ def test_signed_activity_is_stored_once_and_bad_signatures_are_refused(
         "1050118621198921728",
         "dm:954491830116155396",
     ]
+    # And the inbox reads them: X's own JSON is kept under "network".
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    mention = Message.objects.get(channel=channel, external_id="1050118621198921728")
+    assert (mention.text, mention.conversation.kind) == ("@AcmeCoffee hello", "mention")
+    assert mention.raw["network"]["id_str"] == "1050118621198921728"
+    dm = Message.objects.get(channel=channel, external_id="dm:954491830116155396")
+    assert (dm.text, dm.author_handle, dm.conversation.kind) == ("Hello World!", "3001969357", "dm")
 
 
 def test_a_first_comment_is_a_reply_to_the_accounts_own_post_sent_once(channel: Channel) -> None:
