@@ -378,7 +378,9 @@ class XConnector:
         cursor = cursor if isinstance(cursor, dict) else {}
         params = {
             "max_results": "100",
-            "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id",
+            "tweet.fields": (
+                "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
+            ),
             "expansions": "author_id",
             "user.fields": "username,name",
         }
@@ -399,8 +401,12 @@ class XConnector:
                 "dm_event.fields": "id,text,created_at,sender_id,dm_conversation_id",
                 "event_types": "MessageCreate",
                 "max_results": "100",
+                # The senders' names, as the mentions' authors: not their numeric ids.
+                "expansions": "sender_id",
+                "user.fields": "username,name",
             },
         )
+        senders = {u["id"]: u for u in (dms.get("includes") or {}).get("users", [])}
         newest_dm = int(cursor.get("dm") or 0)
         for event in dms.get("data") or []:
             if int(event.get("id") or 0) <= int(cursor.get("dm") or 0):
@@ -409,13 +415,14 @@ class XConnector:
                 continue  # our own answers
             made = api.parse_time(event.get("created_at")) or timezone.now()
             newest_dm = max(newest_dm, int(event["id"]))
+            sender = senders.get(event.get("sender_id")) or {}
             items.append(
                 InboundItem(
                     external_id=f"dm:{event['id']}",
                     kind=InboundKind.DM,
                     text=str(event.get("text") or ""),
-                    author_handle=str(event.get("sender_id") or ""),
-                    author_name="",
+                    author_handle=str(sender.get("username") or event.get("sender_id") or ""),
+                    author_name=str(sender.get("name") or ""),
                     created_at=made,
                     thread_id=str(event.get("dm_conversation_id") or "") or None,
                     raw=event,
@@ -435,7 +442,8 @@ class XConnector:
             # The conversation's id when the item carries it, else the one-to-one conversation
             # with the sender (X's dm_conversations/with/:participant_id endpoints).
             known = str(item.thread_id or network_json(item.raw).get("dm_conversation_id") or "")
-            conversation = known or f"with/{item.author_handle}"
+            sender = str(network_json(item.raw).get("sender_id") or item.author_handle)
+            conversation = known or f"with/{sender}"
 
             def send_dm() -> PublishedRef:
                 data = self._call(
@@ -594,6 +602,16 @@ def tweet_item(tweet: dict[str, Any], author: dict[str, Any]) -> InboundItem | N
     made = _x_time(tweet.get("created_at"))
     if not tweet.get("id") or made is None:
         return None
+    # The post it answers: the account's own post (the conversation's post), or a mention
+    # already in the inbox (the reply joins that conversation).
+    replied_to = next(
+        (
+            str(ref.get("id"))
+            for ref in tweet.get("referenced_tweets") or []
+            if ref.get("type") == "replied_to" and ref.get("id")
+        ),
+        None,
+    )
     return InboundItem(
         external_id=str(tweet["id"]),
         kind=InboundKind.MENTION,
@@ -601,6 +619,7 @@ def tweet_item(tweet: dict[str, Any], author: dict[str, Any]) -> InboundItem | N
         author_handle=str(author.get("username") or tweet.get("author_id") or ""),
         author_name=str(author.get("name") or ""),
         created_at=made,
+        in_reply_to=replied_to,
         thread_id=str(tweet.get("conversation_id") or "") or None,
         raw=tweet,
     )
