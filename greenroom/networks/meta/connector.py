@@ -1011,7 +1011,11 @@ class FacebookConnector(MetaConnector):
             "GET",
             f"{page}/posts",
             params={
-                "fields": "id,comments.limit(50){id,message,from,created_time,parent{id}}",
+                # filter(stream): every comment with its parent; the default (toplevel)
+                # leaves out the replies under a comment.
+                "fields": (
+                    "id,comments.filter(stream).limit(50){id,message,from,created_time,parent{id}}"
+                ),
                 "limit": str(INBOX_POSTS),
             },
         ).get("data", [])
@@ -1058,7 +1062,8 @@ class FacebookConnector(MetaConnector):
                 item, text, owner=self.account_id, send_params={"messaging_type": "RESPONSE"}
             )
         g = self.graph()
-        parent = item.external_id
+        # Comments nest one level: a reply to a reply goes under the comment it answers.
+        parent = str((network_json(item.raw).get("parent") or {}).get("id") or item.external_id)
 
         def send() -> PublishedRef:
             data = g.call("POST", f"{parent}/comments", data={"message": text}, write=True)

@@ -70,15 +70,19 @@ def _facebook_change(change: dict[str, Any], page_id: str) -> InboundItem | None
         return None
     if value.get("verb") != "add" or str((value.get("from") or {}).get("id")) == page_id:
         return None
+    post_id = str(value.get("post_id") or "")
+    # A comment on the post itself names the post as its parent: only a reply has a parent
+    # comment.
+    parent = str(value.get("parent_id") or "")
     return facebook_comment(
         {
             "id": value.get("comment_id"),
             "message": value.get("message"),
             "from": value.get("from") or {},
             "created_time": _when(value.get("created_time")).isoformat(),
-            "parent": {"id": value.get("parent_id")} if value.get("parent_id") else {},
+            "parent": {"id": parent} if parent and parent != post_id else {},
         },
-        post_id=str(value.get("post_id") or ""),
+        post_id=post_id,
     )
 
 
