@@ -460,13 +460,25 @@ class InstagramConnector(ContainerConnector):
             "GET",
             f"{self.account_id}/media",
             params={
-                "fields": "id,comments.limit(50){id,text,timestamp,username,from,parent_id}",
+                # The comments edge lists top-level comments; the replies under each come
+                # with its replies field.
+                "fields": (
+                    "id,comments.limit(50){id,text,timestamp,username,from,parent_id,"
+                    "replies{id,text,timestamp,username,from,parent_id}}"
+                ),
                 "limit": str(INBOX_POSTS),
             },
         )
         items: list[InboundItem] = []
         for media in data.get("data", []):
-            for comment in (media.get("comments") or {}).get("data", []):
+            top = (media.get("comments") or {}).get("data", [])
+            replies = [
+                {"parent_id": str(comment.get("id") or "")} | reply
+                for comment in top
+                for reply in (comment.get("replies") or {}).get("data", [])
+            ]
+            for row in [*top, *replies]:
+                comment = {k: v for k, v in row.items() if k != "replies"}
                 made = api.parse_time(comment.get("timestamp"))
                 author = comment.get("from") or {}
                 if made is None or (after is not None and made <= after):
