@@ -754,7 +754,9 @@ class ThreadsConnector(ContainerConnector):
             "GET", f"{self.account_id}/threads", params={"fields": "id", "limit": str(INBOX_POSTS)}
         ).get("data", [])
         for post in posts:
-            replies = g.call("GET", f"{post['id']}/replies", params={"fields": fields})
+            # /conversation lists every reply at any depth; /replies only the top-level ones,
+            # so answers to a reply never reached the inbox.
+            replies = g.call("GET", f"{post['id']}/conversation", params={"fields": fields})
             items += self._items(replies.get("data", []), InboundKind.COMMENT, after)
         mentions = g.call("GET", f"{self.account_id}/mentions", params={"fields": fields})
         items += self._items(mentions.get("data", []), InboundKind.MENTION, after)
