@@ -467,7 +467,18 @@ class LinkedInConnector:
         items: list[InboundItem] = []
         for post in self.recent_posts(INBOX_POSTS):
             data = self._json("GET", f"socialActions/{encoded(str(post['id']))}/comments?count=50")
-            for comment in data.get("elements") or []:
+            comments = list(data.get("elements") or [])
+            # The post's comments are the top-level ones; the replies under a comment are
+            # its own comments (socialActions/{commentUrn}/comments).
+            for parent in list(comments):
+                summary = parent.get("commentsSummary") or {}
+                urn = str(parent.get("commentUrn") or parent.get("$URN") or "")
+                if urn and (
+                    summary.get("totalFirstLevelComments") or summary.get("aggregatedTotalComments")
+                ):
+                    nested = self._json("GET", f"socialActions/{encoded(urn)}/comments?count=50")
+                    comments += nested.get("elements") or []
+            for comment in comments:
                 item = comment_item(comment, post_urn=str(post["id"]))
                 if item is None or item.author_handle == self.page:
                     continue  # the page's own answers
@@ -480,6 +491,11 @@ class LinkedInConnector:
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment as the page (LinkedIn nests one level deep: an answer to a reply
         goes under the same top-level comment)."""
+        if not item.external_id.startswith("urn:li:comment:"):
+            # A mention is a post: the answer is a comment on it.
+            return self.comment_on_own_post(
+                PublishedRef(item.external_id, ""), text, api.reply_key(item, text)
+            )
         parent = str(network_json(item.raw).get("parentComment") or item.external_id)
         activity = str(network_json(item.raw).get("object") or "") or _activity_of(parent)
         if not activity:
