@@ -442,7 +442,14 @@ class XConnector:
             # The conversation's id when the item carries it, else the one-to-one conversation
             # with the sender (X's dm_conversations/with/:participant_id endpoints).
             known = str(item.thread_id or network_json(item.raw).get("dm_conversation_id") or "")
-            sender = str(network_json(item.raw).get("sender_id") or item.author_handle)
+            # The sender's id: the DM event's sender_id (polled), or its message_create's
+            # (Account Activity webhook); the handle is their @username.
+            event = network_json(item.raw)
+            sender = str(
+                event.get("sender_id")
+                or (event.get("message_create") or {}).get("sender_id")
+                or item.author_handle
+            )
             conversation = known or f"with/{sender}"
 
             def send_dm() -> PublishedRef:

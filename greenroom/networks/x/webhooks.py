@@ -55,19 +55,22 @@ def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
                 raw=tweet,
             )
         )
+    # The DM senders' names come beside the events, by user id.
+    users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
     for event in payload.get("direct_message_events") or []:
         create = event.get("message_create") or {}
         sender = str(create.get("sender_id") or "")
         if event.get("type") != "message_create" or not event.get("id") or sender == account:
             continue
         millis = int(event.get("created_timestamp") or 0)
+        person = users.get(sender) if isinstance(users.get(sender), dict) else {}
         items.append(
             InboundItem(
                 external_id=f"dm:{event['id']}",
                 kind=InboundKind.DM,
                 text=str((create.get("message_data") or {}).get("text") or ""),
-                author_handle=sender,
-                author_name="",
+                author_handle=str(person.get("screen_name") or sender),
+                author_name=str(person.get("name") or ""),
                 created_at=datetime.fromtimestamp(millis / 1000, UTC),
                 raw=event,
             )

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import respx
+from django.test import Client
 
 from greenroom.conftest import World
 from greenroom.core.models import Channel
@@ -25,7 +26,7 @@ from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Conversation, DeliveryStatus, Direction, Message
 from greenroom.networks.connections.actions import do_record_connection
 from greenroom.networks.connections.polling import poll_channel
-from greenroom.networks.x.tests.test_x import USER, A, channel  # noqa: F401
+from greenroom.networks.x.tests.test_x import USER, A, channel, x_sign  # noqa: F401
 
 POST = "1584500000000000001"  # the account's own post
 MENTION = "1584588843218980864"
@@ -179,3 +180,72 @@ def test_mentions_and_dms_reach_the_inbox_and_are_answered_and_hidden(
     assert tasks.delete_message(comment.pk) == "failed"
     comment.refresh_from_db()
     assert comment.deleted_at is None and "Hide the reply instead" in comment.error
+
+
+def test_a_dm_delivered_by_webhook_shows_its_sender_and_is_answered_to_them(
+    channel: Channel,  # noqa: F811
+    world: World,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Account Activity DM events carry the sender's id; their name and @username come in the
+    payload's "users". The answer goes to the one-to-one conversation with the sender's id."""
+    payload = {
+        "for_user_id": USER,
+        "direct_message_events": [
+            {
+                "type": "message_create",
+                "id": "954491830116155396",
+                "created_timestamp": "1516403560557",
+                "message_create": {
+                    "target": {"recipient_id": USER},
+                    "sender_id": "3001969357",
+                    "message_data": {"text": "Hello World!", "entities": {}},
+                },
+            }
+        ],
+        "users": {
+            "3001969357": {
+                "id": "3001969357",
+                "created_timestamp": "1422556069340",
+                "name": "Jordan Brinks",
+                "screen_name": "furiousf7",
+            },
+            USER: {"id": USER, "name": "Acme Coffee", "screen_name": "AcmeCoffee"},
+        },
+    }
+    body = json.dumps(payload).encode()
+    response = Client().post(
+        f"/hooks/x/{world.acme.pk}/",
+        body,
+        content_type="application/json",
+        HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_sign(body),
+    )
+    assert response.json()["stored"] == 1
+    assert actions.do_process_inbound().unreadable == 0
+    dm = Conversation.objects.get(channel=channel, kind="dm")
+    received = dm.messages.get()
+    assert (received.author_handle, received.author_name, received.text) == (
+        "furiousf7",
+        "Jordan Brinks",
+        "Hello World!",
+    )
+    assert received.sent_at == datetime(2018, 1, 19, 23, 12, 40, 557000, tzinfo=UTC)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = actions.do_reply(dm, "Hi Jordan!", acting_user=world.alice)
+    with respx.mock(assert_all_called=True) as router:
+        send = router.post(f"{A}/dm_conversations/with/3001969357/messages").mock(
+            return_value=httpx.Response(
+                201,
+                json={
+                    "data": {
+                        "dm_conversation_id": "3001969357-2244994945",
+                        "dm_event_id": "1582838223305559998",
+                    }
+                },
+            )
+        )
+        assert tasks.send_reply(answer.pk) == "sent"
+    assert json.loads(send.calls[0].request.content) == {"text": "Hi Jordan!"}
+    answer.refresh_from_db()
+    assert (answer.status, answer.external_id) == (DeliveryStatus.SENT, "dm:1582838223305559998")
