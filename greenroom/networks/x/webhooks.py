@@ -56,14 +56,16 @@ def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
             )
         )
     # The DM senders' names come beside the events, by user id.
-    users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
+    given = payload.get("users")
+    users: dict[str, Any] = given if isinstance(given, dict) else {}
     for event in payload.get("direct_message_events") or []:
         create = event.get("message_create") or {}
         sender = str(create.get("sender_id") or "")
         if event.get("type") != "message_create" or not event.get("id") or sender == account:
             continue
         millis = int(event.get("created_timestamp") or 0)
-        person = users.get(sender) if isinstance(users.get(sender), dict) else {}
+        found = users.get(sender)
+        person: dict[str, Any] = found if isinstance(found, dict) else {}
         items.append(
             InboundItem(
                 external_id=f"dm:{event['id']}",
