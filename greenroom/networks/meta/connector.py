@@ -252,6 +252,30 @@ class MetaConnector:
             network_name=self.network_name,
         )
 
+    def _comment_once(self, item: InboundItem, text: str, edge: str) -> PublishedRef:
+        """Answer a comment publicly (POST /{edge}), once per item and text: an attempt that
+        never heard back is looked for first among the comments on that edge
+        (`_own_comment`, which each network reads in its own fields)."""
+        g = self.graph()
+
+        def send() -> PublishedRef:
+            data = g.call("POST", edge, data={"message": text}, write=True)
+            return PublishedRef(external_id=str(data["id"]), url="")
+
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=lambda record: self._own_comment(edge, record),
+            network_name=self.network_name,
+        )
+
+    def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
+        """The account's comment on `edge` made by the attempt: each network that answers
+        comments reads it in its own fields."""
+        raise NotImplementedError
+
     def _is_own(self, author: Mapping[str, Any], username: str = "") -> bool:
         """Whether a comment or message's author is this account (by id, or by handle where
         Meta gives only the username)."""
@@ -507,21 +531,7 @@ class InstagramConnector(ContainerConnector):
         if item.kind == InboundKind.DM:
             page_id = self.tokens.stored().extra.get("page_id") or "me"
             return self._message_once(item, text, owner=page_id, send_params={})
-        g = self.graph()
-        parent = item.external_id
-
-        def send() -> PublishedRef:
-            data = g.call("POST", f"{parent}/replies", data={"message": text}, write=True)
-            return PublishedRef(external_id=str(data["id"]), url="")
-
-        return api.send_once(
-            self.channel,
-            api.reply_key(item, text),
-            text,
-            send=send,
-            find=lambda record: self._own_comment(f"{parent}/replies", record),
-            network_name=self.network_name,
-        )
+        return self._comment_once(item, text, f"{item.external_id}/replies")
 
     def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
         """This account's comment on `edge` that the recorded attempt made (same text, after
@@ -1075,22 +1085,9 @@ class FacebookConnector(MetaConnector):
             return self._message_once(
                 item, text, owner=self.account_id, send_params={"messaging_type": "RESPONSE"}
             )
-        g = self.graph()
         # Comments nest one level: a reply to a reply goes under the comment it answers.
         parent = str((network_json(item.raw).get("parent") or {}).get("id") or item.external_id)
-
-        def send() -> PublishedRef:
-            data = g.call("POST", f"{parent}/comments", data={"message": text}, write=True)
-            return PublishedRef(external_id=str(data["id"]), url="")
-
-        return api.send_once(
-            self.channel,
-            api.reply_key(item, text),
-            text,
-            send=send,
-            find=lambda record: self._own_comment(f"{parent}/comments", record),
-            network_name=self.network_name,
-        )
+        return self._comment_once(item, text, f"{parent}/comments")
 
     def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
         """The Page's comment on `edge` that the recorded attempt made (same text, after it
