@@ -1070,8 +1070,11 @@ class FacebookConnector(MetaConnector):
                         author_handle=str(sender.get("id") or ""),
                         author_name=str(sender.get("name") or ""),
                         created_at=made,
-                        thread_id=str(conversation.get("id") or ""),
-                        raw=message,
+                        # A Page's conversation is always with one person: threaded by their
+                        # page-scoped id, as webhooks deliver it (they carry no conversation
+                        # id), so a message polled and one pushed land in one conversation.
+                        thread_id=None,
+                        raw={**message, "conversation_id": conversation.get("id")},
                     )
                 )
         return self._page(items, since)

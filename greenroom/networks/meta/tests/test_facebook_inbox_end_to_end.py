@@ -225,3 +225,49 @@ def test_a_comment_delivered_by_webhook_is_answered_under_itself(
     assert form(comment.calls[0].request) == {"message": "Yes, in two days."}
     answer.refresh_from_db()
     assert (answer.status, answer.external_id) == (DeliveryStatus.SENT, "5566_8")
+
+
+def test_a_messenger_conversation_pushed_then_polled_stays_one_conversation(
+    facebook: Channel, world: World
+) -> None:
+    """Webhooks carry no conversation id, polls do (t_...): both thread a Page's conversation
+    by the person's page-scoped id, so the agent sees one conversation, not two."""
+    pushed = {
+        "object": "page",
+        "entry": [
+            {
+                "id": PAGE,
+                "time": 1763627000000,
+                "messaging": [
+                    {
+                        "sender": {"id": "7700"},
+                        "recipient": {"id": PAGE},
+                        "timestamp": 1763627000000,
+                        "message": {"mid": "m_first_by_webhook", "text": "혹시 영업 중인가요?"},
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(pushed).encode()
+    response = Client().post(
+        f"/hooks/facebook/{world.acme.pk}/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signed(body),
+    )
+    assert response.status_code == 200
+    do_record_connection(facebook, service_url="", account_id=PAGE, acting_user=world.alice)
+    with respx.mock() as router:
+        router.get(f"{FB}/{PAGE}/posts").mock(return_value=httpx.Response(200, json={"data": []}))
+        router.get(f"{FB}/{PAGE}/conversations").mock(
+            return_value=httpx.Response(200, json=CONVERSATIONS)
+        )
+        poll_channel(facebook)
+    assert actions.do_process_inbound().unreadable == 0
+    (conversation,) = Conversation.objects.filter(channel=facebook, kind="dm")
+    assert sorted(conversation.messages.values_list("external_id", flat=True)) == [
+        "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM",
+        "m_first_by_webhook",
+    ]
+    assert conversation.messages_in == 2
