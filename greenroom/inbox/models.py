@@ -464,6 +464,27 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.external_id or self.pk}"
 
+    @property
+    def attachment_links(self) -> list[dict[str, str]]:
+        """The photos and videos the message carries, as links to open on the network: their
+        type, web address and description. Only http(s) addresses: a payload is hostile, and a
+        javascript: or data: address is left out."""
+        shown = []
+        for found in self.attachments if isinstance(self.attachments, list) else []:
+            if not isinstance(found, dict):
+                continue
+            url = str(found.get("url") or found.get("preview_url") or "")
+            if not url.startswith(("https://", "http://")):
+                continue
+            shown.append(
+                {
+                    "type": str(found.get("type") or ""),
+                    "url": url,
+                    "alt": str(found.get("alt") or found.get("alt_text") or "")[:300],
+                }
+            )
+        return shown
+
 
 class UnreadableEvent(models.Model):
     """An inbound event the inbox could not read (kept so it is not retried forever)."""

@@ -111,6 +111,8 @@ class InboundItem:
     in_reply_to: str | None = None  # external id of the post or message this answers
     thread_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # Photos and videos it carries: {"type", "url", "alt"} each (addresses on the network).
+    media: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

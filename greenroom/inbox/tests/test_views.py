@@ -77,6 +77,28 @@ def test_message_text_is_shown_as_text(client: Client, world: World) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def test_a_messages_photos_are_links_and_hostile_addresses_are_left_out(
+    client: Client, world: World
+) -> None:
+    sent = item("p1", "The lid broke, see photo", author="mallory")
+    sent.raw["media"] = [
+        {"type": "photo", "url": "https://pbs.example/lid.jpg", "alt": "<b>cracked</b> lid"},
+        {"type": "video", "url": "https://video.example/preview.jpg", "alt": ""},
+        {"type": "photo", "url": "javascript:alert(3)", "alt": "left-out-alt"},
+        "not an object",
+    ]
+    land(world.coffee_x, sent)
+    conversation = conversation_of(world.coffee_x, "p1")
+    client.force_login(world.alice)
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert 'href="https://pbs.example/lid.jpg"' in page
+    assert 'href="https://video.example/preview.jpg"' in page
+    assert "&lt;b&gt;cracked&lt;/b&gt; lid" in page and "<b>cracked</b>" not in page
+    assert "javascript:alert(3)" not in page
+    assert "left-out-alt" not in page
+    assert page.count('rel="noopener noreferrer nofollow"') == 2
+
+
 def test_replying_sends_through_the_connector_and_stops_the_clock(
     client: Client, world: World, sandbox: Any
 ) -> None:

@@ -73,6 +73,7 @@ def stored_payload(item: InboundItem) -> dict[str, Any]:
         created_at=item.created_at,
         in_reply_to=item.in_reply_to,
         thread_id=item.thread_id,
+        media=item.media,
         network=item.raw,
     )
 

@@ -381,17 +381,20 @@ class XConnector:
             "tweet.fields": (
                 "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
             ),
-            "expansions": "author_id",
+            "expansions": "author_id,attachments.media_keys",
             "user.fields": "username,name",
+            "media.fields": "type,url,preview_image_url,alt_text",
         }
         if cursor.get("mentions"):
             params["since_id"] = str(cursor["mentions"])
         mentions = self._call("GET", f"users/{self.user_id}/mentions", params=params)
-        users = {u["id"]: u for u in (mentions.get("includes") or {}).get("users", [])}
+        includes = mentions.get("includes") or {}
+        users = {u["id"]: u for u in includes.get("users", [])}
+        media = {m["media_key"]: m for m in includes.get("media", []) if m.get("media_key")}
         items = [
             item
             for tweet in mentions.get("data") or []
-            if (item := tweet_item(tweet, users.get(tweet.get("author_id"), {}))) is not None
+            if (item := tweet_item(tweet, users.get(tweet.get("author_id"), {}), media)) is not None
         ]
         newest = (mentions.get("meta") or {}).get("newest_id") or cursor.get("mentions")
         dms = self._call(
@@ -605,7 +608,10 @@ def _token_triple(tokens: api.StoredTokens) -> tuple[str, str | None, datetime |
     return tokens.access_token, tokens.refresh_token, tokens.expires_at
 
 
-def tweet_item(tweet: dict[str, Any], author: dict[str, Any]) -> InboundItem | None:
+def tweet_item(
+    tweet: dict[str, Any], author: dict[str, Any], media: dict[str, Any] | None = None
+) -> InboundItem | None:
+    """A mention as an inbox item; `media`: the response's `includes.media` by media key."""
     made = _x_time(tweet.get("created_at"))
     if not tweet.get("id") or made is None:
         return None
@@ -629,4 +635,14 @@ def tweet_item(tweet: dict[str, Any], author: dict[str, Any]) -> InboundItem | N
         in_reply_to=replied_to,
         thread_id=str(tweet.get("conversation_id") or "") or None,
         raw=tweet,
+        media=[
+            {
+                "type": str(found.get("type") or ""),
+                # A photo has its address; a video or GIF only its preview image.
+                "url": str(found.get("url") or found.get("preview_image_url") or ""),
+                "alt": str(found.get("alt_text") or ""),
+            }
+            for key in (tweet.get("attachments") or {}).get("media_keys") or []
+            if (found := (media or {}).get(key))
+        ],
     )

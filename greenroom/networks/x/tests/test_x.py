@@ -47,6 +47,7 @@ from greenroom.core.models import Channel, ChannelStatus
 from greenroom.inbox import actions as inbox_actions
 from greenroom.inbox.models import Message
 from greenroom.networks import network_api as api
+from greenroom.networks.actions import do_ingest_inbound
 from greenroom.networks.base import (
     ConnectorError,
     InboundItem,
@@ -854,3 +855,41 @@ def test_a_dm_without_its_conversation_id_goes_to_the_one_to_one_conversation_on
         found = x.XConnector(channel).reply(item, "Thanks!")
     assert send.call_count == 1 and events.call_count == 1
     assert found.external_id == "dm:1582838223305555977"
+
+
+def test_a_mentions_photos_reach_the_conversation(channel: Channel) -> None:
+    # GET /2/users/:id/mentions with expansions=attachments.media_keys: the post names its
+    # media keys, `includes.media` describes them (a video has only its preview image).
+    tweet = {
+        "id": "1880000000000000077",
+        "text": "@AcmeCoffee the lid arrived cracked",
+        "author_id": "6253282",
+        "created_at": "2026-11-20T09:00:00.000Z",
+        "attachments": {"media_keys": ["3_1880000000000000070", "7_1880000000000000071"]},
+    }
+    media = {
+        "3_1880000000000000070": {
+            "media_key": "3_1880000000000000070",
+            "type": "photo",
+            "url": "https://pbs.twimg.com/media/FhLid.jpg",
+            "alt_text": "A cracked lid",
+        },
+        "7_1880000000000000071": {
+            "media_key": "7_1880000000000000071",
+            "type": "video",
+            "preview_image_url": "https://pbs.twimg.com/ext_tw_video_thumb/FhVid.jpg",
+        },
+    }
+    found = x.tweet_item(tweet, {"username": "TwitterAPI", "name": "Twitter API"}, media)
+    assert found is not None
+    do_ingest_inbound(channel, [found], source="poll")
+    assert inbox_actions.do_process_inbound().unreadable == 0
+    message = Message.objects.get(channel=channel, external_id="1880000000000000077")
+    assert message.attachment_links == [
+        {"type": "photo", "url": "https://pbs.twimg.com/media/FhLid.jpg", "alt": "A cracked lid"},
+        {
+            "type": "video",
+            "url": "https://pbs.twimg.com/ext_tw_video_thumb/FhVid.jpg",
+            "alt": "",
+        },
+    ]
