@@ -549,22 +549,34 @@ def test_concurrent_claimers_claim_each_row_once(world: Any, settings: Any) -> N
     results: list[list[int]] = []
     errors: list[BaseException] = []
     start = threading.Barrier(4)
+    counted = threading.Lock()
+    taken = [0]
 
     def claimer() -> None:
         try:
             start.wait()
             mine: list[int] = []
-            rounds = 0
-            while rounds < 5:
+            # Claim until every row is taken (or 20 s pass): a claim may come back short while
+            # the other claimers hold rows (SKIP LOCKED), so a fixed number of rounds could stop
+            # before the last rows on a slow machine.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
                 try:
-                    mine += engine.claim_due(limit=3).variant_ids
-                    rounds += 1
+                    got = engine.claim_due(limit=3).variant_ids
                 except OperationalError as exc:
                     # The in-memory test database (shared cache) refuses a second writer
                     # instead of waiting; the claim rolled back, so try again.
                     if "locked" not in str(exc):
                         raise
                     time.sleep(0.001)
+                    continue
+                mine += got
+                with counted:
+                    taken[0] += len(got)
+                    if taken[0] >= total:
+                        break
+                if not got:
+                    time.sleep(0.005)
             results.append(mine)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
