@@ -88,6 +88,33 @@ def _x_time(value: Any) -> datetime | None:
         return None
 
 
+# A one-to-one conversation's id: its two participants' user ids joined by a hyphen.
+_ONE_TO_ONE = re.compile(r"^(\d+)-(\d+)$")
+
+
+def one_to_one_conversation(first: str, second: str) -> str | None:
+    """X's id of the one-to-one DM conversation between two accounts: the smaller user id, a
+    hyphen, the larger (docs.x.com, Direct Messages lookup integration guide: "Conversation
+    ID format: {smaller_user_id}-{larger_user_id}"). User ids are 64-bit numbers written as
+    strings of different lengths, so they are compared as numbers. None when either is not an
+    id."""
+    if not (first.isdigit() and second.isdigit()):
+        return None
+    low, high = sorted((first, second), key=int)
+    return f"{low}-{high}"
+
+
+def dm_thread(conversation_id: Any) -> str | None:
+    """The inbox thread of a polled DM: a one-to-one id rebuilt in the one order (the same as
+    X's own when X writes it as documented), so it always equals what a webhook DM of the same
+    two people gets, which carries no conversation id; a group conversation's id as it is."""
+    text = str(conversation_id or "")
+    match = _ONE_TO_ONE.match(text)
+    if match:
+        return one_to_one_conversation(match[1], match[2])
+    return text or None
+
+
 def _connect(channel: Channel, tokens: api.StoredTokens, user: User) -> api.StoredTokens:
     """Note the account's id (GET /2/users/me) as the channel's external id."""
     with api.client() as http:
@@ -427,7 +454,8 @@ class XConnector:
                     author_handle=str(sender.get("username") or event.get("sender_id") or ""),
                     author_name=str(sender.get("name") or ""),
                     created_at=made,
-                    thread_id=str(event.get("dm_conversation_id") or "") or None,
+                    # One thread with the webhook's DMs of the same two people.
+                    thread_id=dm_thread(event.get("dm_conversation_id")),
                     raw=event,
                 )
             )
@@ -442,15 +470,21 @@ class XConnector:
         among the conversation's events (GET /2/dm_conversations/:id/dm_events)."""
         key = api.reply_key(item, text)
         if item.kind == InboundKind.DM:
-            # The conversation's id when the item carries it, else the one-to-one conversation
-            # with the sender (X's dm_conversations/with/:participant_id endpoints).
-            known = str(item.thread_id or network_json(item.raw).get("dm_conversation_id") or "")
+            # X's own conversation id when the event carries it (polled), else the one-to-one
+            # conversation with the sender (X's dm_conversations/with/:participant_id
+            # endpoints): a webhook DM is always one-to-one, and its thread id is one Greenroom
+            # built, so X's own address for it is the safer one.
+            event = network_json(item.raw)
+            create = event.get("message_create")
+            webhook = isinstance(create, dict)
+            known = str(
+                event.get("dm_conversation_id") or ("" if webhook else item.thread_id) or ""
+            )
             # The sender's id: the DM event's sender_id (polled), or its message_create's
             # (Account Activity webhook); the handle is their @username.
-            event = network_json(item.raw)
             sender = str(
                 event.get("sender_id")
-                or (event.get("message_create") or {}).get("sender_id")
+                or (create.get("sender_id") if isinstance(create, dict) else "")
                 or item.author_handle
             )
             conversation = known or f"with/{sender}"

@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from greenroom.networks import network_api as api
 from greenroom.networks.base import InboundItem, InboundKind
-from greenroom.networks.x.connector import _x_time
+from greenroom.networks.x.connector import _x_time, one_to_one_conversation
 
 logger = logging.getLogger("greenroom.webhooks")
 
@@ -64,6 +64,12 @@ def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
         if event.get("type") != "message_create" or not event.get("id") or sender == account:
             continue
         millis = int(event.get("created_timestamp") or 0)
+        # The Account Activity API delivers one-to-one DMs only (X's page for it: group
+        # conversations are not supported yet), and its events carry no conversation id: the
+        # thread is X's one-to-one id built from the two participants, the id the polled
+        # events of the same conversation carry. A group DM never arrives here; polling
+        # (GET /2/dm_events) brings it with its group conversation's own id.
+        recipient = str((create.get("target") or {}).get("recipient_id") or account)
         found = users.get(sender)
         person: dict[str, Any] = found if isinstance(found, dict) else {}
         items.append(
@@ -74,6 +80,7 @@ def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
                 author_handle=str(person.get("screen_name") or sender),
                 author_name=str(person.get("name") or ""),
                 created_at=datetime.fromtimestamp(millis / 1000, UTC),
+                thread_id=one_to_one_conversation(sender, recipient),
                 raw=event,
             )
         )

@@ -31,7 +31,9 @@ from greenroom.networks.x.tests.test_x import USER, A, channel, x_sign  # noqa: 
 POST = "1584500000000000001"  # the account's own post
 MENTION = "1584588843218980864"
 ANSWER = "1584588843218990000"  # someone answering the mention
-DM_CONVERSATION = "1582103724607971328-2244994945"
+# One-to-one conversation ids are "{smaller_user_id}-{larger_user_id}" (docs.x.com, Direct
+# Messages lookup integration guide): the account 2244994945 and Ada 1582103724607971328.
+DM_CONVERSATION = "2244994945-1582103724607971328"
 
 MENTIONS = {
     "data": [
@@ -249,3 +251,195 @@ def test_a_dm_delivered_by_webhook_shows_its_sender_and_is_answered_to_them(
     assert json.loads(send.calls[0].request.content) == {"text": "Hi Jordan!"}
     answer.refresh_from_db()
     assert (answer.status, answer.external_id) == (DeliveryStatus.SENT, "dm:1582838223305559998")
+
+
+ADA = "1582103724607971328"
+JORDAN = "3001969357"
+PEOPLE = {
+    ADA: ("ada_l", "Ada Lovelace"),
+    JORDAN: ("furiousf7", "Jordan Brinks"),
+}
+
+
+def webhook_dm(world: World, event_id: str, sender: str, text: str, millis: int) -> None:
+    """An Account Activity DM event: sender and recipient ids, no conversation id."""
+    handle, name = PEOPLE[sender]
+    payload = {
+        "for_user_id": USER,
+        "direct_message_events": [
+            {
+                "type": "message_create",
+                "id": event_id,
+                "created_timestamp": str(millis),
+                "message_create": {
+                    "target": {"recipient_id": USER},
+                    "sender_id": sender,
+                    "message_data": {"text": text, "entities": {}},
+                },
+            }
+        ],
+        "users": {
+            sender: {"id": sender, "name": name, "screen_name": handle},
+            USER: {"id": USER, "name": "Acme Coffee", "screen_name": "AcmeCoffee"},
+        },
+    }
+    body = json.dumps(payload).encode()
+    response = Client().post(
+        f"/hooks/x/{world.acme.pk}/",
+        body,
+        content_type="application/json",
+        HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_sign(body),
+    )
+    assert response.json()["stored"] == 1
+
+
+def polled_dm(event_id: str, sender: str, text: str, at: str, conversation: str) -> dict[str, Any]:
+    """A GET /2/dm_events MessageCreate event, with X's conversation id."""
+    return {
+        "id": event_id,
+        "text": text,
+        "event_type": "MessageCreate",
+        "dm_conversation_id": conversation,
+        "created_at": at,
+        "sender_id": sender,
+    }
+
+
+def poll_dms(channel: Channel, *events: dict[str, Any]) -> int:  # noqa: F811
+    senders = {str(e["sender_id"]) for e in events}
+    page = {
+        "data": list(events),
+        "includes": {
+            "users": [
+                {"id": s, "username": PEOPLE[s][0], "name": PEOPLE[s][1]} for s in sorted(senders)
+            ]
+        },
+        "meta": {"result_count": len(events)},
+    }
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{A}/users/{USER}/mentions").mock(
+            return_value=httpx.Response(200, json={"meta": {"result_count": 0}})
+        )
+        router.get(f"{A}/dm_events").mock(return_value=httpx.Response(200, json=page))
+        polled = poll_channel(channel)
+    assert polled is not None and polled.error == ""
+    return polled.created
+
+
+def dm_threads(channel: Channel) -> list[list[tuple[str, str]]]:  # noqa: F811
+    """Each DM conversation's inbound messages as (handle, text), oldest first."""
+    return [
+        [
+            (m.author_handle, m.text)
+            for m in conversation.messages.filter(direction=Direction.INBOUND).order_by("sent_at")
+        ]
+        for conversation in Conversation.objects.filter(channel=channel, kind="dm").order_by("pk")
+    ]
+
+
+def test_a_webhook_dm_and_the_polled_dms_of_its_conversation_are_one_conversation(
+    channel: Channel,  # noqa: F811
+    world: World,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    do_record_connection(channel, service_url="", account_id=USER, acting_user=world.alice)
+    webhook_dm(world, "1582838223305555970", ADA, "Is my order on its way?", 1666213000000)
+    assert actions.do_process_inbound().unreadable == 0
+    # The poll brings the webhook's event again (a duplicate, not a second message) and
+    # Ada's next message, with X's conversation id.
+    created = poll_dms(
+        channel,
+        polled_dm(
+            "1582838223305555970",
+            ADA,
+            "Is my order on its way?",
+            "2022-10-19T20:56:40.000Z",
+            DM_CONVERSATION,
+        ),
+        polled_dm(
+            "1582838223305555972",
+            ADA,
+            "It is order 1042.",
+            "2022-10-19T20:58:00.000Z",
+            DM_CONVERSATION,
+        ),
+    )
+    assert created == 1
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages, report.conversations) == (0, 1, 0)
+    assert dm_threads(channel) == [
+        [("ada_l", "Is my order on its way?"), ("ada_l", "It is order 1042.")]
+    ]
+
+    # The answer goes to X's own id for the conversation, read from the polled event.
+    dm = Conversation.objects.get(channel=channel, kind="dm")
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = actions.do_reply(dm, "It ships tomorrow.", acting_user=world.alice)
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{A}/dm_conversations/{DM_CONVERSATION}/messages").mock(
+            return_value=httpx.Response(
+                201,
+                json={
+                    "data": {
+                        "dm_conversation_id": DM_CONVERSATION,
+                        "dm_event_id": "1582838223305559999",
+                    }
+                },
+            )
+        )
+        assert tasks.send_reply(answer.pk) == "sent"
+
+
+def test_polled_dms_then_a_webhook_dm_of_the_same_conversation_are_one_conversation(
+    channel: Channel,  # noqa: F811
+    world: World,
+) -> None:
+    do_record_connection(channel, service_url="", account_id=USER, acting_user=world.alice)
+    assert (
+        poll_dms(
+            channel,
+            polled_dm(
+                "1582838223305555972", ADA, "Hello?", "2022-10-19T20:58:00.000Z", DM_CONVERSATION
+            ),
+        )
+        == 1
+    )
+    assert actions.do_process_inbound().conversations == 1
+    webhook_dm(world, "1582838223305555980", ADA, "Anyone there?", 1666213200000)
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages, report.conversations) == (0, 1, 0)
+    assert dm_threads(channel) == [[("ada_l", "Hello?"), ("ada_l", "Anyone there?")]]
+
+
+def test_dms_from_two_people_stay_two_conversations_whichever_way_they_arrive(
+    channel: Channel,  # noqa: F811
+    world: World,
+) -> None:
+    do_record_connection(channel, service_url="", account_id=USER, acting_user=world.alice)
+    webhook_dm(world, "1582838223305555970", ADA, "Ada by webhook", 1666213000000)
+    webhook_dm(world, "1582838223305555971", JORDAN, "Jordan by webhook", 1666213010000)
+    assert actions.do_process_inbound().conversations == 2
+    poll_dms(
+        channel,
+        polled_dm(
+            "1582838223305555975",
+            JORDAN,
+            "Jordan polled",
+            "2022-10-19T21:00:00.000Z",
+            f"{USER}-{JORDAN}",
+        ),
+        # Written the other way round, the same two people's id still finds their thread.
+        polled_dm(
+            "1582838223305555976",
+            ADA,
+            "Ada polled",
+            "2022-10-19T21:01:00.000Z",
+            f"{ADA}-{USER}",
+        ),
+    )
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages, report.conversations) == (0, 2, 0)
+    assert dm_threads(channel) == [
+        [("ada_l", "Ada by webhook"), ("ada_l", "Ada polled")],
+        [("furiousf7", "Jordan by webhook"), ("furiousf7", "Jordan polled")],
+    ]
