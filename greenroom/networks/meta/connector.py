@@ -29,6 +29,7 @@ and found among the profile's replies.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -289,6 +290,51 @@ class MetaConnector:
     def page_id(self) -> str:
         return self.tokens.stored().extra.get("page_id") or self.account_id
 
+    # The User Profile API fields that name a person who wrote to the account (Messenger:
+    # name; Instagram: name, username); empty where the network has no DMs.
+    profile_fields: ClassVar[str] = ""
+
+    def name_senders(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+        """The items, with the readable name of each DM's sender who came without one (webhooks
+        carry only the sender's id), asked of the User Profile API (GET /{id}?fields=...) once
+        per person in this call. A lookup Meta refuses (no consent, a blocked account, a
+        phone-only Messenger account) or that does not answer in time leaves the name empty:
+        the message is kept and the inbox shows the id. author_handle stays the id, the key
+        the person's conversation and contact already have."""
+        names: dict[str, str] = {}
+        named = []
+        for item in items:
+            person = item.author_handle
+            if item.kind == InboundKind.DM and person and not item.author_name:
+                if person not in names:
+                    names[person] = self._profile_name(person)
+                if names[person]:
+                    item = dataclasses.replace(item, author_name=names[person])
+            named.append(item)
+        return named
+
+    def _profile_name(self, person: str) -> str:
+        if not self.profile_fields:
+            return ""
+        try:
+            profile = self.graph().call(
+                "GET", person, params={"fields": self.profile_fields}, timeout=PROFILE_TIMEOUT_S
+            )
+        except ConnectorError as exc:
+            logger.info(
+                "profile lookup network=%s channel=%s outcome=failed code=%s",
+                self.kind,
+                self.channel.pk,
+                exc.code,
+            )
+            return ""
+        return str(profile.get("name") or profile.get("username") or "").strip()
+
+    def complete_webhook_items(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+        """What a webhook delivered, completed with what it leaves out and the Graph API
+        tells (the senders' names; Instagram: the text of @mentions)."""
+        return self.name_senders(items)
+
     def _matching_recent(
         self, record: dict[str, Any], posts: list[dict[str, Any]], *, text_field: str
     ) -> dict[str, Any] | None:
@@ -305,6 +351,8 @@ class MetaConnector:
 
 
 _CLOCK_SKEW = timedelta(minutes=2)
+# A profile is looked up while a webhook waits for its answer: never for long.
+PROFILE_TIMEOUT_S = 5.0
 
 
 # --- Instagram and Threads: containers -----------------------------------------------------------
@@ -434,6 +482,8 @@ class InstagramConnector(ContainerConnector):
     kind: ClassVar[str] = "instagram"
     network_name: ClassVar[str] = "Instagram"
     base_url: ClassVar[str] = graph.facebook_base()
+    # Instagram's User Profile API (by Instagram-scoped id): name, and username since v14.
+    profile_fields: ClassVar[str] = "name,username"
     oauth: ClassVar[api.AppProvider] = _instagram_connect()
     status_fields: ClassVar[str] = "status_code,status"
     text_param: ClassVar[str] = "caption"
@@ -515,7 +565,7 @@ class InstagramConnector(ContainerConnector):
                         kind=InboundKind.COMMENT,
                         text=str(comment.get("text") or ""),
                         author_handle=str(comment.get("username") or author.get("username") or ""),
-                        author_name=str(comment.get("username") or ""),
+                        author_name=str(comment.get("username") or author.get("username") or ""),
                         created_at=made,
                         in_reply_to=str(comment.get("parent_id") or media["id"]),
                         thread_id=str(media["id"]),
@@ -524,14 +574,107 @@ class InstagramConnector(ContainerConnector):
                 )
         return self._page(items, since)
 
+    def complete_webhook_items(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+        """DMs with their senders' names, and @mentions with what was said: the mentions
+        webhook carries only the comment's and the media's ids."""
+        return [
+            self._read_mention(item) if item.kind == InboundKind.MENTION and not item.text else item
+            for item in self.name_senders(items)
+        ]
+
+    def _read_mention(self, item: InboundItem) -> InboundItem:
+        """A mention read through the mentioned_comment or mentioned_media field of the
+        account (GET /{ig-user-id}?fields=mentioned_comment.comment_id(...){...}).
+
+        A comment mention's documented fields (id, text, timestamp, like_count, media) do not
+        name who wrote it: its author stays empty rather than guessed. A caption mention is
+        the media, whose username is its author. Meta refusing (comments turned off, the
+        post gone) keeps the item as the webhook gave it."""
+        value = _dict(network_json(item.raw).get("value"))
+        comment_id = str(value.get("comment_id") or "")
+        media_id = str(value.get("media_id") or "")
+        if comment_id:
+            field = "mentioned_comment"
+            fields = (
+                f"mentioned_comment.comment_id({comment_id})"
+                "{id,text,timestamp,like_count,media{id,permalink}}"
+            )
+        else:
+            field = "mentioned_media"
+            fields = (
+                f"mentioned_media.media_id({media_id})"
+                "{id,caption,username,timestamp,media_type,media_url,permalink}"
+            )
+        try:
+            found = _dict(
+                self.graph().call("GET", self.account_id, params={"fields": fields}).get(field)
+            )
+        except ConnectorError as exc:
+            logger.info(
+                "mention lookup channel=%s outcome=failed code=%s", self.channel.pk, exc.code
+            )
+            return item
+        if not found:
+            return item
+        author = "" if comment_id else str(found.get("username") or "")
+        return dataclasses.replace(
+            item,
+            text=str(found.get("text" if comment_id else "caption") or ""),
+            author_handle=author,
+            author_name=author,
+            created_at=api.parse_time(found.get("timestamp")) or item.created_at,
+            in_reply_to=media_id or None,
+            thread_id=media_id or None,
+            raw={**network_json(item.raw), field: found},
+            media=[] if comment_id else typed_media(found),
+        )
+
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
-        """Answer a comment publicly (POST /{comment-id}/replies) or a DM (Send API), once per
-        item and text: an attempt that never heard back is looked for first among the
-        comment's replies (GET /{comment-id}/replies) or in the conversation."""
+        """Answer a comment publicly (POST /{comment-id}/replies), a DM (Send API) or an
+        @mention (POST /{ig-user-id}/mentions), once per item and text: an attempt that never
+        heard back is looked for first among the comment's replies (GET
+        /{comment-id}/replies) or in the conversation."""
         if item.kind == InboundKind.DM:
             page_id = self.tokens.stored().extra.get("page_id") or "me"
             return self._message_once(item, text, owner=page_id, send_params={})
+        if item.kind == InboundKind.MENTION:
+            return self._mention_once(item, text)
         return self._comment_once(item, text, f"{item.external_id}/replies")
+
+    def _mention_once(self, item: InboundItem, text: str) -> PublishedRef:
+        """Answer an @mention in someone else's comment or caption: POST
+        /{ig-user-id}/mentions with the webhook's media_id (and comment_id for a comment).
+
+        The answer lands under a comment or on a media of another account, which Instagram
+        lets this account neither list nor read (comments found through mentions can be read
+        only by their owner): a try that never heard back is not sent again blindly, the
+        person is asked to look on Instagram (send_once without `find`)."""
+        value = _dict(network_json(item.raw).get("value"))
+        media_id = str(value.get("media_id") or item.thread_id or "")
+        comment_id = str(value.get("comment_id") or "")
+        if not media_id:
+            raise ConnectorError(
+                _("Instagram did not say where this mention is; answer it in the Instagram app."),
+                permanent=True,
+                code="mention_without_media",
+            )
+        body = {"media_id": media_id, "message": text}
+        if comment_id:
+            body["comment_id"] = comment_id
+        g = self.graph()
+
+        def send() -> PublishedRef:
+            data = g.call("POST", f"{self.account_id}/mentions", data=body, write=True)
+            return PublishedRef(external_id=str(data.get("id") or ""), url="")
+
+        return api.send_once(
+            self.channel,
+            api.reply_key(item, text),
+            text,
+            send=send,
+            find=None,
+            network_name=self.network_name,
+        )
 
     def _own_comment(self, edge: str, record: Mapping[str, Any]) -> PublishedRef | None:
         """This account's comment on `edge` that the recorded attempt made (same text, after
@@ -758,7 +901,7 @@ class ThreadsConnector(ContainerConnector):
         """Replies to the profile's recent posts and mentions of it, newer than the cursor."""
         after = self._since(since)
         g = self.graph()
-        fields = "id,text,username,timestamp,permalink,replied_to,root_post"
+        fields = "id,text,username,timestamp,permalink,replied_to,root_post,media_type,media_url"
         items: list[InboundItem] = []
         posts = g.call(
             "GET", f"{self.account_id}/threads", params={"fields": "id", "limit": str(INBOX_POSTS)}
@@ -873,6 +1016,7 @@ def threads_item(row: dict[str, Any], kind: str) -> InboundItem | None:
         in_reply_to=str(replied_to.get("id") or "") or None,
         thread_id=str(root.get("id") or "") or None,
         raw=row,
+        media=typed_media(row),
     )
 
 
@@ -887,6 +1031,8 @@ class FacebookConnector(MetaConnector):
     kind: ClassVar[str] = "facebook"
     network_name: ClassVar[str] = "Facebook"
     base_url: ClassVar[str] = graph.facebook_base()
+    # Messenger's User Profile API: name is the person's first and last name.
+    profile_fields: ClassVar[str] = "name"
     oauth: ClassVar[api.AppProvider] = _facebook_oauth(
         "facebook",
         "Facebook",
@@ -1037,8 +1183,11 @@ class FacebookConnector(MetaConnector):
             params={
                 # filter(stream): every comment with its parent; the default (toplevel)
                 # leaves out the replies under a comment.
+                # from{id,name}: who wrote it, by name; attachment: the photo, video, GIF or
+                # sticker the comment carries.
                 "fields": (
-                    "id,comments.filter(stream).limit(50){id,message,from,created_time,parent{id}}"
+                    "id,comments.filter(stream).limit(50)"
+                    "{id,message,from{id,name},created_time,parent{id},attachment}"
                 ),
                 "limit": str(INBOX_POSTS),
             },
@@ -1052,7 +1201,12 @@ class FacebookConnector(MetaConnector):
         conversations = g.call(
             "GET",
             f"{page}/conversations",
-            params={"fields": "messages.limit(20){id,message,from,created_time}"},
+            params={
+                "fields": (
+                    "messages.limit(20){id,message,from,created_time,"
+                    "attachments{id,mime_type,name,image_data,video_data,file_url}}"
+                )
+            },
         ).get("data", [])
         for conversation in conversations:
             for message in (conversation.get("messages") or {}).get("data", []):
@@ -1075,9 +1229,10 @@ class FacebookConnector(MetaConnector):
                         # id), so a message polled and one pushed land in one conversation.
                         thread_id=None,
                         raw={**message, "conversation_id": conversation.get("id")},
+                        media=conversation_message_media(message),
                     )
                 )
-        return self._page(items, since)
+        return self._page(self.name_senders(items), since)
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment (POST /{comment-id}/comments) or a Messenger message (Send API),
@@ -1214,4 +1369,105 @@ def facebook_comment(comment: dict[str, Any], *, post_id: str) -> InboundItem | 
         in_reply_to=str(parent.get("id") or post_id),
         thread_id=post_id,
         raw=comment,
+        media=facebook_comment_media(comment),
     )
+
+
+# --- What people send: attachments ----------------------------------------------------------------
+
+
+def media_entry(kind: str, url: Any, alt: Any = "") -> dict[str, Any] | None:
+    """One attachment as the inbox lists it ({"type", "url", "alt"}), or None when its address
+    is not http(s): the inbox links only those."""
+    link = str(url or "").strip()
+    if not link.lower().startswith(("https://", "http://")):
+        return None
+    return {"type": kind or "file", "url": link, "alt": str(alt or "")}
+
+
+def _kept(entries: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    kept = []
+    for entry in entries:
+        if entry is not None and entry["url"] not in seen:
+            seen.add(entry["url"])
+            kept.append(entry)
+    return kept
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def facebook_comment_media(comment: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A Facebook comment's photo, video, GIF or sticker: the comment's `attachment` (type,
+    media{image{src}, source}, url), or the `photo` and `video` addresses a Page feed webhook
+    carries. A type Greenroom does not know is kept with its own name."""
+    found: list[dict[str, Any] | None] = []
+    attachment = _dict(comment.get("attachment"))
+    if attachment:
+        kind = str(attachment.get("type") or "")
+        media = _dict(attachment.get("media"))
+        image = _dict(media.get("image"))
+        if kind == "photo":
+            found.append(media_entry("image", image.get("src")))
+        elif "video" in kind:
+            # The playable file when Meta gives it, else the video's page on Facebook.
+            found.append(media_entry("video", media.get("source") or attachment.get("url")))
+        else:
+            found.append(
+                media_entry(kind, media.get("source") or image.get("src") or attachment.get("url"))
+            )
+    found.append(media_entry("image", comment.get("photo")))
+    found.append(media_entry("video", comment.get("video")))
+    return _kept(found)
+
+
+def message_media(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What a Messenger or Instagram DM delivered by webhook carries: `attachments`, each a
+    type (image, video, audio, file; Instagram also share, story_mention, ig_reel ...) and
+    `payload.url`."""
+    rows = message.get("attachments")
+    return _kept(
+        [
+            media_entry(str(row.get("type") or "file"), _dict(row.get("payload")).get("url"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict)
+        ]
+    )
+
+
+def conversation_message_media(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What a polled conversation message carries: its `attachments` edge, each with
+    image_data, video_data (url) or a file_url and its mime_type."""
+    rows = _dict(message.get("attachments")).get("data")
+    found: list[dict[str, Any] | None] = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        video, image = _dict(row.get("video_data")), _dict(row.get("image_data"))
+        if video:
+            found.append(media_entry("video", video.get("url")))
+        elif image:
+            found.append(media_entry("image", image.get("url")))
+        else:
+            family = str(row.get("mime_type") or "").split("/")[0]
+            kind = family if family in ("image", "video", "audio") else "file"
+            found.append(media_entry(kind, row.get("file_url")))
+    return _kept(found)
+
+
+_MEDIA_TYPES = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio", "REELS": "video"}
+# Media types that carry no file of their own (a text post, a repost, a carousel whose
+# children hold the files).
+_NO_FILE = frozenset({"", "TEXT_POST", "TEXT", "REPOST_FACADE", "CAROUSEL_ALBUM"})
+
+
+def typed_media(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The file of a Threads post or reply or an Instagram media: `media_type` and
+    `media_url`."""
+    kind = str(row.get("media_type") or "").upper()
+    if kind in _NO_FILE:
+        return []
+    kind_name = _MEDIA_TYPES.get(kind, kind.lower())
+    return _kept([media_entry(kind_name, row.get("media_url"), row.get("alt_text"))])

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -61,10 +62,15 @@ class Graph:
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
         write: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
+        """One Graph call; `timeout` (seconds) shortens the wait for a read that must not hold
+        up its caller long (a profile looked up while a webhook waits for its answer)."""
         token = self.tokens.access_token()
         url = path if path.startswith("https://") else f"{self.base_url}/{path.lstrip('/')}"
         with api.client() as http:
+            if timeout is not None:
+                http.timeout = httpx.Timeout(timeout)
             request = http.build_request(
                 method,
                 url,

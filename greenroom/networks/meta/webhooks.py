@@ -24,9 +24,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from greenroom.core.models import Channel
 from greenroom.networks import network_api as api
-from greenroom.networks.base import InboundItem, InboundKind
-from greenroom.networks.meta.connector import facebook_comment, threads_item
+from greenroom.networks.base import ConnectorError, InboundItem, InboundKind
+from greenroom.networks.meta.connector import (
+    facebook_comment,
+    message_media,
+    threads_item,
+)
+from greenroom.networks.registry import connector_for
 
 logger = logging.getLogger("greenroom.webhooks")
 
@@ -59,6 +65,7 @@ def _messaging(entry: dict[str, Any]) -> list[InboundItem]:
                 created_at=_when(event.get("timestamp")),
                 thread_id=str(sender.get("id") or "") or None,
                 raw=event,
+                media=message_media(message),
             )
         )
     return items
@@ -81,6 +88,9 @@ def _facebook_change(change: dict[str, Any], page_id: str) -> InboundItem | None
             "from": value.get("from") or {},
             "created_time": _when(value.get("created_time")).isoformat(),
             "parent": {"id": parent} if parent and parent != post_id else {},
+            # A comment with a photo or a video carries its address.
+            "photo": value.get("photo"),
+            "video": value.get("video"),
         },
         post_id=post_id,
     )
@@ -149,6 +159,33 @@ def read_meta_payload(network: str, payload: dict[str, Any]) -> dict[str, list[I
     return found
 
 
+def completed(
+    org_id: int, network: str, found: dict[str, list[InboundItem]]
+) -> dict[str, list[InboundItem]]:
+    """The items, completed by the account's channel with what the webhook leaves out (the
+    senders' names, the text of Instagram @mentions) before they are stored. A channel that
+    cannot ask (no tokens, Meta refuses) lands the items as they came: nothing is lost."""
+    result: dict[str, list[InboundItem]] = {}
+    for account, items in found.items():
+        channel = Channel.objects.filter(
+            organization_id=org_id, kind=network, sandboxed=False, external_id=account
+        ).first()
+        connector = connector_for(channel) if channel is not None and items else None
+        complete = getattr(connector, "complete_webhook_items", None)
+        if callable(complete):
+            try:
+                items = complete(items)
+            except ConnectorError as exc:
+                logger.info(
+                    "webhook network=%s org=%s outcome=incomplete code=%s",
+                    network,
+                    org_id,
+                    exc.code,
+                )
+        result[account] = items
+    return result
+
+
 @csrf_exempt
 def meta_hook(request: HttpRequest, network: str, org_id: int) -> HttpResponse:
     if network not in NETWORKS:
@@ -184,7 +221,7 @@ def meta_hook(request: HttpRequest, network: str, org_id: int) -> HttpResponse:
     created, duplicates = api.land_webhook_items(
         org_id,
         network,
-        read_meta_payload(network, payload),
+        completed(org_id, network, read_meta_payload(network, payload)),
         delivery_id=header[-16:],
     )
     return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})

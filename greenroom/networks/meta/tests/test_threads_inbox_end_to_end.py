@@ -31,7 +31,8 @@ POST = "18050206876707110"
 REPLY = "18066543267604123"
 NESTED = "18066543267604456"
 MENTION = "18071234567890123"
-FIELDS = "id,text,username,timestamp,permalink,replied_to,root_post"
+FIELDS = "id,text,username,timestamp,permalink,replied_to,root_post,media_type,media_url"
+PHOTO = "https://scontent.cdninstagram.com/v/t51.2885-15/winter_blend.jpg"
 
 
 def row(media_id: str, username: str, text: str, at: str, **more: Any) -> dict[str, Any]:
@@ -56,6 +57,9 @@ def test_replies_and_mentions_reach_the_inbox_and_are_answered_and_hidden(
                 "minji",
                 "@jay same here",
                 "2026-11-20T11:10:00+0000",
+                # A reply with a photo: media_type IMAGE and its media_url.
+                media_type="IMAGE",
+                media_url=PHOTO,
                 replied_to={"id": REPLY},
                 root_post={"id": POST, "owner_id": USER, "username": "acme.threads"},
             ),
@@ -64,6 +68,7 @@ def test_replies_and_mentions_reach_the_inbox_and_are_answered_and_hidden(
                 "jay",
                 "When does the winter blend come out?",
                 "2026-11-20T11:00:00+0000",
+                media_type="TEXT_POST",
                 replied_to={"id": POST},
                 root_post={"id": POST, "owner_id": USER, "username": "acme.threads"},
             ),
@@ -104,6 +109,9 @@ def test_replies_and_mentions_reach_the_inbox_and_are_answered_and_hidden(
         (NESTED, "minji", REPLY, "@jay same here"),
     ]
     assert inbound[0].sent_at == datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    # The photo of the reply is listed under it; a text reply carries nothing.
+    assert inbound[1].attachment_links == [{"type": "image", "url": PHOTO, "alt": ""}]
+    assert inbound[0].attachments == []
 
     mention = Conversation.objects.get(channel=threads, kind="mention")
     said = mention.messages.get(direction=Direction.INBOUND)
