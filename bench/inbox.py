@@ -5,7 +5,7 @@ deliveries and replies that arrive before their parents) through `do_ingest_inbo
 deliveries of 500 items across four channels (about 125 per channel and call). Each delivery's
 commit queues the inbox task, as in production; the bench's worker runs the queued tasks after
 every second delivery, the way a Celery worker a second behind finds several tasks waiting. The
-first task takes every pending event in batches of up to `actions.BATCH` (dedupe, threading,
+first task takes every pending event in batches of up to `ingest.BATCH` (dedupe, threading,
 language, sentiment, spam/abuse flags, routing with round-robin assignment, SLA clocks, activity
 rows, one transaction per batch); the tasks behind it find nothing left.
 
@@ -172,7 +172,7 @@ def main() -> None:
 
     from greenroom.celery import app
     from greenroom.core import actions as core
-    from greenroom.inbox import actions, evaluation, tasks, understanding
+    from greenroom.inbox import actions, evaluation, ingest, tasks, understanding
     from greenroom.inbox.models import Conversation, Message
     from greenroom.networks.actions import do_ingest_inbound
     from greenroom.networks.base import InboundItem
@@ -342,7 +342,7 @@ def main() -> None:
     batches: list[int] = []
     process = actions.do_process_inbound
 
-    def counted(*args: object, **kwargs: object) -> actions.IngestReport:
+    def counted(*args: object, **kwargs: object) -> ingest.IngestReport:
         report = process(*args, **kwargs)  # type: ignore[arg-type]
         if report.events:
             batches.append(report.events)
@@ -395,7 +395,7 @@ def main() -> None:
 
     # --- A bare executemany INSERT of the same rows ----------------------------------------------
     cols, plan, rows_written = _rows_written(
-        data_dir / "greenroom.sqlite3", audit_before, n_batches=-(-n // actions.BATCH)
+        data_dir / "greenroom.sqlite3", audit_before, n_batches=-(-n // ingest.BATCH)
     )
     insert_s, insert_cpu = _bare_insert(raw_path, cols, plan)
     plain_path = data_dir / "plain.sqlite3"

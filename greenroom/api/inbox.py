@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, ChannelGrant, Membership, Team, User
 from greenroom.core.permissions import ROLE_PERMS
-from greenroom.inbox import actions, queues
+from greenroom.inbox import actions, handout, queues
 from greenroom.inbox.models import (
     AgentProfile,
     AgentStatus,
@@ -757,7 +757,7 @@ def _agent_rows(caller: Caller, people: list[User]) -> list[dict[str, Any]]:
         p.user_id: p
         for p in visible(AgentProfile.objects, caller, "view_org").filter(user__in=people)
     }
-    load = actions.open_load(org.pk, people)
+    load = handout.open_load(org.pk, people)
     default = AgentProfile(organization=org)
     rows = []
     for person in people:

@@ -1,7 +1,7 @@
 """Handing out waiting conversations when someone can take them.
 
 Conversations routed to a team while every member was away or full wait unassigned. They are
-handed out, through the router's own round robin (`actions._TeamLoad`), when an agent comes back
+handed out, through the router's own round robin (`TeamLoad`, below), when an agent comes back
 on shift or gets more room (`do_set_agent`), when a slot frees (`do_close`, `do_assign`), and
 every minute by the beat sweep (`tasks.hand_out_waiting`). Each assignment is one conditional
 UPDATE (`... WHERE assignee IS NULL`), so a conversation is never given twice, and the team's
@@ -13,13 +13,15 @@ Greenroom itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from greenroom.core import audit
-from greenroom.core.models import Organization, Team
+from greenroom.core.models import Organization, Team, User
 from greenroom.inbox.models import (
     PRIORITY_RANK,
     AgentProfile,
@@ -56,8 +58,6 @@ def _waiting(organization_id: int, team_id: int, limit: int, exclude: Sequence[i
 def _hand_out_team(
     organization_id: int, team_id: int, now: datetime, exclude: Sequence[int]
 ) -> list[tuple[int, int]]:
-    from greenroom.inbox.actions import _TeamLoad
-
     # Lock the members' profiles so two hand-outs of one team (two agents back at once) take
     # turns and the second sees the loads the first wrote (PostgreSQL; SQLite serialises writers).
     list(
@@ -66,7 +66,7 @@ def _hand_out_team(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    team = _TeamLoad.load_for(team_id, organization_id)
+    team = TeamLoad.load_for(team_id, organization_id)
     if team is None:
         return []
     free = 0
@@ -172,3 +172,104 @@ def do_hand_out_everywhere(now: datetime | None = None) -> int:
     return sum(
         do_hand_out_waiting(org, now=now) for org in Organization.objects.filter(pk__in=org_ids)
     )
+
+
+# --- Round robin -------------------------------------------------------------------------------
+
+
+def open_load(organization_id: int, people: Iterable[User]) -> dict[int, int]:
+    """How many conversations each person has assigned that count against their capacity:
+    open and pending ones (snoozed ones are set aside, closed ones are done)."""
+    return dict(
+        Conversation.objects.filter(
+            organization_id=organization_id,
+            assignee__in=list(people),
+            status__in=(ConversationStatus.OPEN, ConversationStatus.PENDING),
+        )
+        .values_list("assignee")
+        .annotate(n=Count("pk"))
+        .values_list("assignee", "n")
+    )
+
+
+@dataclass
+class TeamLoad:
+    """Round-robin state of one team during a batch: read once, kept up to date in memory,
+    written back once at the end of the batch (`save`)."""
+
+    members: list[User]
+    profiles: dict[int, AgentProfile]
+    load: dict[int, int]
+    capacity: int
+    picked_order: list[int] = field(default_factory=list)
+    # Set once every member is away or at capacity (whoever lowers a load clears it).
+    full: bool = False
+
+    @classmethod
+    def load_for(cls, team_id: int, organization_id: int) -> TeamLoad | None:
+        team = Team.objects.filter(pk=team_id, organization_id=organization_id).first()
+        if team is None:
+            return None
+        members = list(team.members.filter(is_active=True).order_by("pk"))
+        profiles = {
+            p.user_id: p
+            for p in AgentProfile.objects.filter(organization_id=organization_id, user__in=members)
+        }
+        load = open_load(organization_id, members)
+        capacity = AgentProfile._meta.get_field("capacity").get_default()
+        return cls(members=members, profiles=profiles, load=load, capacity=capacity)
+
+    def pick(self, organization_id: int, now: datetime) -> User | None:
+        if self.full:
+            return None
+        candidates = []
+        for user in self.members:
+            profile = self.profiles.get(user.pk)
+            if profile is not None and profile.status != AgentStatus.ON_SHIFT:
+                continue
+            capacity = profile.capacity if profile is not None else self.capacity
+            if self.load.get(user.pk, 0) >= capacity:
+                continue
+            last = profile.last_assigned_at if profile is not None else None
+            # Never assigned first, then the one assigned longest ago.
+            candidates.append((last is not None, last or now, user.pk, user))
+        if not candidates:
+            # Loads only grow and shifts do not change during a batch: nobody will have room
+            # for the rest of it either.
+            self.full = True
+            return None
+        chosen = min(candidates, key=lambda c: c[:3])[3]
+        self.load[chosen.pk] = self.load.get(chosen.pk, 0) + 1
+        profile = self.profiles.get(chosen.pk)
+        if profile is None:
+            profile = AgentProfile(organization_id=organization_id, user=chosen)
+            self.profiles[chosen.pk] = profile
+        # One microsecond apart per pick, so the order of a batch's assignments survives it
+        # (the next batch goes on from where this one stopped, as one message at a time would).
+        profile.last_assigned_at = now + timedelta(microseconds=len(self.picked_order))
+        self.picked_order.append(chosen.pk)
+        return chosen
+
+    def save(self) -> None:
+        """Write the round-robin times of the agents picked in this batch."""
+        for user_id in sorted(set(self.picked_order)):
+            profile = self.profiles[user_id]
+            if profile._state.adding:
+                profile.save()
+            else:
+                AgentProfile.objects.filter(pk=profile.pk).update(
+                    last_assigned_at=profile.last_assigned_at
+                )
+        self.picked_order.clear()
+
+
+def pick_agent(team_id: int, organization_id: int, now: datetime) -> User | None:
+    """Round robin within a team: on-shift members under their capacity, the one assigned
+    longest ago first. None when everyone is away or full (the conversation waits in the
+    team's unassigned queue)."""
+    team = TeamLoad.load_for(team_id, organization_id)
+    if team is None:
+        return None
+    chosen = team.pick(organization_id, now)
+    team.save()
+    return chosen

@@ -27,7 +27,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import TIMEZONE_CHOICES, Organization, User
 from greenroom.core.permissions import ROLE_PERMS
 from greenroom.core.tenancy import channel_perms, require_section
-from greenroom.inbox import actions
+from greenroom.inbox import actions, handout
 from greenroom.inbox.forms import (
     AgentForm,
     HoursForm,
@@ -344,7 +344,7 @@ def _agent_rows(org: Organization, bound: dict[str, Any]) -> list[dict[str, Any]
         .distinct()
     )
     profiles = {p.user_id: p for p in AgentProfile.objects.filter(organization=org)}
-    load = actions.open_load(org.pk, people)
+    load = handout.open_load(org.pk, people)
     rows = []
     for person in people:
         profile = profiles.get(person.pk)

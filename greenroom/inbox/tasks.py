@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from greenroom.celery import app
 from greenroom.core.models import AuditEvent, Organization, User
-from greenroom.inbox import actions, notify
+from greenroom.inbox import actions, ingest, notify
 from greenroom.inbox.models import (
     Conversation,
     ConversationKind,
@@ -40,7 +40,7 @@ SWEEP_GRACE = timedelta(seconds=20)
 
 
 def drain_inbound(max_batches: int = 20) -> int:
-    """Process pending events, oldest first, in batches of `actions.BATCH` until none is left
+    """Process pending events, oldest first, in batches of `ingest.BATCH` until none is left
     (or `max_batches` ran). Returns the messages stored.
 
     A batch that fails is rolled back whole. If it failed because of what is in it rather than
@@ -51,10 +51,10 @@ def drain_inbound(max_batches: int = 20) -> int:
     for _ in range(max_batches):
         # Most tasks find nothing left (the first one took their events in its batch): one
         # index probe tells them so, without a write transaction and the claim's query.
-        if not actions.inbound_pending():
+        if not ingest.inbound_pending():
             break
         try:
-            report = actions.do_process_inbound(limit=actions.BATCH)
+            report = actions.do_process_inbound(limit=ingest.BATCH)
         except OperationalError:
             # A busy or unreachable database: nothing was stored; the redelivered task or the
             # sweep tries again.
@@ -64,7 +64,7 @@ def drain_inbound(max_batches: int = 20) -> int:
             done += _one_at_a_time()
             continue
         done += report.messages
-        if report.events < actions.BATCH:
+        if report.events < ingest.BATCH:
             break
     return done
 
@@ -74,7 +74,7 @@ def _one_at_a_time() -> int:
     ids = list(
         InboundEvent.objects.filter(processed_at__isnull=True)
         .order_by("pk")
-        .values_list("pk", flat=True)[: actions.BATCH]
+        .values_list("pk", flat=True)[: ingest.BATCH]
     )
     for event_id in ids:
         try:

@@ -37,7 +37,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
 from greenroom.core.tenancy import require_section
-from greenroom.inbox import actions, live, posts, queues, routing
+from greenroom.inbox import actions, live, posts, queues, replies, routing
 from greenroom.inbox import presence as presence_store
 from greenroom.inbox.models import (
     Contact,
@@ -319,7 +319,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org, is_active=True)
     saved = saved.filter(Q(brand__isnull=True) | Q(brand_id=conversation.brand_id))
-    variables = actions.reply_variables(conversation, user)
+    variables = replies.reply_variables(conversation, user)
     context = {
         "org": org,
         "c": conversation,

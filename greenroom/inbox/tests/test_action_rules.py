@@ -12,7 +12,7 @@ from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
 from greenroom.core.models import AuditEvent
-from greenroom.inbox import actions
+from greenroom.inbox import actions, handout
 from greenroom.inbox.models import AgentStatus, ConversationStatus
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 
@@ -121,7 +121,7 @@ def test_open_load_counts_what_capacity_counts(world: World, client: Any) -> Non
     actions.do_assign(mine, world.adam, acting_user=world.alice)
     actions.do_snooze([mine[2]], timezone.now() + timedelta(hours=1), acting_user=world.alice)
     actions.do_close([mine[3]], acting_user=world.alice)
-    assert actions.open_load(world.acme.pk, [world.adam]) == {world.adam.pk: 2}
+    assert handout.open_load(world.acme.pk, [world.adam]) == {world.adam.pk: 2}
 
     client.force_login(world.alice)
     rows = client.get("/inbox/settings/").context["agents"]

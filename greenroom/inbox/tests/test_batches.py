@@ -13,7 +13,7 @@ from django.utils import timezone
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
 from greenroom.core.models import AuditEvent
-from greenroom.inbox import actions, tasks
+from greenroom.inbox import actions, ingest, tasks
 from greenroom.inbox.models import (
     AgentProfile,
     AgentStatus,
@@ -351,7 +351,7 @@ def test_a_failure_in_the_middle_of_a_batch_rolls_it_back_and_loses_nothing(
     channel = world.coffee_x
     land(channel, *(item(f"f{i}", f"message {i}", author=f"p{i}") for i in range(6)), process=False)
     audits = AuditEvent.objects.count()
-    real = actions._add_message
+    real = ingest._add_message
     calls = []
 
     def breaks_on_the_fourth(*args: Any, **kwargs: Any) -> None:
@@ -360,7 +360,7 @@ def test_a_failure_in_the_middle_of_a_batch_rolls_it_back_and_loses_nothing(
             raise RuntimeError("disk full")
         real(*args, **kwargs)
 
-    monkeypatch.setattr(actions, "_add_message", breaks_on_the_fourth)
+    monkeypatch.setattr(ingest, "_add_message", breaks_on_the_fourth)
     with pytest.raises(RuntimeError):
         actions.do_process_inbound()
 
@@ -371,7 +371,7 @@ def test_a_failure_in_the_middle_of_a_batch_rolls_it_back_and_loses_nothing(
     assert not InboxActivity.objects.exists()
     assert AuditEvent.objects.count() == audits
 
-    monkeypatch.setattr(actions, "_add_message", real)
+    monkeypatch.setattr(ingest, "_add_message", real)
     report = actions.do_process_inbound()
     assert (report.messages, report.duplicates) == (6, 0)
     assert Message.objects.count() == 6
@@ -383,14 +383,14 @@ def test_an_event_that_breaks_its_batch_is_set_aside_and_the_others_go_through(
 ) -> None:
     channel = world.coffee_x
     land(channel, *(item(f"b{i}", f"message {i}", author=f"p{i}") for i in range(5)), process=False)
-    real = actions._read_item_json
+    real = ingest._read_item_json
 
-    def reader(event: Any) -> actions.Incoming:
+    def reader(event: Any) -> ingest.Incoming:
         if event.external_id == "b2":
             raise RuntimeError("a payload this version cannot handle")
         return real(event)
 
-    monkeypatch.setitem(actions.PAYLOAD_READERS, channel.kind, reader)
+    monkeypatch.setitem(ingest.PAYLOAD_READERS, channel.kind, reader)
 
     assert tasks.drain_inbound() == 4
 
@@ -426,7 +426,7 @@ def test_a_task_that_finds_nothing_waiting_claims_nothing(
     claims: list[object] = []
     real = actions.do_process_inbound
 
-    def counted(*args: Any, **kwargs: Any) -> actions.IngestReport:
+    def counted(*args: Any, **kwargs: Any) -> ingest.IngestReport:
         claims.append(args)
         return real(*args, **kwargs)
 
@@ -448,7 +448,7 @@ def test_a_task_that_finds_nothing_waiting_claims_nothing(
 def test_a_batch_larger_than_the_limit_is_taken_in_several_transactions(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actions, "BATCH", 4)
+    monkeypatch.setattr(ingest, "BATCH", 4)
     land(
         world.coffee_x, *(item(f"m{i}", "hello", author=f"p{i}") for i in range(10)), process=False
     )

@@ -10,7 +10,7 @@ import pytest
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
 from greenroom.core.models import AuditEvent
-from greenroom.inbox import actions, tasks
+from greenroom.inbox import actions, ingest, tasks
 from greenroom.inbox.models import Contact, Conversation, ConversationStatus, Message
 from greenroom.inbox.tests.conftest import BASE, conversation_of, item, land
 from greenroom.networks.models import InboundEvent
@@ -119,20 +119,20 @@ def test_a_killed_worker_loses_nothing(world: World, monkeypatch: pytest.MonkeyP
     channel = world.coffee_x
     ids = land(channel, item("k1", "first"), item("k2", "second"), process=False)
 
-    real = actions._ingest_batch
+    real = ingest._ingest_batch
 
     def dies_before_commit(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)  # the messages are written...
         raise SystemExit("worker killed")  # ...and the worker dies before the commit
 
-    monkeypatch.setattr(actions, "_ingest_batch", dies_before_commit)
+    monkeypatch.setattr(ingest, "_ingest_batch", dies_before_commit)
     with pytest.raises(SystemExit):
         actions.do_process_inbound(ids)
     # Nothing committed: both events still wait, and no half-stored message exists.
     assert InboundEvent.objects.filter(pk__in=ids, processed_at__isnull=True).count() == 2
     assert not Message.objects.filter(channel=channel).exists()
 
-    monkeypatch.setattr(actions, "_ingest_batch", real)
+    monkeypatch.setattr(ingest, "_ingest_batch", real)
     monkeypatch.setattr(tasks, "SWEEP_GRACE", timedelta(0))
     assert tasks.sweep_inbound() == 2
     assert Message.objects.filter(channel=channel).count() == 2

@@ -6,7 +6,7 @@ import pytest
 
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
-from greenroom.inbox import actions, routing
+from greenroom.inbox import actions, replies, routing
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 
 
@@ -22,14 +22,14 @@ from greenroom.inbox.tests.conftest import conversation_of, item, land
     ],
 )
 def test_the_given_name_follows_the_names_order(name: str, greeted: str) -> None:
-    assert actions.given_name(name) == greeted
+    assert replies.given_name(name) == greeted
 
 
 def test_variables_name_the_agent_or_else_the_brand(world: World) -> None:
     land(world.coffee_x, item("v1", "hello", author="minji", name="김 민지"))
     conversation = conversation_of(world.coffee_x, "v1")
-    by_agent = actions.reply_variables(conversation, world.agnes)
-    automatic = actions.reply_variables(conversation, None)
+    by_agent = replies.reply_variables(conversation, world.agnes)
+    automatic = replies.reply_variables(conversation, None)
     template = "{first_name}님, {agent} 드림"
     assert routing.fill(template, by_agent) == f"민지님, {world.agnes.name} 드림"
     assert routing.fill(template, automatic) == f"민지님, {world.coffee.name} 드림"
