@@ -291,7 +291,7 @@ def test_a_post_composed_in_greenroom_gets_a_reply_that_lands_in_greenroom(
     assert event.payload["in_reply_to"] == published.external_id
     assert event.payload["network"]["record"]["reply"]["parent"]["uri"] == published.external_id
     # The inbox reads it like any network's item.
-    from greenroom.inbox.actions import read_payload
+    from greenroom.inbox.ingest import read_payload
 
     incoming = read_payload(event)
     assert (incoming.text, incoming.author_handle) == (answer, "bob.test")
