@@ -11,6 +11,15 @@ documentation:
   https://developers.facebook.com/docs/messenger-platform/conversations
 - Send API (recipient, messaging_type RESPONSE, message -> recipient_id, message_id):
   https://developers.facebook.com/docs/messenger-platform/reference/send-api/
+- A comment's attachment (story attachment: type, media{image{src}}, target, url):
+  https://developers.facebook.com/docs/graph-api/reference/comment/; a conversation message's
+  attachments (mime_type, name, image_data{url, preview_url ...}):
+  https://developers.facebook.com/docs/graph-api/reference/message/attachments/
+- Messenger webhooks (message.attachments[].type and payload.url):
+  https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages;
+  the Page feed webhook carries a comment's `photo` or `video` address:
+  https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed
+- User Profile API (GET /{psid}?fields=name): https://developers.facebook.com/docs/messenger-platform/identity/user-profile
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from greenroom.networks.meta.tests.test_facebook_threads import PAGE, form
 from greenroom.networks.meta.tests.test_webhooks_connect import signed
 
 POST = "1122_5566"
+COMMENT_PHOTO = "https://scontent.xx.fbcdn.net/v/t39.30808-6/sunday_hours.jpg"
+RECEIPT = "https://scontent.xx.fbcdn.net/v/t1.15752-9/receipt_7700.jpg"
 
 POSTS = {
     "data": [
@@ -46,6 +57,15 @@ POSTS = {
                         "message": "Open on Sunday?",
                         "from": {"id": "900", "name": "Kim Ji-woo"},
                         "created_time": "2026-11-20T09:00:00+0000",
+                        "attachment": {
+                            "media": {"image": {"height": 720, "src": COMMENT_PHOTO, "width": 960}},
+                            "target": {
+                                "id": "10158",
+                                "url": "https://www.facebook.com/photo.php?fbid=10158",
+                            },
+                            "type": "photo",
+                            "url": "https://www.facebook.com/photo.php?fbid=10158",
+                        },
                     },
                     {
                         "id": "5566_2",
@@ -72,6 +92,26 @@ CONVERSATIONS = {
                         "message": "안녕하세요, 주문 확인 부탁드려요",
                         "from": {"id": "7700", "name": "Park Min", "email": "7700@facebook.com"},
                         "created_time": "2026-11-20T09:30:00+0000",
+                        "attachments": {
+                            "data": [
+                                {
+                                    "id": "1548573058664396",
+                                    "mime_type": "image/jpeg",
+                                    "name": "image-7700.jpg",
+                                    "size": 48211,
+                                    "image_data": {
+                                        "width": 720,
+                                        "height": 960,
+                                        "max_width": 720,
+                                        "max_height": 960,
+                                        "url": RECEIPT,
+                                        "preview_url": RECEIPT,
+                                        "image_type": 1,
+                                        "render_as_sticker": False,
+                                    },
+                                }
+                            ]
+                        },
                     }
                 ]
             },
@@ -91,8 +131,11 @@ def test_comments_and_messenger_reach_the_inbox_and_are_answered_hidden_and_dele
         )
         polled = poll_channel(facebook)
     assert polled is not None and (polled.created, polled.error) == (3, "")
-    # Replies under a comment come only with filter=stream (toplevel is the default).
-    assert "comments.filter(stream)" in posts.calls[0].request.url.params["fields"]
+    # Replies under a comment come only with filter=stream (toplevel is the default); the
+    # author's name and the attachment are asked for by name.
+    fields = posts.calls[0].request.url.params["fields"]
+    assert "comments.filter(stream)" in fields
+    assert "from{id,name}" in fields and ",attachment}" in fields
 
     report = actions.do_process_inbound()
     assert (report.unreadable, report.messages, report.conversations) == (0, 3, 2)
@@ -105,6 +148,9 @@ def test_comments_and_messenger_reach_the_inbox_and_are_answered_hidden_and_dele
         ("5566_2", "901", "Lee Min", "5566_1"),
     ]
     assert inbound[0].text == "Open on Sunday?"
+    # The comment's photo is listed under it; the reply carries none.
+    assert inbound[0].attachment_links == [{"type": "image", "url": COMMENT_PHOTO, "alt": ""}]
+    assert inbound[1].attachment_links == []
     assert inbound[0].sent_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
     dm = Conversation.objects.get(channel=facebook, kind="dm")
@@ -115,6 +161,7 @@ def test_comments_and_messenger_reach_the_inbox_and_are_answered_hidden_and_dele
         "안녕하세요, 주문 확인 부탁드려요",
     )
     assert received.sent_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert received.attachment_links == [{"type": "image", "url": RECEIPT, "alt": ""}]
 
     with django_capture_on_commit_callbacks(execute=False):
         answer = actions.do_reply(thread, "Open 10 to 4 on Sundays.", acting_user=world.alice)
@@ -184,6 +231,7 @@ def test_a_comment_delivered_by_webhook_is_answered_under_itself(
                             "from": {"id": "900", "name": "Kim Ji-woo"},
                             "post": {"status_type": "added_photos", "is_published": True},
                             "message": "Do you ship to Busan?",
+                            "photo": COMMENT_PHOTO,
                             "post_id": POST,
                             "comment_id": "5566_7",
                             "created_time": 1763629200,
@@ -214,6 +262,7 @@ def test_a_comment_delivered_by_webhook_is_answered_under_itself(
         "Do you ship to Busan?",
     )
     assert received.sent_at == datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
+    assert received.attachment_links == [{"type": "image", "url": COMMENT_PHOTO, "alt": ""}]
 
     with django_capture_on_commit_callbacks(execute=False):
         answer = actions.do_reply(thread, "Yes, in two days.", acting_user=world.alice)
@@ -243,20 +292,38 @@ def test_a_messenger_conversation_pushed_then_polled_stays_one_conversation(
                         "sender": {"id": "7700"},
                         "recipient": {"id": PAGE},
                         "timestamp": 1763627000000,
-                        "message": {"mid": "m_first_by_webhook", "text": "혹시 영업 중인가요?"},
+                        "message": {
+                            "mid": "m_first_by_webhook",
+                            "text": "혹시 영업 중인가요?",
+                            "attachments": [
+                                {"type": "image", "payload": {"url": RECEIPT}},
+                                {
+                                    "type": "audio",
+                                    "payload": {
+                                        "url": "https://cdn.fbsbx.com/v/t59.3654-21/voice.mp4"
+                                    },
+                                },
+                            ],
+                        },
                     }
                 ],
             }
         ],
     }
     body = json.dumps(pushed).encode()
-    response = Client().post(
-        f"/hooks/facebook/{world.acme.pk}/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=signed(body),
-    )
+    with respx.mock(assert_all_called=True) as router:
+        # The webhook names the sender by page-scoped id only: the User Profile API names them.
+        profile = router.get(f"{FB}/7700").mock(
+            return_value=httpx.Response(200, json={"name": "박민", "id": "7700"})
+        )
+        response = Client().post(
+            f"/hooks/facebook/{world.acme.pk}/",
+            body,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signed(body),
+        )
     assert response.status_code == 200
+    assert profile.calls[0].request.url.params["fields"] == "name"
     do_record_connection(facebook, service_url="", account_id=PAGE, acting_user=world.alice)
     with respx.mock() as router:
         router.get(f"{FB}/{PAGE}/posts").mock(return_value=httpx.Response(200, json={"data": []}))
@@ -271,3 +338,10 @@ def test_a_messenger_conversation_pushed_then_polled_stays_one_conversation(
         "m_first_by_webhook",
     ]
     assert conversation.messages_in == 2
+    pushed_message = conversation.messages.get(external_id="m_first_by_webhook")
+    # The id stays the key of the person (the polled message, named by Meta, joined it).
+    assert (pushed_message.author_handle, pushed_message.author_name) == ("7700", "박민")
+    assert pushed_message.attachment_links == [
+        {"type": "image", "url": RECEIPT, "alt": ""},
+        {"type": "audio", "url": "https://cdn.fbsbx.com/v/t59.3654-21/voice.mp4", "alt": ""},
+    ]

@@ -100,12 +100,19 @@ def test_comments_and_dms_reach_the_inbox_and_are_answered_hidden_and_deleted(
     assert polled is not None and (polled.created, polled.error) == (2, "")
     assert "replies{" in media.calls[0].request.url.params["fields"]
     body = json.dumps(DM_WEBHOOK).encode()
-    response = Client().post(
-        f"/hooks/instagram/{world.acme.pk}/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=signed(body),
-    )
+    with respx.mock(assert_all_called=True) as router:
+        # The DM webhook names the sender by Instagram-scoped id only (User Profile API).
+        router.get(f"{FB}/{IGSID}").mock(
+            return_value=httpx.Response(
+                200, json={"name": "Seo Yeon", "username": "seoyeon.k", "id": IGSID}
+            )
+        )
+        response = Client().post(
+            f"/hooks/instagram/{world.acme.pk}/",
+            body,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signed(body),
+        )
     assert response.status_code == 200 and response.json()["stored"] == 1
 
     report = actions.do_process_inbound()
@@ -122,7 +129,11 @@ def test_comments_and_dms_reach_the_inbox_and_are_answered_hidden_and_deleted(
 
     dm = Conversation.objects.get(channel=instagram, kind="dm")
     received = dm.messages.get(direction=Direction.INBOUND)
-    assert (received.author_handle, received.text) == (IGSID, "Do you deliver?")
+    assert (received.author_handle, received.author_name, received.text) == (
+        IGSID,
+        "Seo Yeon",
+        "Do you deliver?",
+    )
     assert received.sent_at == datetime(2025, 11, 20, 10, 10, tzinfo=UTC)
 
     with django_capture_on_commit_callbacks(execute=False):
