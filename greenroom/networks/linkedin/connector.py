@@ -16,6 +16,9 @@ httpx. Every request carries `LinkedIn-Version` (settings.LINKEDIN_API_VERSION) 
   record LinkedIn cannot tell whose post it is, and the answer is "not found".
 - Inbox: comments on the page's recent posts (socialActions) after a time cursor, and webhooks
   (organization social action notifications: comments and mentions), see `webhooks.py`.
+  A comment's images (its `content` entries' URLs) travel as the item's media. Commenters that
+  are organisations get their names from one Organization Lookup batch per poll; members keep
+  their URN (LinkedIn gives a page's app no way to read other members' names).
   Comments on comments are not polled (one request per comment); webhooks deliver them.
 - Reply to comments as the page, once per comment and text (`network_api.send_once`): a resend
   after an unknown outcome reads the comment's nested comments for the page's answer first.
@@ -31,7 +34,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -76,6 +80,9 @@ POSTING_ROLES = frozenset(
     {"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER"}
 )
 INBOX_POSTS = 10
+# Organisations per Organization Lookup batch request (commenters' names).
+NAME_BATCH = 20
+ORGANIZATION = "urn:li:organization:"
 RECENT_POSTS = 20
 METRICS_BATCH = 20
 # How long to wait for LinkedIn to process a video (about five minutes).
@@ -484,9 +491,52 @@ class LinkedInConnector:
                     continue  # the page's own answers
                 if after is None or item.created_at > after:
                     items.append(item)
+        # The new comments' organisations, each looked up once in this poll.
+        names = self._organization_names(i.author_handle for i in items)
+        items = [replace(i, author_name=names.get(i.author_handle, i.author_name)) for i in items]
         items.sort(key=lambda i: i.created_at)
         cursor = items[-1].created_at.isoformat() if items else since
         return InboxPage(items=items, cursor=cursor)
+
+    def _organization_names(self, urns: Iterable[str]) -> dict[str, str]:
+        """The names of the organisations among the commenters, by URN: Organization Lookup's
+        batch get (GET organizations?ids=List(...)), which answers `localizedName` for pages
+        the member does not administer too, under rw_organization_admin (a scope the
+        connection asks for). Members (urn:li:person) have no such lookup for a page's app:
+        LinkedIn's Profile API is for approved developers only and its data may not be stored
+        for anyone but the member who signed in, so a member keeps their URN. A lookup that
+        fails leaves its organisations with their URNs and loses nothing else."""
+        ids = sorted(
+            {
+                urn.removeprefix(ORGANIZATION)
+                for urn in urns
+                if urn.startswith(ORGANIZATION)
+                and urn != self.channel.external_id
+                and urn.removeprefix(ORGANIZATION).isdigit()
+            }
+        )
+        names: dict[str, str] = {}
+        for start in range(0, len(ids), NAME_BATCH):
+            batch = ids[start : start + NAME_BATCH]
+            try:
+                data = self._json("GET", f"organizations?ids=List({','.join(batch)})")
+            except ConnectorError as error:
+                logger.info(
+                    "linkedin channel=%s organisation names unread code=%s",
+                    self.channel.pk,
+                    error.code,
+                )
+                continue
+            results = data.get("results")
+            for key, organization in (results if isinstance(results, dict) else {}).items():
+                name = (
+                    str(organization.get("localizedName") or "")
+                    if isinstance(organization, dict)
+                    else ""
+                )
+                if name.strip() and str(key) in batch:
+                    names[f"{ORGANIZATION}{key}"] = name.strip()[:200]
+        return names
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment as the page (LinkedIn nests one level deep: an answer to a reply
@@ -664,8 +714,22 @@ def _comment_id_of(comment_urn: str) -> str:
     return comment_urn.rstrip(")").rsplit(",", 1)[-1]
 
 
+def comment_media(comment: dict[str, Any]) -> list[dict[str, Any]]:
+    """A comment's images: its `content` entries (Comments API: each a `type` such as IMAGE,
+    the media's `entity` URN and its `url`). Only http(s) addresses are kept: a payload is
+    hostile. The entries stay whole in the comment's JSON."""
+    content = comment.get("content")
+    shown = []
+    for entry in content if isinstance(content, list) else []:
+        url = str(entry.get("url") or "") if isinstance(entry, dict) else ""
+        if url.startswith(("https://", "http://")):
+            shown.append({"type": str(entry.get("type") or "image").lower(), "url": url, "alt": ""})
+    return shown
+
+
 def comment_item(comment: dict[str, Any], *, post_urn: str) -> InboundItem | None:
-    """A comment from socialActions/{urn}/comments as an inbox item."""
+    """A comment from socialActions/{urn}/comments as an inbox item (the author's name, where
+    LinkedIn has one for a page's app, is filled in by `fetch_inbox`)."""
     urn = str(comment.get("commentUrn") or comment.get("$URN") or "")
     made = _millis((comment.get("created") or {}).get("time"))
     if not urn or made is None:
@@ -681,4 +745,5 @@ def comment_item(comment: dict[str, Any], *, post_urn: str) -> InboundItem | Non
         in_reply_to=str(comment.get("parentComment") or post_urn),
         thread_id=post_urn,
         raw=comment,
+        media=comment_media(comment),
     )

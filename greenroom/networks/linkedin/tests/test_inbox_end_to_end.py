@@ -22,7 +22,7 @@ import respx
 from django.test import Client
 
 from greenroom.conftest import World
-from greenroom.core.models import Channel
+from greenroom.core.models import Channel, ChannelStatus
 from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Conversation, DeliveryStatus, Direction, Message
 from greenroom.networks.connections.actions import do_record_connection
@@ -196,3 +196,166 @@ def test_comments_and_mentions_reach_the_inbox_and_are_answered_and_deleted(
     assert tasks.hide_message(nested.pk) == "failed"
     nested.refresh_from_db()
     assert nested.hidden_at is None and "Delete the comment" in nested.error
+
+
+# Comments with images and comments by organisations. A comment's `content` lists its media
+# (Comments API: `type`, the media `entity` URN and its `url`); an organisation's name comes
+# from Organization Lookup's batch get on organisations the member does not administer
+# (GET organizations?ids=List(...): results by id with localizedName, statuses, errors).
+SECOND_SHARE = "urn:li:share:6844785523593139999"
+SECOND_ACTIVITY = "urn:li:activity:6844785523593139999"
+ROASTERS = "urn:li:organization:35625943"
+MILLS = "urn:li:organization:89758488"
+PHOTO = "https://media.licdn.com/dms/image/v2/D5622AQF0cracked/feedshare-shrink_800/0/1763640000000"
+
+
+def comment_by(
+    actor: str, activity: str, comment_id: str, text: str, minute: int, **extra: Any
+) -> dict[str, Any]:
+    urn = f"urn:li:comment:({activity},{comment_id})"
+    return {
+        "actor": actor,
+        "commentUrn": urn,
+        "created": {"actor": actor, "time": 1763640000000 + minute * 60_000},
+        "id": comment_id,
+        "message": {"attributes": [], "text": text},
+        "object": activity,
+        "$URN": urn,
+        **extra,
+    }
+
+
+FIRST_POST_COMMENTS = {
+    "paging": {"start": 0, "count": 10, "total": 2, "links": []},
+    "elements": [
+        comment_by(
+            "urn:li:person:jYlN3Fw6HS",
+            ACTIVITY,
+            "6850021406018170001",
+            "My lid arrived like this",
+            1,
+            content=[
+                {
+                    "entity": {"image": "urn:li:image:D5622AQF0cracked"},
+                    "type": "IMAGE",
+                    "url": PHOTO,
+                },
+                # A payload is hostile: only http(s) addresses become links.
+                {"entity": {"image": "urn:li:image:x"}, "type": "IMAGE", "url": "javascript:x"},
+            ],
+        ),
+        comment_by(ROASTERS, ACTIVITY, "6850021406018170002", "Lovely roast, neighbours!", 2),
+    ],
+}
+SECOND_POST_COMMENTS = {
+    "paging": {"start": 0, "count": 10, "total": 2, "links": []},
+    "elements": [
+        comment_by(ROASTERS, SECOND_ACTIVITY, "6850021406018170003", "Again, lovely.", 3),
+        comment_by(MILLS, SECOND_ACTIVITY, "6850021406018170004", "Our oats inside!", 4),
+    ],
+}
+ORGANIZATIONS = {
+    "results": {
+        "35625943": {
+            "name": {
+                "localized": {"en_US": "Harbour Roasters"},
+                "preferredLocale": {"country": "US", "language": "en"},
+            },
+            "primaryOrganizationType": "NONE",
+            "vanityName": "harbour-roasters",
+            "localizedName": "Harbour Roasters",
+            "id": 35625943,
+        },
+        "89758488": {
+            "name": {
+                "localized": {"en_US": "Northfield Oat Mills"},
+                "preferredLocale": {"country": "US", "language": "en"},
+            },
+            "primaryOrganizationType": "NONE",
+            "vanityName": "northfield-oat-mills",
+            "localizedName": "Northfield Oat Mills",
+            "id": 89758488,
+        },
+    },
+    "statuses": {"35625943": 200, "89758488": 200},
+    "errors": {},
+}
+
+
+def poll_two_posts(page: Channel, organizations: httpx.Response) -> respx.Route:
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{A}/posts").mock(
+            return_value=httpx.Response(
+                200,
+                json={
+                    "elements": [
+                        {"id": SHARE, "author": PAGE, "commentary": "New roast"},
+                        {"id": SECOND_SHARE, "author": PAGE, "commentary": "Oat latte"},
+                    ]
+                },
+            )
+        )
+        router.get(f"{A}/socialActions/urn%3Ali%3Ashare%3A6844785523593134080/comments").mock(
+            return_value=httpx.Response(200, json=FIRST_POST_COMMENTS)
+        )
+        router.get(f"{A}/socialActions/urn%3Ali%3Ashare%3A6844785523593139999/comments").mock(
+            return_value=httpx.Response(200, json=SECOND_POST_COMMENTS)
+        )
+        lookup = router.get(f"{A}/organizations").mock(return_value=organizations)
+        polled = poll_channel(page)
+    assert polled is not None and (polled.created, polled.error) == (4, "")
+    return lookup
+
+
+def inbound_by_text(page: Channel) -> dict[str, Message]:
+    return {m.text: m for m in Message.objects.filter(channel=page, direction=Direction.INBOUND)}
+
+
+def test_comment_images_and_organisation_names_reach_the_inbox(page: Channel, world: World) -> None:
+    do_record_connection(page, service_url="", account_id=PAGE, acting_user=world.alice)
+    lookup = poll_two_posts(page, httpx.Response(200, json=ORGANIZATIONS))
+    # One lookup for the poll, each organisation once, though Harbour Roasters wrote twice.
+    assert lookup.call_count == 1
+    assert lookup.calls[0].request.url.params["ids"] == "List(35625943,89758488)"
+
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages) == (0, 4)
+    said = inbound_by_text(page)
+    photo = said["My lid arrived like this"]
+    assert photo.attachment_links == [{"type": "image", "url": PHOTO, "alt": ""}]
+    # The person keeps their URN: LinkedIn gives a page's app no member names.
+    assert (photo.author_handle, photo.author_name) == ("urn:li:person:jYlN3Fw6HS", "")
+    assert [
+        (said[text].author_handle, said[text].author_name)
+        for text in ("Lovely roast, neighbours!", "Again, lovely.", "Our oats inside!")
+    ] == [
+        (ROASTERS, "Harbour Roasters"),
+        (ROASTERS, "Harbour Roasters"),
+        (MILLS, "Northfield Oat Mills"),
+    ]
+
+
+def test_a_failed_name_lookup_keeps_the_urns_and_loses_no_comment(
+    page: Channel, world: World
+) -> None:
+    do_record_connection(page, service_url="", account_id=PAGE, acting_user=world.alice)
+    lookup = poll_two_posts(
+        page,
+        httpx.Response(403, json={"status": 403, "message": "Not enough permissions"}),
+    )
+    assert lookup.call_count == 1
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages) == (0, 4)
+    said = inbound_by_text(page)
+    assert sorted((m.author_handle, m.author_name) for m in said.values()) == [
+        (ROASTERS, ""),
+        (ROASTERS, ""),
+        (MILLS, ""),
+        ("urn:li:person:jYlN3Fw6HS", ""),
+    ]
+    assert said["My lid arrived like this"].attachment_links == [
+        {"type": "image", "url": PHOTO, "alt": ""}
+    ]
+    # A refused lookup is not a refused connection: the channel stays active.
+    page.refresh_from_db()
+    assert page.status == ChannelStatus.ACTIVE
