@@ -302,20 +302,27 @@ class MetaConnector:
         the message is kept and the inbox shows the id. author_handle stays the id, the key
         the person's conversation and contact already have."""
         names: dict[str, str] = {}
+        # Meta unreachable or slow: the other lookups of this call would wait as long for
+        # nothing, so none is asked after it. Past the cap, names stay empty (a webhook
+        # waits for its answer).
+        gave_up = False
         named = []
         for item in items:
             person = item.author_handle
             if item.kind == InboundKind.DM and person and not item.author_name:
                 if person not in names:
-                    names[person] = self._profile_name(person)
+                    asked = gave_up or len(names) >= PROFILE_LOOKUPS
+                    names[person], unreachable = ("", False) if asked else self._profile(person)
+                    gave_up = gave_up or unreachable
                 if names[person]:
                     item = dataclasses.replace(item, author_name=names[person])
             named.append(item)
         return named
 
-    def _profile_name(self, person: str) -> str:
+    def _profile(self, person: str) -> tuple[str, bool]:
+        """(the person's name or "", whether Meta could not be reached in time)."""
         if not self.profile_fields:
-            return ""
+            return "", False
         try:
             profile = self.graph().call(
                 "GET", person, params={"fields": self.profile_fields}, timeout=PROFILE_TIMEOUT_S
@@ -327,8 +334,8 @@ class MetaConnector:
                 self.channel.pk,
                 exc.code,
             )
-            return ""
-        return str(profile.get("name") or profile.get("username") or "").strip()
+            return "", exc.code in ("unreachable", "no_answer")
+        return str(profile.get("name") or profile.get("username") or "").strip(), False
 
     def complete_webhook_items(self, items: Sequence[InboundItem]) -> list[InboundItem]:
         """What a webhook delivered, completed with what it leaves out and the Graph API
@@ -353,6 +360,8 @@ class MetaConnector:
 _CLOCK_SKEW = timedelta(minutes=2)
 # A profile is looked up while a webhook waits for its answer: never for long.
 PROFILE_TIMEOUT_S = 5.0
+# At most this many people are looked up in one call (one webhook delivery, one poll).
+PROFILE_LOOKUPS = 20
 
 
 # --- Instagram and Threads: containers -----------------------------------------------------------

@@ -38,6 +38,7 @@ from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Conversation, DeliveryStatus, Direction, Message
 from greenroom.networks.connections.actions import do_record_connection
 from greenroom.networks.connections.polling import poll_channel
+from greenroom.networks.meta.connector import FacebookConnector
 from greenroom.networks.meta.tests.conftest import FB
 from greenroom.networks.meta.tests.test_facebook_threads import PAGE, form
 from greenroom.networks.meta.tests.test_webhooks_connect import signed
@@ -345,3 +346,30 @@ def test_a_messenger_conversation_pushed_then_polled_stays_one_conversation(
         {"type": "image", "url": RECEIPT, "alt": ""},
         {"type": "audio", "url": "https://cdn.fbsbx.com/v/t59.3654-21/voice.mp4", "alt": ""},
     ]
+
+
+def test_polled_messages_without_a_name_ask_the_profile_once_per_person(facebook: Channel) -> None:
+    """A conversation message's `from` may carry only the id (and email): the sender is named
+    through the User Profile API, once for all of their messages in the poll."""
+    messages = [
+        {
+            "id": f"m_7701_{n}",
+            "message": f"message {n}",
+            "from": {"id": "7701", "email": "7701@facebook.com"},
+            "created_time": f"2026-11-20T10:0{n}:00+0000",
+        }
+        for n in range(3)
+    ]
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{FB}/{PAGE}/posts").mock(return_value=httpx.Response(200, json={"data": []}))
+        router.get(f"{FB}/{PAGE}/conversations").mock(
+            return_value=httpx.Response(
+                200, json={"data": [{"id": "t_7701", "messages": {"data": messages}}]}
+            )
+        )
+        profile = router.get(f"{FB}/7701").mock(
+            return_value=httpx.Response(200, json={"name": "Choi Yuna", "id": "7701"})
+        )
+        page = FacebookConnector(facebook).fetch_inbox(None)
+    assert profile.call_count == 1
+    assert [(i.author_handle, i.author_name) for i in page.items] == [("7701", "Choi Yuna")] * 3
