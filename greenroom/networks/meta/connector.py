@@ -652,12 +652,14 @@ class InstagramConnector(ContainerConnector):
 
     def _mention_once(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer an @mention in someone else's comment or caption: POST
-        /{ig-user-id}/mentions with the webhook's media_id (and comment_id for a comment).
+        /{ig-user-id}/mentions with the webhook's media_id (and comment_id for a comment),
+        once per item and text.
 
-        The answer lands under a comment or on a media of another account, which Instagram
-        lets this account neither list nor read (comments found through mentions can be read
-        only by their owner): a try that never heard back is not sent again blindly, the
-        person is asked to look on Instagram (send_once without `find`)."""
+        A try that never heard back is looked for before sending again: an answer to a
+        caption is a comment on that media, listed by its mentioned_media comments. An answer
+        to a comment sits under another account's comment, which Instagram lets only its
+        owner read: that try is not sent again blindly, the person is asked to look on
+        Instagram (send_once without `find`)."""
         value = _dict(network_json(item.raw).get("value"))
         media_id = str(value.get("media_id") or item.thread_id or "")
         comment_id = str(value.get("comment_id") or "")
@@ -676,12 +678,27 @@ class InstagramConnector(ContainerConnector):
             data = g.call("POST", f"{self.account_id}/mentions", data=body, write=True)
             return PublishedRef(external_id=str(data.get("id") or ""), url="")
 
+        def find(record: Mapping[str, Any]) -> PublishedRef | None:
+            fields = (
+                f"mentioned_media.media_id({media_id})"
+                "{comments{id,text,timestamp,username,from}}"
+            )
+            found = _dict(g.call("GET", self.account_id, params={"fields": fields}))
+            comments = _dict(_dict(found.get("mentioned_media")).get("comments")).get("data")
+            for comment in comments if isinstance(comments, list) else []:
+                made = api.parse_time(comment.get("timestamp"))
+                if self._is_own(
+                    _dict(comment.get("from")), str(comment.get("username") or "")
+                ) and api.made_by_attempt(record, str(comment.get("text") or ""), made):
+                    return PublishedRef(str(comment["id"]), "", made)
+            return None
+
         return api.send_once(
             self.channel,
             api.reply_key(item, text),
             text,
             send=send,
-            find=None,
+            find=None if comment_id else find,
             network_name=self.network_name,
         )
 
@@ -1466,10 +1483,16 @@ def conversation_message_media(message: Mapping[str, Any]) -> list[dict[str, Any
     return _kept(found)
 
 
-_MEDIA_TYPES = {"IMAGE": "image", "VIDEO": "video", "AUDIO": "audio", "REELS": "video"}
-# Media types that carry no file of their own (a text post, a repost, a carousel whose
-# children hold the files).
-_NO_FILE = frozenset({"", "TEXT_POST", "TEXT", "REPOST_FACADE", "CAROUSEL_ALBUM"})
+_MEDIA_TYPES = {
+    "IMAGE": "image",
+    "VIDEO": "video",
+    "AUDIO": "audio",
+    "REELS": "video",
+    # A carousel's media_url is its first item's (Threads shows it for carousel replies).
+    "CAROUSEL_ALBUM": "carousel",
+}
+# Media types that carry no file of their own (a text post, a repost).
+_NO_FILE = frozenset({"", "TEXT_POST", "TEXT", "REPOST_FACADE"})
 
 
 def typed_media(row: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ import httpx
 import pytest
 import respx
 from django.test import Client
+from django.utils import timezone
 
 from greenroom.conftest import World
 from greenroom.core.models import Channel
@@ -329,3 +330,67 @@ def test_a_mention_meta_will_not_show_is_kept_as_it_came(instagram: Channel, wor
     event = InboundEvent.objects.get(channel=instagram)
     assert (event.external_id, event.kind) == (COMMENT, InboundKind.MENTION)
     assert event.payload["network"]["value"] == {"media_id": THEIR_MEDIA, "comment_id": COMMENT}
+
+
+def test_a_lost_answer_to_a_caption_mention_is_found_among_its_comments_not_sent_again(
+    instagram: Channel, world: World
+) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{FB}/{IG}").mock(
+            return_value=httpx.Response(
+                200,
+                json={
+                    "mentioned_media": {
+                        "caption": "Morning at @acme.instagram",
+                        "media_type": "VIDEO",
+                        "username": "metricsaurus",
+                        "timestamp": "2026-11-20T10:00:00+0000",
+                        "id": MEDIA,
+                    },
+                    "id": IG,
+                },
+            )
+        )
+        (item,) = completed(
+            world.acme.pk, "instagram", read_meta_payload("instagram", mention({"media_id": MEDIA}))
+        )[IG]
+    # A video without its media_url has no address to link.
+    assert (item.author_handle, item.media) == ("metricsaurus", [])
+    connector = InstagramConnector(instagram)
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{FB}/{IG}/mentions").mock(side_effect=httpx.ReadTimeout("lost"))
+        with pytest.raises(OutcomeUnknown):
+            connector.reply(item, "See you tomorrow!")
+    made = timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    with respx.mock(assert_all_called=False) as router:
+        listed = router.get(f"{FB}/{IG}").mock(
+            return_value=httpx.Response(
+                200,
+                json={
+                    "mentioned_media": {
+                        "comments": {
+                            "data": [
+                                {
+                                    "id": "17858893269000001",
+                                    "text": "See you tomorrow!",
+                                    "timestamp": made,
+                                    "username": "acme.instagram",
+                                }
+                            ]
+                        },
+                        "id": MEDIA,
+                    },
+                    "id": IG,
+                },
+            )
+        )
+        again = router.post(f"{FB}/{IG}/mentions").mock(
+            return_value=httpx.Response(200, json={"id": "2"})
+        )
+        found = connector.reply(item, "See you tomorrow!")
+    assert found.external_id == "17858893269000001" and again.call_count == 0
+    assert (
+        listed.calls[0]
+        .request.url.params["fields"]
+        .startswith(f"mentioned_media.media_id({MEDIA}){{comments{{")
+    )
