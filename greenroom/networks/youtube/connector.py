@@ -18,8 +18,9 @@
 - Shorts: the API has no separate call; a vertical video of up to three minutes is a Short.
   The "shorts" placement uploads the same way and links to /shorts/<id>.
 - Inbox: commentThreads.list for every video of the channel (allThreadsRelatedToChannelId), newest
-  first, after a time cursor, with the replies each thread carries. YouTube has no webhooks for
-  comments (its PubSubHubbub feed announces new videos only).
+  first, after a time cursor, with the replies each thread carries; a thread that carries fewer
+  replies than its totalReplyCount has them all read with comments.list (parentId). YouTube has
+  no webhooks for comments (its PubSubHubbub feed announces new videos only).
 - Reply (comments.insert with parentId; once per comment and text through
   `network_api.send_once`: a resend after an unknown outcome first reads the thread's replies,
   comments.list with parentId; YouTube has no private messages), hide
@@ -39,6 +40,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,6 +63,8 @@ from greenroom.networks.registry import register
 from greenroom.networks.youtube import errors
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.http import HttpRequest
 
     from greenroom.core.models import Channel, User
@@ -78,6 +82,11 @@ SCOPES = (
 CHUNK_BYTES = 32 * 256 * 1024
 RECENT_UPLOADS = 50
 INBOX_PAGES = 5
+# Pages of 100 replies read for one thread whose replies commentThreads did not all carry.
+REPLY_PAGES = 5
+# How long the replies read for a thread are remembered (shared cache), to read them again
+# only when the thread has changed.
+REPLIES_READ_TTL_S = 7 * 24 * 3600
 METRICS_BATCH = 50
 _RANGE = re.compile(r"bytes=0-(\d+)")
 
@@ -425,6 +434,8 @@ class YouTubeConnector:
         """Comments and replies on the channel's videos after the cursor (an ISO time)."""
         after = api.parse_time(since) if since else None
         items: list[InboundItem] = []
+        # Threads whose replies were all read in this fetch: remembered once it is over.
+        read: dict[str, list[str]] = {}
         page_token = ""
         for _page in range(INBOX_PAGES):
             params = {
@@ -440,7 +451,7 @@ class YouTubeConnector:
             threads = data.get("items") or []
             older = False
             for thread in threads:
-                for item in thread_items(thread):
+                for item in thread_items(self._with_every_reply(thread, after, read)):
                     if (
                         network_json(item.raw).get("authorChannelId", {}).get("value")
                         == self.channel_id
@@ -456,7 +467,65 @@ class YouTubeConnector:
                 break
         items.sort(key=lambda i: i.created_at)
         cursor = items[-1].created_at.isoformat() if items else since
+        for memo, ids in read.items():
+            cache.set(memo, {"ids": ids, "cursor": cursor}, REPLIES_READ_TTL_S)
         return InboxPage(items=items, cursor=cursor)
+
+    def _with_every_reply(
+        self, thread: dict[str, Any], after: datetime | None, read: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """The thread with all its replies. commentThreads carries only some of a thread's
+        replies (YouTube: it "does not necessarily contain all replies"; comments.list with
+        parentId lists them all), so a thread whose totalReplyCount is more than it carries
+        has its replies read, 100 a page. A failed read fails the poll, which runs again
+        from the same cursor: no reply is skipped.
+
+        Each read costs quota, so a read is remembered (in `read`, kept by `fetch_inbox` with
+        the cursor it returned): a thread whose reply count and carried replies are what that
+        read saw is not read again once the poll's cursor has reached that cursor, that is
+        once the items of that fetch were landed."""
+        snippet = thread.get("snippet") or {}
+        carried = [
+            c for c in (thread.get("replies") or {}).get("comments") or [] if isinstance(c, dict)
+        ]
+        top = str((snippet.get("topLevelComment") or {}).get("id") or thread.get("id") or "")
+        total = int(snippet.get("totalReplyCount") or 0)
+        if total <= len(carried) or not top:
+            return thread
+        memo = f"youtube:replies-read:{self.channel.pk}:{hashlib.sha256(top.encode()).hexdigest()}"
+        seen = cache.get(memo)
+        ids = seen.get("ids") if isinstance(seen, dict) else None
+        landed = api.parse_time(seen.get("cursor")) if isinstance(seen, dict) else None
+        if (
+            isinstance(ids, list)
+            and len(ids) == total
+            and {str(c.get("id")) for c in carried} <= set(ids)
+            and landed is not None
+            and after is not None
+            and after >= landed
+        ):
+            return thread
+        replies: list[dict[str, Any]] = []
+        page_token = ""
+        for _page in range(REPLY_PAGES):
+            params = {
+                "part": "snippet",
+                "parentId": top,
+                "maxResults": "100",
+                "textFormat": "plainText",
+            }
+            if page_token:
+                params["pageToken"] = page_token
+            data = self._json("GET", "comments", params=params)
+            replies += [c for c in data.get("items") or [] if isinstance(c, dict)]
+            page_token = str(data.get("nextPageToken") or "")
+            if not page_token:
+                break
+        # What the thread carried stays, should the list have left one out.
+        listed = {c.get("id") for c in replies}
+        replies += [c for c in carried if c.get("id") not in listed]
+        read[memo] = sorted(str(c.get("id")) for c in replies)
+        return {**thread, "replies": {"comments": replies}}
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment (a reply to a reply goes to the same thread, as on YouTube)."""

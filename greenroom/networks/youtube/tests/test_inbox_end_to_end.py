@@ -27,6 +27,7 @@ from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Conversation, DeliveryStatus, Direction, Message
 from greenroom.networks.connections.actions import do_record_connection
 from greenroom.networks.connections.polling import poll_channel
+from greenroom.networks.youtube.connector import YouTubeConnector
 from greenroom.networks.youtube.tests.conftest import CHANNEL_ID, Y
 from greenroom.networks.youtube.tests.test_youtube import THREADS, VIDEO_ID
 
@@ -108,3 +109,135 @@ def test_comments_reach_the_inbox_and_are_answered_hidden_and_deleted(
         {"id": REPLY, "moderationStatus": "rejected"},
         {"id": TOP, "moderationStatus": "rejected"},
     ]
+
+
+def youtube_reply(comment_id: str, author: str, channel: str, text: str, at: str) -> dict[str, Any]:
+    """A reply as comments.list (and commentThreads' replies) give it: a comment resource."""
+    return {
+        "kind": "youtube#comment",
+        "etag": "Cr3s-hFO2pXaUkRnQOmTYOF6NHY",
+        "id": f"{TOP}.{comment_id}",
+        "snippet": {
+            "channelId": CHANNEL_ID,
+            "videoId": VIDEO_ID,
+            "textDisplay": text,
+            "textOriginal": text,
+            "parentId": TOP,
+            "authorDisplayName": author,
+            "authorProfileImageUrl": "https://yt3.ggpht.com/ytc/AIdro_k",
+            "authorChannelUrl": f"http://www.youtube.com/{author}",
+            "authorChannelId": {"value": channel},
+            "canRate": True,
+            "viewerRating": "none",
+            "likeCount": 0,
+            "publishedAt": at,
+            "updatedAt": at,
+        },
+    }
+
+
+def test_every_reply_of_a_busy_thread_reaches_the_inbox_with_its_authors_name(
+    youtube: Channel, world: World
+) -> None:
+    """commentThreads carries only some of a thread's replies (its totalReplyCount says how many
+    there are); comments.list with parentId gives the rest (comments.list reference:
+    https://developers.google.com/youtube/v3/docs/comments/list). Each message keeps the
+    author's display name beside their channel id, and the comment's own fields."""
+    do_record_connection(youtube, service_url="", account_id=CHANNEL_ID, acting_user=world.alice)
+    carried = youtube_reply("r3", "@tea_person", "UCtea", "Third!", "2026-11-27T09:30:00Z")
+    threads = copy.deepcopy(THREADS)
+    threads["items"] = threads["items"][:1]
+    del threads["nextPageToken"]
+    threads["items"][0]["snippet"]["totalReplyCount"] = 3
+    threads["items"][0]["replies"] = {"comments": [carried]}
+    first = {
+        "kind": "youtube#commentListResponse",
+        "nextPageToken": "Z2V0X25ld2VzdF9maXJzdA",
+        "pageInfo": {"resultsPerPage": 2},
+        "items": [
+            carried,
+            youtube_reply("r2", "@milk_frother", "UCmilk", "Second", "2026-11-27T09:20:00Z"),
+        ],
+    }
+    second = {
+        "kind": "youtube#commentListResponse",
+        "pageInfo": {"resultsPerPage": 1},
+        "items": [youtube_reply("r1", "@조용한커피", "UCquiet", "첫 번째", "2026-11-27T09:15:00Z")],
+    }
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{Y}/commentThreads").mock(return_value=httpx.Response(200, json=threads))
+        replies = router.get(f"{Y}/comments").mock(
+            side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=second)]
+        )
+        polled = poll_channel(youtube)
+    assert polled is not None and (polled.created, polled.error) == (4, "")
+    assert [dict(call.request.url.params) for call in replies.calls] == [
+        {"part": "snippet", "parentId": TOP, "maxResults": "100", "textFormat": "plainText"},
+        {
+            "part": "snippet",
+            "parentId": TOP,
+            "maxResults": "100",
+            "textFormat": "plainText",
+            "pageToken": "Z2V0X25ld2VzdF9maXJzdA",
+        },
+    ]
+
+    report = actions.do_process_inbound()
+    assert (report.unreadable, report.messages, report.conversations) == (0, 4, 1)
+    thread = Conversation.objects.get(channel=youtube)
+    inbound = list(thread.messages.filter(direction=Direction.INBOUND).order_by("sent_at"))
+    assert [(m.author_handle, m.author_name, m.in_reply_to, m.text) for m in inbound] == [
+        ("UCbean", "@bean_lover", VIDEO_ID, "What grinder is that?"),
+        ("UCquiet", "@조용한커피", TOP, "첫 번째"),
+        ("UCmilk", "@milk_frother", TOP, "Second"),
+        ("UCtea", "@tea_person", TOP, "Third!"),
+    ]
+    # Nothing of the comment is dropped: its own fields stay in the stored payload.
+    kept = inbound[2].raw["network"]
+    assert kept["authorChannelUrl"] == "http://www.youtube.com/@milk_frother"
+    assert kept["authorProfileImageUrl"] == "https://yt3.ggpht.com/ytc/AIdro_k"
+
+
+def test_a_busy_threads_replies_are_read_again_only_when_it_changed_or_were_not_landed(
+    youtube: Channel,
+) -> None:
+    """Reading every reply costs quota: a thread is read again when its reply count changes,
+    or when the fetch that read it was not landed (the cursor did not move past it)."""
+    carried = youtube_reply("r3", "@tea_person", "UCtea", "Third!", "2026-11-27T09:30:00Z")
+    threads = copy.deepcopy(THREADS)
+    threads["items"] = threads["items"][:1]
+    del threads["nextPageToken"]
+    threads["items"][0]["snippet"]["totalReplyCount"] = 2
+    threads["items"][0]["replies"] = {"comments": [carried]}
+    listed: dict[str, Any] = {
+        "kind": "youtube#commentListResponse",
+        "items": [
+            carried,
+            youtube_reply("r2", "@milk_frother", "UCmilk", "Second", "2026-11-27T09:20:00Z"),
+        ],
+    }
+    connector = YouTubeConnector(youtube)
+    with respx.mock(assert_all_called=True) as router:
+        # Answered from the dicts as they are at each call (the test changes them below).
+        router.get(f"{Y}/commentThreads").mock(
+            side_effect=lambda request: httpx.Response(200, json=threads)
+        )
+        replies = router.get(f"{Y}/comments").mock(
+            side_effect=lambda request: httpx.Response(200, json=listed)
+        )
+        first = connector.fetch_inbox(None)
+        # Not landed (the poll failed after the fetch): the same cursor reads them again.
+        again = connector.fetch_inbox(None)
+        assert replies.call_count == 2
+        assert [i.text for i in again.items] == [i.text for i in first.items]
+        # Landed: the next fetch starts at the returned cursor and reads nothing more.
+        later = connector.fetch_inbox(first.cursor)
+        assert replies.call_count == 2 and later.items == []
+        # A new reply: the count moved, so the thread is read again.
+        threads["items"][0]["snippet"]["totalReplyCount"] = 3
+        listed["items"].append(
+            youtube_reply("r4", "@late_one", "UClate", "Fourth", "2026-11-27T09:40:00Z")
+        )
+        newest = connector.fetch_inbox(first.cursor)
+    assert replies.call_count == 3
+    assert [(i.author_name, i.text) for i in newest.items] == [("@late_one", "Fourth")]
