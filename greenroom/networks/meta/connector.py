@@ -24,7 +24,13 @@ Inbox answers go out once per item and text (`network_api.send_once`, the key
 (Facebook /{comment-id}/comments, Instagram /{comment-id}/replies) or the conversation with the
 person (/{page-id}/conversations?user_id=...) for the account's answer before sending again.
 Threads answers are posts with reply_to_id, kept once by the container the attempt recorded
-and found among the profile's replies.
+and found among the profile's replies. Instagram @mentions are answered through POST
+/{ig-user-id}/mentions.
+
+Inbox items carry what people attached (`media`: a comment's `attachment`, a DM's
+`attachments`, a Threads reply's `media_url`; http(s) addresses only) and their authors' names:
+a DM webhook names its sender by id only, so the User Profile API is asked once per person and
+call (`name_senders`); a lookup Meta refuses or does not answer keeps the message under the id.
 """
 
 from __future__ import annotations
@@ -632,7 +638,8 @@ class InstagramConnector(ContainerConnector):
             author_handle=author,
             author_name=author,
             created_at=api.parse_time(found.get("timestamp")) or item.created_at,
-            in_reply_to=media_id or None,
+            # A comment answers the media it is on; a caption is the media itself.
+            in_reply_to=(media_id or None) if comment_id else None,
             thread_id=media_id or None,
             raw={**network_json(item.raw), field: found},
             media=[] if comment_id else typed_media(found),

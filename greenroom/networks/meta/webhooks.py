@@ -9,7 +9,9 @@ network: /hooks/<network>/<organisation id>/.
   replayed delivery once.
 
 Payloads read here: Page `feed` changes (comments), Instagram `comments` and `mentions` changes,
-`messaging` events (Messenger and Instagram DMs), and Threads `replies` and `mentions`.
+`messaging` events (Messenger and Instagram DMs), and Threads `replies` and `mentions`. Before
+they are stored, the account's channel completes what a payload leaves out (`completed`): the
+DM senders' names, and the text of an Instagram @mention (the webhook carries only ids).
 """
 
 from __future__ import annotations

@@ -221,6 +221,8 @@ def test_a_caption_mention_is_read_answered_and_shows_its_photo(
         "metricsaurus headquarters! @acme.instagram",
     )
     assert said.attachment_links == [{"type": "image", "url": picture, "alt": ""}]
+    # The caption is the media itself: it answers nothing.
+    assert (said.in_reply_to, conversation.messages.count()) == ("", 1)
 
     with django_capture_on_commit_callbacks(execute=False):
         answer = actions.do_reply(conversation, "Thanks for the visit!", acting_user=world.alice)
