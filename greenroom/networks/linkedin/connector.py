@@ -19,7 +19,8 @@ httpx. Every request carries `LinkedIn-Version` (settings.LINKEDIN_API_VERSION) 
   A comment's images (its `content` entries' URLs) travel as the item's media. Commenters that
   are organisations get their names from one Organization Lookup batch per poll; members keep
   their URN (LinkedIn gives a page's app no way to read other members' names).
-  Comments on comments are not polled (one request per comment); webhooks deliver them.
+  Comments on comments are read for each comment whose commentsSummary counts any (one
+  request per such comment); webhooks deliver them too.
 - Reply to comments as the page, once per comment and text (`network_api.send_once`): a resend
   after an unknown outcome reads the comment's nested comments for the page's answer first.
   The Community Management API offers pages no messages, so there are no DMs to answer.
