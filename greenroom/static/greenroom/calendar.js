@@ -52,6 +52,12 @@
       if (!cell || !dragged) return;
       event.preventDefault();
       const entry = dragged;
+      // Dropped back where it was: the person changed their mind. Posting the same time would
+      // still reschedule it (a failed post would quietly be scheduled again) and audit a move.
+      if (entry.closest("[data-date]") === cell) {
+        cell.classList.remove("gr-cal-drop");
+        return;
+      }
       // Month: same time of day on the new date. Week: the new hour, same minutes.
       let [hours, minutes] = entry.dataset.time.split(":");
       if (cell.dataset.hour !== undefined) hours = String(cell.dataset.hour).padStart(2, "0");
