@@ -116,9 +116,14 @@ def _read_item_json(event: InboundEvent | Landed) -> Incoming:
     author = raw.get("author") if isinstance(raw.get("author"), dict) else {}
     assert isinstance(author, dict)
     text = raw.get("text")
-    handle = author.get("handle") or raw.get("author_handle")
-    if not isinstance(text, str) or not isinstance(handle, str) or not handle:
+    handle = author.get("handle") or raw.get("author_handle") or ""
+    if not isinstance(text, str) or not isinstance(handle, str):
         raise UnreadablePayload("the payload has no text or no author handle")
+    # A mention may come without its author: Instagram names nobody for a comment that
+    # mentions the account (its mentioned_comment fields hold no author). It is still read,
+    # and answered, with no contact; anything else without an author cannot be.
+    if not handle and event.kind != ConversationKind.MENTION:
+        raise UnreadablePayload("the payload has no author handle")
     created = _parse_time(raw.get("created_at"))
     if created is None or created.tzinfo is None:
         created = event.received_at
@@ -417,9 +422,13 @@ def _merge_into(target: Conversation, orphan: Conversation) -> None:
 
 
 class _Person(NamedTuple):
-    pk: int
+    pk: int | None
     is_vip: bool
     is_customer: bool
+
+
+# The author of a message the network delivers without one (see `_read_item_json`): no contact.
+_NOBODY = _Person(None, False, False)
 
 
 def _contacts(
@@ -429,11 +438,16 @@ def _contacts(
     message count and last-seen time move on) that returns their rows."""
     seen: dict[tuple[str, str], list[Any]] = {}
     for event, incoming, _reading in items:
+        if not incoming.author_handle:
+            continue
         key = (event.channel.kind, incoming.author_handle)
         entry = seen.get(key)
         if entry is None:
             seen[key] = [incoming.author_name, incoming.sent_at, incoming.sent_at, 1]
         else:
+            # The newest name the network gave (people rename themselves; a lookup may fail).
+            if incoming.author_name and incoming.sent_at >= entry[2]:
+                entry[0] = incoming.author_name
             entry[1] = min(entry[1], incoming.sent_at)
             entry[2] = max(entry[2], incoming.sent_at)
             entry[3] += 1
@@ -460,7 +474,10 @@ def _contacts(
         " ON CONFLICT (organization_id, network, handle) DO UPDATE SET"
         # Qualified: PostgreSQL finds a bare name ambiguous between the row and `excluded`.
         f" messages_in = {table}.messages_in + excluded.messages_in,"
-        f" last_seen_at = {greatest}({table}.last_seen_at, excluded.last_seen_at)"
+        f" last_seen_at = {greatest}({table}.last_seen_at, excluded.last_seen_at),"
+        # A name arrives once the network gives one: a profile lookup that failed before, a
+        # contact first seen under an id. An empty name never erases a known one.
+        f" name = COALESCE(NULLIF(excluded.name, ''), {table}.name)"
     )
     rows = [
         (org_id, network, handle, name[:200], False, False, "", adapt(first), adapt(last), count)
@@ -799,12 +816,12 @@ def _ingest_batch(
     touched: dict[int, Thread] = {}
     messages: list[tuple[Thread, tuple[Any, ...]]] = []
     teams: dict[int, TeamLoad | None] = {}
-    auto_replies: list[tuple[Thread, int, int]] = []
+    auto_replies: list[tuple[Thread, int | None, int]] = []
 
     for event, incoming, reading in fresh:
         channel = event.channel
         channel_id = channel.id
-        person = contacts[(channel.kind, incoming.author_handle)]
+        person = contacts.get((channel.kind, incoming.author_handle), _NOBODY)
         thread: Thread | None = None
         if incoming.in_reply_to and incoming.kind != ConversationKind.DM:
             thread = in_batch.get((channel_id, incoming.in_reply_to))
@@ -887,7 +904,8 @@ def _ingest_batch(
         conversation = Conversation.objects.select_related("channel", "brand", "organization").get(
             pk=thread.pk
         )
-        reply = _auto_reply(conversation, Contact.objects.get(pk=contact_id), saved_id)
+        contact = Contact.objects.get(pk=contact_id) if contact_id is not None else None
+        reply = _auto_reply(conversation, contact, saved_id)
         if reply is not None:
             report.auto_replies.append(reply.pk)
 
@@ -1081,7 +1099,9 @@ def _adopt_early_replies(
         target.save()
 
 
-def _auto_reply(conversation: Conversation, contact: Contact, saved_id: int) -> Message | None:
+def _auto_reply(
+    conversation: Conversation, contact: Contact | None, saved_id: int
+) -> Message | None:
     saved = SavedReply.objects.filter(
         pk=saved_id, organization_id=conversation.organization_id, is_active=True
     )

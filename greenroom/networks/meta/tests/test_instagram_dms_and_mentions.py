@@ -285,6 +285,43 @@ def test_a_comment_mention_carries_its_text_but_no_invented_author(
     assert item.raw["mentioned_comment"]["like_count"] == 185
 
 
+def test_a_comment_mention_reaches_the_inbox_without_an_author_and_is_answered(
+    instagram: Channel, world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from greenroom.networks.actions import do_ingest_inbound
+
+    items = comment_mention_items(instagram, world)
+    do_ingest_inbound(instagram, items, source="webhook")
+    assert actions.do_process_inbound().unreadable == 0
+    conversation = Conversation.objects.get(channel=instagram, kind="mention")
+    said = conversation.messages.get()
+    assert (said.author_handle, said.contact_id, said.text) == (
+        "",
+        None,
+        "@acme.instagram challenge?",
+    )
+    assert conversation.contact_id is None
+    page = Client()
+    page.force_login(world.alice)
+    assert (
+        "Author not shared by the network"
+        in page.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = actions.do_reply(conversation, "We accept!", acting_user=world.alice)
+    with respx.mock(assert_all_called=True) as router:
+        sent = router.post(f"{FB}/{IG}/mentions").mock(
+            return_value=httpx.Response(200, json={"id": "17911496353086896"})
+        )
+        assert tasks.send_reply(answer.pk) == "sent"
+    assert form(sent.calls[0].request) == {
+        "media_id": THEIR_MEDIA,
+        "message": "We accept!",
+        "comment_id": COMMENT,
+    }
+
+
 def test_a_comment_mention_is_answered_under_the_comment_and_never_twice_blindly(
     instagram: Channel, world: World
 ) -> None:
