@@ -594,8 +594,11 @@ def send_once(
       permanent ConnectorError telling the person to look on the network; never a silent
       second copy. A first attempt sends normally.
 
-    A refusal the network answered (rate limit, rejected text: a ConnectorError other than
-    OutcomeUnknown) made nothing, so it clears the attempt and the retry sends normally.
+    A refusal (rejected text, revoked access: a permanent ConnectorError; a rate limit with its
+    wait) made nothing, so it clears the attempt and the retry sends normally. Any other
+    failure (a 5xx, a dropped connection) may have come after the network made the answer, so
+    the attempt stays open and the retry looks for it first, as after a timeout; on a network
+    that cannot look, the retry sends (refusing it would strand every answer after one 502).
     """
     record = recall_attempt(channel, idempotency_key) or {}
     if record.get("published"):
@@ -626,9 +629,10 @@ def send_once(
         ref = send()
     except OutcomeUnknown:
         raise
-    except ConnectorError:
-        # The network answered with a refusal: nothing was made, the next try sends normally.
-        remember_attempt(channel, idempotency_key, began="")
+    except ConnectorError as exc:
+        if exc.permanent or exc.retry_after is not None or find is None:
+            # A refusal: nothing was made, the next try sends normally.
+            remember_attempt(channel, idempotency_key, began="")
         raise
     remember_attempt(channel, idempotency_key, published=ref.external_id, url=ref.url)
     return ref

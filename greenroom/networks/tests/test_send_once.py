@@ -108,3 +108,56 @@ def test_an_unknown_outcome_is_looked_for_from_when_the_first_attempt_began(
     # Each look starts from the first attempt's time, so a late arrival is still found.
     assert len(looked) == 2 and looked[0] == looked[1]
     assert len(network.sent) == 3
+
+
+def test_a_server_error_keeps_the_attempt_open_so_the_retry_looks_first(world: World) -> None:
+    """A 502 can come after the network made the answer: the retry finds it, sends nothing."""
+    made: list[str] = []
+
+    def send() -> PublishedRef:
+        if not made:
+            made.append("Hi")  # the network made it, then its gateway failed
+            raise ConnectorError("X had a temporary problem (502).")
+        made.append("Hi")
+        return PublishedRef(f"id{len(made)}", "")
+
+    def find(record: Mapping[str, Any]) -> PublishedRef | None:
+        return PublishedRef("id1", "") if made else None
+
+    with pytest.raises(ConnectorError):
+        api.send_once(world.coffee_x, "k5", "Hi", send=send, find=find)
+    ref = api.send_once(world.coffee_x, "k5", "Hi", send=send, find=find)
+    assert made == ["Hi"] and ref.external_id == "id1"
+    # Found once, it is remembered: a third call neither looks nor sends.
+    assert api.send_once(world.coffee_x, "k5", "Hi", send=send, find=None) == ref
+
+
+def test_a_server_error_that_made_nothing_is_sent_again_after_looking(world: World) -> None:
+    network = Network()
+    network.fail.append(ConnectorError("temporary problem (503)"))
+    looked: list[Mapping[str, Any]] = []
+
+    def find(record: Mapping[str, Any]) -> PublishedRef | None:
+        looked.append(record)
+        return None
+
+    with pytest.raises(ConnectorError):
+        api.send_once(world.coffee_x, "k6", "Hi", send=lambda: network.send("Hi"), find=find)
+    ref = api.send_once(world.coffee_x, "k6", "Hi", send=lambda: network.send("Hi"), find=find)
+    assert network.sent == ["Hi"] and len(looked) == 1
+    assert ref.external_id == "id1"
+
+
+def test_a_permanent_refusal_clears_the_attempt(world: World) -> None:
+    network = Network()
+    network.fail.append(ConnectorError("text rejected", permanent=True))
+    looked: list[Mapping[str, Any]] = []
+
+    def find(record: Mapping[str, Any]) -> PublishedRef | None:
+        looked.append(record)
+        return None
+
+    with pytest.raises(ConnectorError):
+        api.send_once(world.coffee_x, "k7", "Hi", send=lambda: network.send("Hi"), find=find)
+    api.send_once(world.coffee_x, "k7", "Hi", send=lambda: network.send("Hi"), find=find)
+    assert network.sent == ["Hi"] and looked == []
