@@ -122,6 +122,7 @@ ROW_FIELDS = (
     "assignee_id",
     "channel__name",
     "contact__handle",
+    "contact__name",
     "status",
     "snoozed_until",
 )
@@ -172,6 +173,12 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
                 pk=r["pk"],
                 url=reverse("inbox_conversation", args=[r["pk"]]),
                 handle=r["contact__handle"] or "—",
+                # The person's name when the network gave one that says more than the handle
+                # (Facebook and Instagram handles are ids).
+                name=name
+                if (name := r["contact__name"] or "").casefold()
+                != (r["contact__handle"] or "").casefold()
+                else "",
                 kind_label=kinds.get(r["kind"], r["kind"]),
                 priority_label="" if priority == Priority.NORMAL else priorities.get(priority),
                 priority_class="gr-chip-bad"

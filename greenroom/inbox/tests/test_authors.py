@@ -83,3 +83,19 @@ def test_within_one_batch_the_newest_name_wins(world: World) -> None:
     )
     land(channel, newer, older)
     assert Contact.objects.get(handle="6002").name == "Minji Kim"
+
+
+def test_the_queue_names_people_whose_handle_is_an_id(world: World, client: Client) -> None:
+    channel = world.coffee_instagram
+    land(
+        channel,
+        item("m1", "hi", kind="dm", author="1254459154682919", name="Minji Kim", thread_id="t3"),
+        item("m2", "hello", kind="dm", author="emma_k", name="emma_k", thread_id="t4"),
+    )
+    client.force_login(world.alice)
+    page = client.get("/inbox/?queue=all").content.decode()
+    assert '<span class="d-block gr-person">Minji Kim</span>' in page
+    assert "1254459154682919" in page
+    # A name that only repeats the handle is not printed twice.
+    assert '<span class="d-block gr-person">emma_k</span>' not in page
+    assert "emma_k" in page
