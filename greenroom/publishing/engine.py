@@ -54,6 +54,7 @@ from greenroom.publishing import content
 from greenroom.publishing.actions.common import (
     PublishingAction,
     Words,
+    as_stored,
     in_active_language,
     notify,
     refresh_post_state,
@@ -642,12 +643,13 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
     except Exception:
         # A bug or crash inside the connector: whether the post went out is unknown.
         logger.exception("connector crashed publishing variant %s", variant.pk)
+
+        def internal() -> str:
+            return _("Greenroom hit an internal error while publishing; it will check and retry.")
+
         return decided(
             Verdict.RETRY,
-            error=ConnectorError(
-                _("Greenroom hit an internal error while publishing; it will check and retry."),
-                code="internal_error",
-            ),
+            error=ConnectorError(internal(), code="internal_error", words=internal),
             unknown=True,
         )
     return decided(Verdict.SUCCEED, ref=ref)
@@ -877,9 +879,11 @@ def _mark_needs_reconnect(channel: Channel) -> None:
 def _retry(d: Decision, batch: _Batch) -> str:
     assert d.error is not None
     variant, exc, unknown = d.variant, d.error, d.unknown
-    # The network's last answer is its own words; Greenroom's sentence around it is rendered
-    # in whoever reads it's language (`_fail_with`).
-    tries, answer = variant.attempts, exc.message
+    # The network's last answer is its own words; Greenroom's sentence around it (and the
+    # answer, when Greenroom wrote it) is rendered in whoever reads it's language (`_fail_with`).
+    tries, words = variant.attempts, exc.words or exc.message
+    # What the variant and its attempt keep until then: shown again in the reader's language.
+    stored = as_stored(words)
     if unknown and variant.attempts >= max_attempts() + UNKNOWN_EXTRA_ATTEMPTS:
         return _fail_with(
             d,
@@ -890,7 +894,7 @@ def _retry(d: Decision, batch: _Batch) -> str:
                     "after %(n)s tries. Look at the channel on the network before retrying: the "
                     "post may be there. The network's last answer: %(error)s"
                 )
-                % {"n": tries, "error": answer}
+                % {"n": tries, "error": in_active_language(words)}
             ),
             exc.code or "outcome_unknown",
             reconnect=False,
@@ -903,7 +907,7 @@ def _retry(d: Decision, batch: _Batch) -> str:
             batch,
             lambda: (
                 _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
-                % {"n": tries, "error": answer}
+                % {"n": tries, "error": in_active_language(words)}
             ),
             exc.code or "gave_up",
             reconnect=False,
@@ -918,7 +922,7 @@ def _retry(d: Decision, batch: _Batch) -> str:
         "next_attempt_at": now + timedelta(seconds=delay),
         "lease_token": "",
         "lease_expires_at": None,
-        "last_error": exc.message,
+        "last_error": stored,
         "error_code": exc.code[:100],
         "updated_at": now,
     }
@@ -926,9 +930,9 @@ def _retry(d: Decision, batch: _Batch) -> str:
         fields["outcome_unknown"] = True
     changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(**fields)
     if not changed:
-        batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST, exc.message, exc.code))
+        batch.attempts.append(d.attempt.finished(AttemptOutcome.LEASE_LOST, stored, exc.code))
         return AttemptOutcome.LEASE_LOST
-    batch.attempts.append(d.attempt.finished(outcome, exc.message, exc.code))
+    batch.attempts.append(d.attempt.finished(outcome, stored, exc.code))
     batch.posts.add(variant.post_id)
     logger.info("variant %s: %s (%s); next try in %.0f s", variant.pk, outcome, exc.code, delay)
     return outcome

@@ -252,6 +252,9 @@ class ChannelRow:
     may_publish: bool = False
     # The network options set for this channel, as (label, value) a person reads.
     options: list[tuple[str, str]] = field(default_factory=list)
+    # Why the last try failed: Greenroom's own sentences are stored in English and said in the
+    # reader's language; a network's words match no msgid and stay as they came.
+    error: str = ""
 
 
 def _placement_label(variant: Variant) -> str:
@@ -355,6 +358,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             placement=_placement_label(v),
             may_publish=v.channel_id in publishable,
             options=options.describe(v.channel.kind, v.options),
+            error=_(v.last_error) if v.last_error else "",
         )
         for v in variants
     ]

@@ -171,6 +171,16 @@ def in_active_language(words: Words) -> str:
     return words() if callable(words) else words
 
 
+def as_stored(words: Words) -> str:
+    """The words to keep in a row that pages show later: Greenroom's own sentence in English,
+    its msgid, which the page says again in its reader's language with gettext (the worker's
+    language would stick); the network's own words as they came."""
+    if not callable(words):
+        return words
+    with translation.override("en"):
+        return words()
+
+
 def notify(post: Post, recipient: User | None, kind: str, message: Words) -> Notification | None:
     """Tell a person about a post: a notification row, shown on the publishing pages until read,
     and sent on through apprise after the commit where the person has set a notification URL

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from greenroom.conftest import World
 from greenroom.core.models import AuditEvent
@@ -19,7 +19,7 @@ from greenroom.publishing.models import (
     VariantState,
 )
 
-from .conftest import Pub, dispatch, fresh, variant_of
+from .conftest import Pub, Traffic, dispatch, fresh, variant_of
 
 
 def signed_in(client: Client, world: World, name: str) -> Client:
@@ -194,3 +194,46 @@ def test_the_empty_list_still_names_the_channels_to_draft_for(
 ) -> None:
     page = signed_in(client, world, name).get("/publishing/").content.decode()
     assert "@acmecoffee" in page and "@globex" not in page
+
+
+ENGINE_CRASH_EN = "Greenroom hit an internal error while publishing; it will check and retry."
+ENGINE_CRASH_KO = "게시하는 중 Greenroom에 내부 오류가 생겼습니다. 확인한 뒤 다시 시도합니다."
+
+
+@pytest.mark.parametrize(
+    ("worker_language", "reader_language", "expected", "not_expected"),
+    [
+        ("ko", "en", ENGINE_CRASH_EN, ENGINE_CRASH_KO),
+        ("en", "ko", ENGINE_CRASH_KO, ENGINE_CRASH_EN),
+    ],
+)
+def test_a_crash_in_the_engine_is_told_in_the_readers_language(
+    client: Client,
+    pub: Pub,
+    traffic: Traffic,
+    worker_language: str,
+    reader_language: str,
+    expected: str,
+    not_expected: str,
+) -> None:
+    w = pub.world
+    post = pub.post([w.coffee_x])
+    pub.due(post)
+
+    def crash() -> None:
+        raise RuntimeError("a bug inside the connector")
+
+    traffic.before_publish = crash
+    with translation.override(worker_language):
+        dispatch()
+    variant = variant_of(post, w.coffee_x)
+    assert variant.state == VariantState.SCHEDULED and variant.error_code == "internal_error"
+
+    w.alice.language = reader_language
+    w.alice.save(update_fields=["language"])
+    page = signed_in(client, w, "alice").get(f"/publishing/posts/{post.pk}/").content.decode()
+    history = page[page.index('id="history-heading"') :]
+    assert expected in history and "(internal_error)" in history
+    # The channel's row ("Will try again at ...") says it in the same language.
+    assert page.count(expected) == 2
+    assert not_expected not in page
