@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import (
     Http404,
     HttpRequest,
@@ -65,6 +65,9 @@ from greenroom.core.tenancy import (
 
 TOKEN_WARNING_DAYS = 14
 HOME_CHANNELS = 12
+# "Your posts" on home: a handful per state, and published ones only from the last month.
+MY_POSTS_PER_STATE = 5
+MY_POSTS_PUBLISHED_DAYS = 30
 AUDIT_PAGE_SIZE = 50
 CHAIN_CACHE_KEY = "greenroom:audit-chain-report"
 CHAIN_CACHE_S = 60
@@ -151,6 +154,183 @@ def _waiting_messages(request: HttpRequest, org: Organization) -> dict[str, Any]
     return {"total": waiting.count(), "per_channel": per_channel}
 
 
+@dataclass(frozen=True)
+class PostGroup:
+    """One state group of "Your posts": which post states it holds and how it looks."""
+
+    key: str
+    label: Any
+    states: tuple[str, ...]
+    # The chip colour (gr-chip-<tone>) and which time each post shows.
+    tone: str
+    at_label: Any
+
+
+# In the order an author acts on them: what was sent back or went wrong first.
+MY_POST_GROUPS: tuple[PostGroup, ...] = (
+    PostGroup("changes", _("Changes requested"), ("changes_requested",), "warn", _("Sent back")),
+    PostGroup(
+        "failed",
+        _("Failed or needs a new time"),
+        ("failed", "partially_published", "needs_new_time"),
+        "bad",
+        _("Updated"),
+    ),
+    PostGroup("draft", _("Drafts"), ("draft",), "muted", _("Updated")),
+    PostGroup("approval", _("Waiting for approval"), ("in_approval",), "info", _("Submitted")),
+    PostGroup(
+        "scheduled",
+        _("Scheduled"),
+        ("scheduled", "approved", "publishing"),
+        "info",
+        _("Publishes"),
+    ),
+    # Its label names MY_POSTS_PUBLISHED_DAYS, so `_my_posts` words it when shown.
+    PostGroup("published", "", ("published",), "ok", _("Published")),
+)
+
+
+# A post to many channels names the first few and counts the rest.
+MY_POST_CHANNELS_SHOWN = 3
+
+
+@dataclass
+class MyPost:
+    post: Any
+    channels: list[Channel]
+    at: datetime | None
+    # The post's own state, when its group holds several (approved among scheduled ...).
+    state_label: str = ""
+    comment: str = ""
+    commenter: str = ""
+
+    @property
+    def channels_shown(self) -> list[Channel]:
+        return self.channels[:MY_POST_CHANNELS_SHOWN]
+
+    @property
+    def channels_more(self) -> int:
+        return max(0, len(self.channels) - MY_POST_CHANNELS_SHOWN)
+
+
+@dataclass
+class MyPostGroup:
+    group: PostGroup
+    label: Any
+    # Every post of this person in the group's states; `posts` holds the newest few.
+    total: int
+    posts: list[MyPost]
+
+
+def _post_time(group: PostGroup, post: Any, variants: list[Any]) -> datetime | None:
+    times: list[datetime]
+    if group.key == "scheduled":
+        times = [v.publish_at for v in variants if v.publish_at is not None]
+        return min(times) if times else None
+    updated: datetime = post.updated_at
+    if group.key == "published":
+        times = [v.published_at for v in variants if v.published_at is not None]
+        return max(times) if times else updated
+    if group.key == "approval":
+        submitted: datetime | None = post.submitted_at
+        return submitted or updated
+    return updated
+
+
+def _my_posts(request: HttpRequest, org: Organization, perms: frozenset[str]) -> dict[str, Any]:
+    """The posts this person wrote, per state, newest first: what a writer comes home to.
+
+    Only people who may open the publishing section get the panel, and only if they may write
+    posts or have some of their own to show. Posts are read through `restrict(user, "view")`,
+    so a post whose every channel the author can no longer see is gone from here too. The
+    publishing app owns the models; core looks them up by name (see `_waiting_messages`).
+    """
+    if not SECTIONS_BY_KEY["publishing"].perms & perms:
+        return {}
+    try:
+        post_model: Any = apps.get_model("publishing", "Post")
+        variant_model: Any = apps.get_model("publishing", "Variant")
+        decision_model: Any = apps.get_model("publishing", "ApprovalDecision")
+    except LookupError:
+        return {}
+    user = _user(request)
+    since = timezone.now() - timedelta(days=MY_POSTS_PUBLISHED_DAYS)
+    mine = (
+        post_model._default_manager.restrict(user, "view")
+        .filter(organization=org, author=user)
+        .exclude(state="published", updated_at__lt=since)
+    )
+    counts: dict[str, int] = dict(
+        mine.order_by().values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+    )
+    # The composer offers the channels this person may draft on; without one it has nothing.
+    may_compose = (
+        "draft" in perms
+        and Channel.objects.restrict(user, "draft")
+        .filter(organization=org)
+        .exclude(status=ChannelStatus.ARCHIVED)
+        .exists()
+    )
+    if not counts and not may_compose:
+        return {}
+    shown: list[tuple[PostGroup, int, list[Any]]] = []
+    for group in MY_POST_GROUPS:
+        total = sum(counts.get(state, 0) for state in group.states)
+        if total:
+            newest = mine.filter(state__in=group.states).order_by("-updated_at", "-pk")
+            shown.append((group, total, list(newest[:MY_POSTS_PER_STATE])))
+    posts = [post for _group, _total, group_posts in shown for post in group_posts]
+    # Only the channels the person can still see, for every post at once.
+    visible_variants = (
+        variant_model._default_manager.restrict(user, "view")
+        .select_related("channel")
+        .order_by("channel__name", "pk")
+    )
+    prefetch_related_objects(
+        posts, Prefetch("variants", queryset=visible_variants, to_attr="visible_variants")
+    )
+    # The reviewer's comment of the round that sent each post back (earlier rounds are history).
+    comments: dict[int, tuple[str, str]] = {}
+    sent_back = {p.pk: p.approval_round for p in posts if p.state == "changes_requested"}
+    if sent_back:
+        decisions = (
+            decision_model._default_manager.restrict(user, "view_org")
+            .filter(post_id__in=list(sent_back), decision="request_changes")
+            .order_by("post_id", "-at", "-pk")
+            .values_list("post_id", "round", "comment", "approver_name")
+        )
+        for post_id, round_, comment, approver_name in decisions:
+            if post_id not in comments and round_ == sent_back[post_id]:
+                comments[post_id] = (comment, approver_name)
+    groups = [
+        MyPostGroup(
+            group=group,
+            label=gettext("Published in the last %(days)s days") % {"days": MY_POSTS_PUBLISHED_DAYS}
+            if group.key == "published"
+            else group.label,
+            total=total,
+            posts=[
+                MyPost(
+                    post=post,
+                    channels=[v.channel for v in post.visible_variants],
+                    at=_post_time(group, post, post.visible_variants),
+                    state_label=post.get_state_display() if post.state != group.states[0] else "",
+                    comment=comments.get(post.pk, ("", ""))[0],
+                    commenter=comments.get(post.pk, ("", ""))[1],
+                )
+                for post in group_posts
+            ],
+        )
+        for group, total, group_posts in shown
+    ]
+    return {
+        "groups": groups,
+        "total": sum(counts.values()),
+        "may_compose": may_compose,
+        "days": MY_POSTS_PUBLISHED_DAYS,
+    }
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     org = current_org_or_none(request)
@@ -174,6 +354,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if "engage" in perms:
         context["shows_inbox"] = True
         context["waiting"] = _waiting_messages(request, org)
+    context["my_posts"] = _my_posts(request, org, perms)
     if "view_audit" in perms:
         context["recent_events"] = list(
             AuditEvent.objects.restrict(user, "view_audit").filter(organization=org)[:8]
