@@ -153,6 +153,13 @@ class ConversationQuery(PageQuery):
     brand: ObjectId | None = None
     network: ShortText | None = None
     tag: Tag | None = None
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    language: ShortText | None = Field(None, description="A language code, e.g. en or ko.")
+    q: ShortText | None = Field(
+        None,
+        description="Words the person wrote in any of the conversation's messages, or in their "
+        "handle or name (case is ignored).",
+    )
 
 
 class ReplyIn(Schema):
@@ -475,15 +482,17 @@ def _message(request: HttpRequest, message_id: int, perm: str, noun: str) -> Mes
 )
 def list_conversations(request: HttpRequest, query: Query[ConversationQuery]) -> dict[str, Any]:
     caller = caller_of(request)
-    rows = queues.in_queue(_conversations(caller), query.queue, caller.user, timezone.now())
-    if query.channel is not None:
-        rows = rows.filter(channel_id=query.channel)
-    if query.brand is not None:
-        rows = rows.filter(brand_id=query.brand)
-    if query.network:
-        rows = rows.filter(network=query.network)
-    if query.tag:
-        rows = rows.filter(tags__has_element=query.tag)
+    rows = queues.narrowed(
+        queues.in_queue(_conversations(caller), query.queue, caller.user, timezone.now()),
+        caller.organization.pk,
+        brand=query.brand,
+        channel=query.channel,
+        network=query.network or "",
+        tag=query.tag or "",
+        sentiment=query.sentiment or "",
+        language=query.language or "",
+        text=query.q or "",
+    )
     return paginate(rows.order_by(F("sla_due_at").asc(nulls_last=True), "-pk"), query)
 
 

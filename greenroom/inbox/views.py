@@ -81,15 +81,17 @@ def _conversation(request: HttpRequest, org: Organization, pk: int) -> Conversat
 def _queue(
     request: HttpRequest, org: Organization, name: str, filters: dict[str, str]
 ) -> QuerySet[Conversation]:
-    rows = queues.in_queue(_conversations(request, org), name, _user(request), timezone.now())
-    if filters.get("brand", "").isdigit():
-        rows = rows.filter(brand_id=int(filters["brand"]))
-    if filters.get("network"):
-        rows = rows.filter(network=filters["network"])
-    if filters.get("channel", "").isdigit():
-        rows = rows.filter(channel_id=int(filters["channel"]))
-    if filters.get("tag"):
-        rows = rows.filter(tags__has_element=filters["tag"])
+    rows = queues.narrowed(
+        queues.in_queue(_conversations(request, org), name, _user(request), timezone.now()),
+        org.pk,
+        brand=int(filters["brand"]) if filters.get("brand", "").isdigit() else None,
+        channel=int(filters["channel"]) if filters.get("channel", "").isdigit() else None,
+        network=filters.get("network", ""),
+        tag=filters.get("tag", ""),
+        sentiment=filters.get("sentiment", ""),
+        language=filters.get("language", ""),
+        text=filters.get("q", ""),
+    )
     if name == "closed":
         return rows.order_by("-closed_at", "-pk")
     if name == "snoozed":
@@ -141,7 +143,8 @@ def _page(rows: QuerySet[Conversation], name: str, page: int) -> list[dict[str, 
     due = rows.filter(sla_due_at__isnull=False).order_by("sla_due_at", "pk")
     found = list(due.values(*ROW_FIELDS)[start:stop])
     if len(found) < stop - start:
-        offset = max(0, start - due.count()) if not found else 0
+        # Counted only past the first page (on it the offset is 0 whatever the count).
+        offset = max(0, start - due.count()) if not found and start else 0
         rest = rows.filter(sla_due_at__isnull=True).order_by("-last_message_at", "-pk")
         found += list(rest.values(*ROW_FIELDS)[offset : offset + (stop - start) - len(found)])
     return found
@@ -213,7 +216,7 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
 def _filters(request: HttpRequest) -> dict[str, str]:
     return {
         key: request.GET.get(key, "")[:60]
-        for key in ("brand", "network", "channel", "tag")
+        for key in ("brand", "network", "channel", "tag", "sentiment", "language", "q")
         if request.GET.get(key)
     }
 
@@ -268,6 +271,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             )
         ),
         "people": _agents(org),
+        "sentiments": Sentiment.choices,
+        "languages": org.languages or [],
         "awaiting_approval": Message.objects.restrict(request.user, "approve")
         .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
         .count(),
