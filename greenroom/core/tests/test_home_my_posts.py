@@ -13,7 +13,10 @@ from greenroom.core import actions as core_actions
 from greenroom.core.models import Channel, Membership, User
 from greenroom.core.permissions import Role
 from greenroom.publishing import actions
-from greenroom.publishing.models import Post, PostState
+from greenroom.publishing.models import Post, PostState, Variant
+from greenroom.publishing.tests.conftest import Pub, dispatch
+from greenroom.publishing.tests.conftest import pub as pub  # the fixture
+from greenroom.publishing.tests.conftest import sandbox as sandbox  # the fixture
 
 
 def write(world: World, author: User, text: str, channel: Channel | None = None) -> Post:
@@ -107,6 +110,31 @@ def test_scheduled_posts_show_and_counts_are_per_state_newest_first(
     assert '<span class="gr-chip gr-chip-muted">7</span>' in mine
     assert "Going out later." in group(mine, "scheduled")
     assert "Publishes" in group(mine, "scheduled")
+
+
+def test_published_and_failed_posts_show_and_old_published_ones_do_not(
+    client: Client, pub: Pub
+) -> None:
+    w = pub.world
+    old = pub.post([w.coffee_x], text="Last autumn's launch.", author=w.paul)
+    recent = pub.post([w.coffee_x], text="This week's launch.", author=w.paul)
+    mixed = pub.post([w.coffee_x, w.tea_bluesky], text="Half went out.", author=w.paul)
+    for post in (old, recent, mixed):
+        pub.due(post)
+    Variant.objects.filter(post=mixed, channel=w.tea_bluesky).update(text="x" * 400)
+    dispatch()
+    # Time passes for the old one: it went out six weeks ago.
+    Post.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=42))
+    assert Post.objects.get(pk=mixed.pk).state == PostState.PARTIALLY_PUBLISHED
+
+    mine = panel(client, w.paul)
+    published = group(mine, "published")
+    assert "This week&#x27;s launch." in published
+    assert "Last autumn" not in mine
+    failed = group(mine, "failed")
+    assert "Half went out." in failed
+    assert "Partially published" in failed  # its own state, within the group
+    assert "@acmecoffee (X), acmetea.bsky.social (Bluesky)" in failed
 
 
 def test_another_organisations_post_does_not_show(client: Client, world: World) -> None:
