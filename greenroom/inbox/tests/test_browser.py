@@ -190,5 +190,13 @@ def test_a_redrawn_queue_keeps_the_selection_and_the_keyboards_place(
     page.keyboard.press("x")
     queue.get_by_text("Fourth question").wait_for(timeout=LIVE_MS)
     assert page.locator("tr.table-active").get_attribute("data-href") == held
+
+    # "/" goes to the search box; what is typed there is a search, not shortcuts.
+    page.keyboard.press("/")
+    expect(page.locator("#f-q")).to_be_focused()
+    page.keyboard.type("Third")
+    page.keyboard.press("Enter")
+    expect(queue.get_by_text("Third question")).to_be_visible()
+    expect(queue.get_by_text("First question")).to_have_count(0)
     page.context.close()
     _until_streams_end()

@@ -109,6 +109,7 @@
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var all = rows();
     switch (event.key) {
+      case "/": var search = document.getElementById("f-q"); if (search) search.focus(); else return; break;
       case "j": focusRow(current + 1); break;
       case "k": focusRow(current - 1); break;
       case "o":
