@@ -97,8 +97,38 @@
     });
   }
 
+  // The keyboard "Move" popovers: one open at a time; Escape or Cancel closes it and puts the
+  // focus back on its "Move" button.
+  function initMoves(root) {
+    function close(details) {
+      details.open = false;
+      details.querySelector("summary").focus();
+    }
+    root.addEventListener(
+      "toggle",
+      (event) => {
+        const opened = event.target;
+        if (!opened.matches || !opened.matches(".gr-cal-move") || !opened.open) return;
+        root.querySelectorAll(".gr-cal-move[open]").forEach((other) => {
+          if (other !== opened) other.open = false;
+        });
+      },
+      true
+    );
+    root.addEventListener("click", (event) => {
+      const cancel = event.target.closest("[data-cal-move-cancel]");
+      if (cancel) close(cancel.closest(".gr-cal-move"));
+    });
+    root.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      const details = event.target.closest(".gr-cal-move[open]");
+      if (details) close(details);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const wrap = document.querySelector(".gr-cal-wrap[data-reschedule-url]");
     if (wrap) init(wrap);
+    initMoves(document);
   });
 })();

@@ -77,6 +77,20 @@ def local_times(post: Post) -> set[datetime]:
     }
 
 
+# What the field needs to show its whole value: a copy left at its own width (a date-and-time
+# field sizes itself to its date and time in the page's format), in the same font.
+NATURAL_WIDTH = """field => {
+    const copy = field.cloneNode();
+    copy.removeAttribute("id");
+    copy.style.cssText = "position:absolute;left:0;top:0;width:auto;min-width:0;flex:none;"
+        + "font-size:" + getComputedStyle(field).fontSize;
+    document.body.appendChild(copy);
+    const width = copy.getBoundingClientRect().width;
+    copy.remove();
+    return width;
+}"""
+
+
 # (from: day offset, hour, minute) -> (to: day offset, hour); minutes are kept.
 MOVES = {
     "early-morning-07-to-08": ((0, 7, 30), (0, 8)),
@@ -191,6 +205,9 @@ def test_a_post_moves_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     field = entry.get_by_label("New time")
     expect(field).to_be_visible()
+    # Wide enough for the whole date and time (a week column alone showed "12/02/2026,").
+    box = field.bounding_box()
+    assert box is not None and box["width"] >= field.evaluate(NATURAL_WIDTH) - 0.5
     shot(page, "calendar-week-move-by-keyboard-open")
     page.keyboard.press("Tab")
     expect(field).to_be_focused()
@@ -203,4 +220,63 @@ def test_a_post_moves_with_the_keyboard_alone(
     page.locator(f"td[data-date='{wednesday}'][data-hour='8'] .gr-cal-entry").wait_for()
     assert local_times(post) == {datetime.combine(wednesday, time(8, 45), tzinfo=SEOUL)}
     shot(page, "calendar-week-moved-by-keyboard")
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "width", "height"),
+    [("en", 1280, 860), ("ko", 1280, 860), ("en", 390, 844), ("ko", 390, 844)],
+    ids=["en-desktop", "ko-desktop", "en-phone", "ko-phone"],
+)
+def test_the_move_form_shows_the_whole_date_and_time(
+    chromium: Any, live_server: Any, world: World, language: str, width: int, height: int
+) -> None:
+    """In a week column the "Move" field was as narrow as the column and cut the time off
+    ("12/02/2026," and nothing more): it opens wider than the column, on screen, even for the
+    last day's last hour, and Escape closes it again."""
+    wednesday = next_wednesday()
+    sunday = wednesday + timedelta(days=4)
+    in_seoul(world.paul)
+    world.paul.language = language
+    world.paul.save(update_fields=["language"])
+    scheduled(world, datetime.combine(wednesday, time(7, 30), tzinfo=SEOUL))
+    scheduled(world, datetime.combine(sunday, time(23, 30), tzinfo=SEOUL), text="Late tea")
+
+    page = sign_in(chromium, live_server.url, "paul")
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server.url}/publishing/calendar/week/?date={wednesday}")
+    for day, hour in ((wednesday, 7), (sunday, 23)):
+        entry = page.locator(f"td[data-date='{day}'][data-hour='{hour}'] .gr-cal-entry")
+        summary = entry.locator("summary")
+        summary.click()
+        field = entry.locator("input[name=publish_at]")
+        expect(field).to_be_visible()
+        # Instantly: Bootstrap asks for smooth scrolling.
+        entry.locator("form").evaluate(
+            "form => form.scrollIntoView({block: 'center', behavior: 'instant'})"
+        )
+        shot(page, f"calendar-week-move-form-{language}-{width}-{day:%a}-{hour:02d}")
+
+        needed = field.evaluate(NATURAL_WIDTH)
+        box = field.bounding_box()
+        form = entry.locator("form").bounding_box()
+        wrap = page.locator(".gr-cal-wrap").bounding_box()
+        assert box is not None and form is not None and wrap is not None
+        assert box["width"] >= needed - 0.5, (box["width"], needed)
+        # The whole form is on screen, not cut off at the screen's or the calendar's edge (on
+        # a phone it is a sheet over the bottom of the screen).
+        assert form["x"] >= 0 and form["x"] + form["width"] <= width, (form, width)
+        assert form["y"] >= 0 and form["y"] + form["height"] <= height, (form, height)
+        if width > 576:
+            assert wrap["x"] <= form["x"] <= form["x"] + form["width"] <= wrap["x"] + wrap["width"]
+            assert (
+                wrap["y"] <= form["y"] <= form["y"] + form["height"] <= wrap["y"] + wrap["height"]
+            )
+        cancel = "Cancel" if language == "en" else "취소"
+        expect(entry.get_by_role("button", name=cancel)).to_be_visible()
+
+        field.focus()
+        page.keyboard.press("Escape")
+        expect(field).to_be_hidden()
+        expect(summary).to_be_focused()
     page.context.close()
