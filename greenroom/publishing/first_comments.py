@@ -41,6 +41,7 @@ from greenroom.networks.base import ConnectorError, OutcomeUnknown, PublishedRef
 from greenroom.publishing.actions.common import (
     PublishingAction,
     Words,
+    as_stored,
     in_active_language,
     notify,
 )
@@ -290,7 +291,8 @@ def _retry(variant: Variant, attempt: int, exc: ConnectorError, *, unknown: bool
     changed = Variant.objects.filter(_ours(variant.pk, attempt)).update(
         first_comment_state=State.PENDING,
         first_comment_next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        first_comment_error=exc.message,
+        # Greenroom's own sentence in English, said in the reader's language by the post page.
+        first_comment_error=as_stored(exc.words or exc.message),
         first_comment_error_code=exc.code[:100],
     )
     if not changed:

@@ -255,6 +255,7 @@ class ChannelRow:
     # Why the last try failed: Greenroom's own sentences are stored in English and said in the
     # reader's language; a network's words match no msgid and stay as they came.
     error: str = ""
+    first_comment_error: str = ""
 
 
 def _placement_label(variant: Variant) -> str:
@@ -359,6 +360,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             may_publish=v.channel_id in publishable,
             options=options.describe(v.channel.kind, v.options),
             error=_(v.last_error) if v.last_error else "",
+            first_comment_error=_(v.first_comment_error) if v.first_comment_error else "",
         )
         for v in variants
     ]

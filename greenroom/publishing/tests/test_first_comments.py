@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.core.models import AuditEvent, Channel
@@ -366,3 +366,48 @@ def test_the_engine_queues_the_first_comment_when_it_publishes(pub: Pub) -> None
     assert variant.first_comment_state == FirstCommentState.SENT
     [comment] = comments_under(variant)
     assert comment.text == COMMENT
+
+
+FIRST_COMMENT_CRASH_EN = (
+    "Greenroom hit an internal error while posting the first comment; it will retry."
+)
+FIRST_COMMENT_CRASH_KO = (
+    "첫 댓글을 게시하는 중 Greenroom 내부 오류가 발생했습니다. 다시 시도합니다."
+)
+
+
+@pytest.mark.parametrize(
+    ("worker_language", "reader_language", "expected", "not_expected"),
+    [
+        ("ko", "en", FIRST_COMMENT_CRASH_EN, FIRST_COMMENT_CRASH_KO),
+        ("en", "ko", FIRST_COMMENT_CRASH_KO, FIRST_COMMENT_CRASH_EN),
+    ],
+)
+def test_a_crash_posting_the_first_comment_is_told_in_the_readers_language(
+    client: Client,
+    pub: Pub,
+    monkeypatch: Any,
+    worker_language: str,
+    reader_language: str,
+    expected: str,
+    not_expected: str,
+) -> None:
+    w = pub.world
+    variant = published(pub, w.coffee_x)
+
+    def crash(self: SandboxConnector, *args: Any) -> Any:
+        raise RuntimeError("a bug inside the connector")
+
+    monkeypatch.setattr(SandboxConnector, "comment_on_own_post", crash)
+    with translation.override(worker_language):
+        queue(pub, variant)
+    variant = fresh(variant)
+    assert variant.first_comment_state == FirstCommentState.PENDING
+    assert variant.first_comment_error_code == "internal_error"
+
+    w.paul.language = reader_language
+    w.paul.save(update_fields=["language"])
+    client.force_login(w.paul)
+    page = client.get(f"/publishing/posts/{variant.post_id}/").content.decode()
+    assert 'data-first-comment="pending"' in page
+    assert expected in page and not_expected not in page
