@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
@@ -18,8 +18,33 @@ from greenroom.core.models import Channel, Organization
 from greenroom.inbox import sla
 from greenroom.inbox.models import Conversation, SlaPolicy
 
-if TYPE_CHECKING:
-    from greenroom.inbox.ingest import Thread
+
+class Routed(Protocol):
+    """What picks a policy: a stored conversation, or one ingestion is still building."""
+
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def brand_id(self) -> int: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class Clocked(Protocol):
+    """What the clocks read and set, on a stored conversation or one being built."""
+
+    created_at: datetime
+    waiting_since: datetime | None
+    first_response_at: datetime | None
+    first_response_due_at: datetime | None
+    next_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla_due_at: datetime | None
+    sla_warn_at: datetime | None
+    sla_policy_id: int | None
+
 
 DEFAULT_FIRST_RESPONSE = timedelta(hours=24)
 
@@ -33,9 +58,7 @@ def default_policy(org: Organization) -> SlaPolicy:
     )
 
 
-def select_policy(
-    policies: Sequence[SlaPolicy], conversation: Conversation | Thread
-) -> SlaPolicy | None:
+def select_policy(policies: Sequence[SlaPolicy], conversation: Routed) -> SlaPolicy | None:
     """The most specific active policy matching the conversation (channel > brand > priority >
     kind), or None."""
     best: tuple[int, int] | None = None
@@ -75,7 +98,7 @@ def _minutes(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
 
-def refresh_summary(conversation: Conversation | Thread, policy: SlaPolicy, calendar: Any) -> None:
+def refresh_summary(conversation: Clocked, policy: SlaPolicy, calendar: Any) -> None:
     """Set sla_due_at/sla_warn_at from the earliest running clock."""
     clocks: list[tuple[datetime, timedelta | None, datetime | None]] = []
     if conversation.first_response_due_at:
@@ -114,7 +137,7 @@ def refresh_summary(conversation: Conversation | Thread, policy: SlaPolicy, cale
 
 
 def start_response_clock(
-    conversation: Conversation | Thread, policy: SlaPolicy, calendar: Any, since: datetime
+    conversation: Clocked, policy: SlaPolicy, calendar: Any, since: datetime
 ) -> None:
     conversation.waiting_since = since
     conversation.sla_policy_id = policy.pk if policy.pk else None
