@@ -1,7 +1,8 @@
 """The demo organisation: Daybreak Beverages, a coffee brand and a tea brand in Korea and abroad.
 
 Everything Greenroom-side is written through actions (so the audit log tells the story): posts
-are written, approved and published by the publishing engine to the sandbox, comments, mentions
+are written, approved and published by the publishing engine to the sandbox (and the contributor
+has a few more in progress: greenroom/demo/in_progress.py), comments, mentions
 and DMs come back through the signed webhook receiver, all over HTTP served in this process (the
 web server is not running yet), and the inbox turns them into conversations under the demo's
 routing rules and SLA policies (greenroom/demo/inbox_setup.py). The team has kept up with its
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 from greenroom.core import actions
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.permissions import ChannelPerm, Role
-from greenroom.demo import inbox_setup
+from greenroom.demo import in_progress, inbox_setup
 from greenroom.inbox import actions as inbox
 from greenroom.inbox import signals as inbox_signals
 from greenroom.inbox.models import Conversation, ConversationStatus
@@ -312,6 +313,8 @@ def seed() -> SeedReport:
                 SandboxAccount.objects.get(external_id=c.external_id) for c in built.channels
             ]
             report.posts = _publish_posts(rng, built, accounts)
+            # After the engine ran: the scheduled one stays scheduled until its time comes.
+            report.posts += len(in_progress.create(built.org, built.people, built.channels))
             items = _plan_inbound(accounts)
         # Delivered once the organisation is committed, through the real receiver. Its one log
         # line per delivery would bury the logins under hundreds of lines; keep warnings only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from greenroom.conftest import World
 from greenroom.core import audit, vault
@@ -41,7 +43,7 @@ from greenroom.networks.sandbox import traffic
 from greenroom.networks.sandbox.models import SandboxItem, SandboxPost
 from greenroom.networks.sandbox.testing import Sandbox, sandbox  # noqa: F401
 from greenroom.publishing.actions import PublishingAction
-from greenroom.publishing.models import Post, Variant, VariantState
+from greenroom.publishing.models import Decision, Post, PostState, Variant, VariantState
 
 NETWORKS = {
     "x",
@@ -134,10 +136,12 @@ def test_seeded_posts_are_greenroom_posts_that_the_inbox_links_to() -> None:
     org = Organization.objects.get()
     mina = User.objects.get(username="mina")
 
-    # Written, approved and published through the actions and the engine.
-    posts = Post.objects.filter(organization=org)
+    # Written, approved and published through the actions and the engine (besides the
+    # contributor's posts in progress, tested below).
+    posts = Post.objects.filter(organization=org, state=PostState.PUBLISHED)
     assert posts.count() == 12
-    variants = Variant.objects.filter(post__organization=org)
+    assert Post.objects.filter(organization=org).exclude(state=PostState.PUBLISHED).count() == 5
+    variants = Variant.objects.filter(post__in=posts)
     assert variants.count() == SandboxPost.objects.filter(in_reply_to="").count() == 36
     assert set(variants.values_list("state", flat=True)) == {VariantState.PUBLISHED}
     month_ago, yesterday = timezone.now() - timedelta(days=30), timezone.now() - timedelta(days=1)
@@ -159,6 +163,71 @@ def test_seeded_posts_are_greenroom_posts_that_the_inbox_links_to() -> None:
         assert link is not None, conversation.post_external_id
         assert link.post_id in {p.pk for p in posts} and link.text
     assert audit.verify().ok
+
+
+def my_posts_group(page: str, key: str) -> str:
+    """One group of the home page's "Your posts" panel (core/templates/core/_my_posts.html)."""
+    assert f'data-my-posts="{key}"' in page, f"no {key} group on the home page"
+    return page.split(f'data-my-posts="{key}"')[1].split("</ul>")[0]
+
+
+@pytest.mark.django_db
+def test_seed_gives_the_contributor_posts_in_every_state_on_her_home_page_once() -> None:
+    run("seed")
+    org = Organization.objects.get()
+    yuna, sora, priya = (User.objects.get(username=u) for u in ("yuna", "sora", "priya"))
+
+    mine = Post.objects.filter(organization=org, author=yuna).exclude(state=PostState.PUBLISHED)
+    assert Counter(mine.values_list("state", flat=True)) == {
+        PostState.DRAFT: 2,
+        PostState.IN_APPROVAL: 1,
+        PostState.CHANGES_REQUESTED: 1,
+        PostState.SCHEDULED: 1,
+    }
+    # In both of the demo's languages, like the rest of its posts.
+    hangul = [any("\uac00" <= ch <= "\ud7a3" for ch in p.text) for p in mine]
+    assert any(hangul) and not all(hangul)
+    # Through the actions: each one's history is in the audit log, by the right people.
+    events = AuditEvent.objects.filter(organization=org, target_type="publishing.post")
+    for post in mine:
+        assert events.filter(
+            action=PublishingAction.POST_CREATED, actor=yuna, target_id=str(post.pk)
+        ).exists()
+    sent_back = mine.get(state=PostState.CHANGES_REQUESTED)
+    request = sent_back.decisions.get()
+    assert (request.decision, request.approver) == (Decision.REQUEST_CHANGES, sora)
+    assert request.comment and request.step is not None and request.step.name == "Brand"
+    assert events.filter(
+        action=PublishingAction.POST_CHANGES_REQUESTED, actor=sora, target_id=str(sent_back.pk)
+    ).exists()
+    scheduled = mine.get(state=PostState.SCHEDULED)
+    assert [d.approver for d in scheduled.decisions.all()] == [priya]
+    now = timezone.now()
+    times = [v.publish_at for v in scheduled.variants.all()]
+    assert {v.state for v in scheduled.variants.all()} == {VariantState.SCHEDULED}
+    assert all(t and now + timedelta(hours=24) < t < now + timedelta(days=4) for t in times)
+    waiting = mine.get(state=PostState.IN_APPROVAL)
+    assert all(v.publish_at and v.publish_at > now for v in waiting.variants.all())
+    assert audit.verify().ok
+
+    # A second seed adds nothing.
+    before = (Post.objects.count(), AuditEvent.objects.count())
+    assert "did nothing" in run("seed")
+    assert (Post.objects.count(), AuditEvent.objects.count()) == before
+
+    # What Yuna sees when she signs in: each group once, with the reviewer's comment.
+    client = Client()
+    assert client.login(username="yuna", password="greenroom-demo")
+    page = client.get("/").content.decode()
+    for post in mine.filter(state=PostState.DRAFT):
+        assert escape(str(post)) in my_posts_group(page, "draft")
+    assert escape(str(waiting)) in my_posts_group(page, "approval")
+    changes = my_posts_group(page, "changes")
+    assert escape(str(sent_back)) in changes
+    assert escape(request.comment) in changes and escape(sora.name) in changes
+    assert page.count(escape(request.comment)) == 1
+    assert escape(str(scheduled)) in my_posts_group(page, "scheduled")
+    assert my_posts_group(page, "published")
 
 
 @pytest.mark.django_db
