@@ -63,7 +63,7 @@ PLANS = (
         touched=timedelta(days=1, hours=3),
     ),
     Plan(
-        "호지차 라떼가 돌아왔어요 🍂 고소한 향에 카페인은 적어서 저녁에도 부담 없어요.",
+        "새로 나온 말차 티라미수, 이번 주 전 매장 한정이에요 🍵 말차 라떼와 함께 즐겨 보세요.",
         (TEA_KR, TEA_KR_FACEBOOK),
         PostState.IN_APPROVAL,
         days=3,
@@ -84,7 +84,7 @@ PLANS = (
         ),
     ),
     Plan(
-        "유자차 시즌이 시작됐어요 🍋 따뜻한 유자차 한 잔으로 하루를 시작해 보세요. #클라우드티",
+        "클라우드 티 멤버십 고객님께 이번 달 얼그레이 한 팩을 선물로 드려요 ☁️ #클라우드티",
         (TEA_KR, TEA_KR_FACEBOOK),
         PostState.SCHEDULED,
         days=2,
