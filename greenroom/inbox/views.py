@@ -294,7 +294,9 @@ def _agents(org: Organization) -> list[User]:
 
 def _thread(conversation: Conversation) -> list[Message]:
     return list(
-        conversation.messages.select_related("author", "approved_by").order_by("sent_at", "pk")
+        conversation.messages.select_related("author", "approved_by", "contact").order_by(
+            "sent_at", "pk"
+        )
     )
 
 

@@ -99,3 +99,21 @@ def test_the_queue_names_people_whose_handle_is_an_id(world: World, client: Clie
     # A name that only repeats the handle is not printed twice.
     assert '<span class="d-block gr-person">emma_k</span>' not in page
     assert "emma_k" in page
+
+
+def test_earlier_messages_show_the_name_that_arrived_later(world: World, client: Client) -> None:
+    channel = world.coffee_instagram
+    first = item("m1", "first words", kind="dm", author="6003", thread_id="t5", at=BASE)
+    land(channel, replace(first, raw={**first.raw, "author": {"handle": "6003", "name": ""}}))
+    land(
+        channel,
+        item("m2", "second words", kind="dm", author="6003", name="Minji Kim", thread_id="t5"),
+    )
+    conversation = conversation_of(channel, "m1")
+    client.force_login(world.alice)
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    # The first message is signed with the name too, through its contact.
+    first_message = Message.objects.get(channel=channel, external_id="m1")
+    assert first_message.author_name == ""
+    block = page.split(f'id="m{first_message.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "<strong>Minji Kim</strong>" in block
