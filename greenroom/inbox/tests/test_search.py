@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 
 from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.conftest import World
 from greenroom.core.models import User
+from greenroom.inbox import queues
 from greenroom.inbox.models import Conversation
 from greenroom.inbox.tests.conftest import BASE, conversation_of, item, land
 
@@ -61,6 +63,20 @@ def test_search_finds_any_message_the_person_wrote_ignoring_case(
     assert _shown(client, q="OAT LATTE", network="x") == {found["oat"].pk}
     assert _shown(client, q="말차") == {found["matcha"].pk}
     assert _shown(client, q="nothing like this") == set()
+
+
+def test_a_word_in_more_conversations_than_the_id_list_holds_is_found_the_same(
+    world: World, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past SEARCH_IDS conversations the search looks per conversation instead of by ids.
+    monkeypatch.setattr(queues, "SEARCH_IDS", 1)
+    found = _traffic(world)
+    client.force_login(world.alice)
+    assert _shown(client, q="oat latte") == {found["oat"].pk, found["tea"].pk}
+    assert _shown(client, q="OAT LATTE", network="x") == {found["oat"].pk}
+    assert _shown(client, q="e") >= {found["oat"].pk, found["refund"].pk}
+    client.force_login(world.agnes)
+    assert _shown(client, q="oat latte") == {found["tea"].pk}
 
 
 def test_search_finds_people_by_handle_and_name(world: World, client: Client) -> None:
