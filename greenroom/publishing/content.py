@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from greenroom.networks import rules
 from greenroom.networks.base import MediaItem
 from greenroom.networks.text import validate_text
-from greenroom.publishing import options
+from greenroom.publishing import options, sentences
 from greenroom.publishing.models import Variant
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -131,7 +131,7 @@ def check_policies(variant: Variant) -> None:
             # Greenroom's sentences in the active language around the rules' names and the
             # organisation's reasons (as written): the author's notice calls it in theirs.
             reasons = " ".join(f.in_active_language() for f in blocking)
-            return _("A publishing policy blocks this post: %(reasons)s") % {"reasons": reasons}
+            return _(sentences.POLICY_BLOCKS) % {"reasons": reasons}
 
         raise ConnectorError(words(), permanent=True, code="policy_blocked", words=words)
 

@@ -50,7 +50,7 @@ from greenroom.core import audit
 from greenroom.core.models import Channel, ChannelStatus
 from greenroom.networks import registry
 from greenroom.networks.base import ConnectorError, OutcomeUnknown, OutgoingPost, PublishedRef
-from greenroom.publishing import content
+from greenroom.publishing import content, sentences
 from greenroom.publishing.actions.common import (
     PublishingAction,
     Words,
@@ -582,13 +582,7 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
         network = variant.channel.kind
         return decided(
             Verdict.FAIL,
-            message=lambda: (
-                _(
-                    "Greenroom has no connector for %(network)s in this installation. Ask an "
-                    "admin to enable it (GREENROOM_NETWORKS), then retry."
-                )
-                % {"network": network}
-            ),
+            message=lambda: _(sentences.NO_CONNECTOR) % {"network": network},
             code="no_connector",
         )
     try:
@@ -604,13 +598,7 @@ def _decide(variant: Variant, chunk: _Chunk) -> Decision:
             tries = max_attempts()
             return decided(
                 Verdict.FAIL,
-                message=lambda: (
-                    _(
-                        "Greenroom tried %(n)s times without a clear answer from the network and "
-                        "stopped. The post is not on the network. Retry when it works again."
-                    )
-                    % {"n": tries}
-                ),
+                message=lambda: _(sentences.NO_CLEAR_ANSWER) % {"n": tries},
                 code=variant.error_code or "gave_up",
             )
         # Publishing policies, checked again just before sending (read with the chunk): a
@@ -825,10 +813,11 @@ def _fail(d: Decision, batch: _Batch) -> str:
 
 def _fail_with(d: Decision, batch: _Batch, words: Words, code: str, *, reconnect: bool) -> str:
     variant = d.variant
-    # The variant, its attempt and the audit row keep the worker's words (the default language);
-    # the author's notice is written again in the author's own (`notify` calls the function
-    # in the recipient's language).
-    message = in_active_language(words)
+    # The variant, its attempt and the audit row keep Greenroom's sentence in English, which
+    # pages say again in their reader's language (`sentences.say_again`), never the worker's;
+    # the author's notice is written in the author's own (`notify` calls the function in the
+    # recipient's language).
+    message = as_stored(words)
     changed = Variant.objects.filter(_ours(variant.pk, d.token)).update(
         state=VariantState.FAILED,
         last_error=message,
@@ -888,14 +877,7 @@ def _retry(d: Decision, batch: _Batch) -> str:
         return _fail_with(
             d,
             batch,
-            lambda: (
-                _(
-                    "Greenroom could not find out from the network whether this post went out, "
-                    "after %(n)s tries. Look at the channel on the network before retrying: the "
-                    "post may be there. The network's last answer: %(error)s"
-                )
-                % {"n": tries, "error": in_active_language(words)}
-            ),
+            lambda: _(sentences.OUTCOME_UNKNOWN) % {"n": tries, "error": in_active_language(words)},
             exc.code or "outcome_unknown",
             reconnect=False,
         )
@@ -905,10 +887,7 @@ def _retry(d: Decision, batch: _Batch) -> str:
         return _fail_with(
             d,
             batch,
-            lambda: (
-                _("Greenroom tried %(n)s times and gave up. The network's last answer: %(error)s")
-                % {"n": tries, "error": in_active_language(words)}
-            ),
+            lambda: _(sentences.GAVE_UP) % {"n": tries, "error": in_active_language(words)},
             exc.code or "gave_up",
             reconnect=False,
         )
@@ -950,9 +929,10 @@ def _release(d: Decision, batch: _Batch) -> str:
         updated_at=timezone.now(),
     )
     outcome = AttemptOutcome.PAUSED if changed else AttemptOutcome.LEASE_LOST
-    batch.attempts.append(
-        d.attempt.finished(outcome, _("Held by a pause: %(reason)s") % {"reason": d.pause.reason})
-    )
+    reason = d.pause.reason
+    # Stored in English, said again in the reader's language by the post's history.
+    held = as_stored(lambda: _(sentences.HELD_BY_PAUSE) % {"reason": reason})
+    batch.attempts.append(d.attempt.finished(outcome, held))
     if changed:
         batch.posts.add(d.variant.post_id)
     return outcome

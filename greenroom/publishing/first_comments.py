@@ -38,6 +38,7 @@ from greenroom.celery import app
 from greenroom.core import audit
 from greenroom.networks import registry
 from greenroom.networks.base import ConnectorError, OutcomeUnknown, PublishedRef
+from greenroom.publishing import sentences
 from greenroom.publishing.actions.common import (
     PublishingAction,
     Words,
@@ -167,14 +168,7 @@ def send(variant_id: int) -> str:
         return _failed(
             variant,
             attempt,
-            lambda: (
-                _(
-                    "Greenroom has no connector for %(network)s in this installation, so the "
-                    "first comment was not posted. Ask an admin to enable it (GREENROOM_NETWORKS), "
-                    "then retry."
-                )
-                % {"network": network}
-            ),
+            lambda: _(sentences.FIRST_COMMENT_NO_CONNECTOR) % {"network": network},
             "no_connector",
         )
     post = PublishedRef(variant.external_id, variant.external_url)
@@ -227,9 +221,10 @@ def _sent(variant: Variant, attempt: int, ref: PublishedRef) -> str:
 
 
 def _failed(variant: Variant, attempt: int, words: Words, code: str) -> str:
-    # The variant and the audit row keep the worker's words (the installation's language); the
-    # author's notice is written again in the author's (`notify` calls it in their language).
-    message = in_active_language(words)
+    # The variant and the audit row keep Greenroom's sentence in English, which the post page
+    # says again in its reader's language (`sentences.say_again`), never the worker's; the
+    # author's notice is written in the author's (`notify` calls it in their language).
+    message = as_stored(words)
     with transaction.atomic():
         changed = Variant.objects.filter(_ours(variant.pk, attempt)).update(
             first_comment_state=State.FAILED,
@@ -274,15 +269,14 @@ def _retry(variant: Variant, attempt: int, exc: ConnectorError, *, unknown: bool
 
         def gave_up() -> str:
             if unknown:
-                return _(
-                    "Greenroom could not find out whether the first comment was posted, after "
-                    "%(n)s tries. Look under the post on the network before retrying: the "
-                    "comment may be there. The network's last answer: %(error)s"
-                ) % {"n": attempt, "error": in_active_language(answer)}
-            return _(
-                "Greenroom tried %(n)s times to post the first comment and gave up. The "
-                "network's last answer: %(error)s"
-            ) % {"n": attempt, "error": in_active_language(answer)}
+                return _(sentences.FIRST_COMMENT_OUTCOME_UNKNOWN) % {
+                    "n": attempt,
+                    "error": in_active_language(answer),
+                }
+            return _(sentences.FIRST_COMMENT_GAVE_UP) % {
+                "n": attempt,
+                "error": in_active_language(answer),
+            }
 
         return _failed(variant, attempt, gave_up, exc.code or "gave_up")
     delay = backoff(attempt)

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from greenroom.core.models import AuditEvent, Brand, Channel, ChannelStatus, Organization, User
 from greenroom.core.tenancy import require_section
-from greenroom.publishing import actions, approvals, engine, options
+from greenroom.publishing import actions, approvals, engine, options, sentences
 from greenroom.publishing.actions.common import channels_with
 from greenroom.publishing.forms import (
     CommentForm,
@@ -298,7 +298,8 @@ def _history(
             elif after.get("step"):
                 detail = str(after["step"])
             elif after.get("error"):
-                detail = str(after["error"])
+                # Greenroom's sentence (stored in English) in the reader's language.
+                detail = sentences.say_again(str(after["error"]))
             elif after.get("publish_at") and event.action != "variant.needs_new_time":
                 at = datetime.fromisoformat(str(after["publish_at"]))
                 detail = _("for %(time)s") % {
@@ -325,7 +326,9 @@ def _history(
                 channel=str(attempt.variant.channel),
                 # Greenroom's own messages are stored in English; say them in the reader's
                 # language (a network's message matches no msgid and stays as it came).
-                detail=" ".join(x for x in (_(attempt.error), f"({attempt.error_code})") if x)
+                detail=" ".join(
+                    x for x in (sentences.say_again(attempt.error), f"({attempt.error_code})") if x
+                )
                 if attempt.error
                 else "",
             )
@@ -359,8 +362,8 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             placement=_placement_label(v),
             may_publish=v.channel_id in publishable,
             options=options.describe(v.channel.kind, v.options),
-            error=_(v.last_error) if v.last_error else "",
-            first_comment_error=_(v.first_comment_error) if v.first_comment_error else "",
+            error=sentences.say_again(v.last_error),
+            first_comment_error=sentences.say_again(v.first_comment_error),
         )
         for v in variants
     ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from greenroom.conftest import World
 from greenroom.core.models import AuditEvent
@@ -236,4 +239,67 @@ def test_a_crash_in_the_engine_is_told_in_the_readers_language(
     assert expected in history and "(internal_error)" in history
     # The channel's row ("Will try again at ...") says it in the same language.
     assert page.count(expected) == 2
+    assert not_expected not in page
+
+
+GAVE_UP_EN = "Greenroom tried 3 times and gave up. The network's last answer: "
+GAVE_UP_KO = "Greenroom이 3번 시도한 끝에 중단했습니다. 네트워크의 마지막 응답: "
+# The network's own words (hostile, and with numbers of their own): shown as they came, escaped.
+NETWORK_SAYS = "Upstream <queue> is full after 7 tries; it's retried in 30s & then dropped."
+
+
+class NetworkDown(httpx.BaseTransport):
+    """The network answers every publish with a 503 in its own words."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/api/v1/posts"):
+            error = {"code": "unavailable", "message": NETWORK_SAYS}
+            return httpx.Response(503, json={"error": error})
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize(
+    ("worker_language", "reader_language", "expected", "not_expected"),
+    [
+        ("ko", "en", GAVE_UP_EN, GAVE_UP_KO),
+        ("en", "ko", GAVE_UP_KO, GAVE_UP_EN),
+    ],
+)
+def test_giving_up_is_told_in_the_readers_language_with_the_count_and_the_networks_words(
+    client: Client,
+    pub: Pub,
+    traffic: Traffic,
+    settings: Any,
+    worker_language: str,
+    reader_language: str,
+    expected: str,
+    not_expected: str,
+) -> None:
+    settings.PUBLISHING_MAX_ATTEMPTS = 3
+    w = pub.world
+    traffic.inner = NetworkDown(traffic.inner)
+    post = pub.post([w.coffee_x])
+    pub.due(post)
+    variant = variant_of(post, w.coffee_x)
+    with translation.override(worker_language):
+        for _ in range(3):
+            dispatch()
+            variant = fresh(variant)
+            if variant.state == VariantState.SCHEDULED:
+                pub.retry_now(variant)
+    assert variant.state == VariantState.FAILED and variant.error_code == "unavailable"
+    # The row (and so the API) keeps the English sentence, whatever the worker spoke.
+    assert variant.last_error == GAVE_UP_EN + NETWORK_SAYS
+
+    w.alice.language = reader_language
+    w.alice.save(update_fields=["language"])
+    page = signed_in(client, w, "alice").get(f"/publishing/posts/{post.pk}/").content.decode()
+    said = escape(expected + NETWORK_SAYS)
+    # The channel's row and the history's failure row, each with the count and the network's
+    # own words as they came.
+    assert page.count(said) == 2
+    assert page.index('id="history-heading"') < page.rindex(said)
     assert not_expected not in page
