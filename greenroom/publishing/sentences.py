@@ -44,6 +44,10 @@ FIRST_COMMENT_GAVE_UP: Final = gettext_noop(
     "Greenroom tried %(n)s times to post the first comment and gave up. The network's last "
     "answer: %(error)s"
 )
+APPROVED_TOO_LATE: Final = gettext_noop(
+    "Approved at %(approved)s, after its time (%(time)s) had passed, so it was not "
+    "published. Choose a new time."
+)
 STORED_SENTENCES: Final = (
     NO_CONNECTOR,
     NO_CLEAR_ANSWER,
@@ -54,6 +58,7 @@ STORED_SENTENCES: Final = (
     FIRST_COMMENT_NO_CONNECTOR,
     FIRST_COMMENT_OUTCOME_UNKNOWN,
     FIRST_COMMENT_GAVE_UP,
+    APPROVED_TOO_LATE,
 )
 # A value named here is a count; `error` is words that may be Greenroom's own sentence again
 # (said again in turn); any other value (a network's name, a person's reason, the rules' own

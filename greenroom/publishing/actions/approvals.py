@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from greenroom.core import audit
 from greenroom.core.models import User
-from greenroom.publishing import approvals, content
+from greenroom.publishing import approvals, content, sentences
 from greenroom.publishing.models import (
     ApprovalDecision,
     Decision,
@@ -30,6 +30,7 @@ from .common import (
     ContentProblems,
     NotAllowed,
     PublishingAction,
+    as_stored,
     is_author,
     notify,
     refresh_post_state,
@@ -62,10 +63,10 @@ def _local(when: datetime, user: User | None) -> str:
 
 def _too_late(variant: Variant, now: datetime, author: User | None) -> str:
     assert variant.publish_at is not None  # only a variant with a time can be too late
-    return _(
-        "Approved at %(approved)s, after its time (%(time)s) had passed, so it was not "
-        "published. Choose a new time."
-    ) % {"approved": _local(now, author), "time": _local(variant.publish_at, author)}
+    return _(sentences.APPROVED_TOO_LATE) % {
+        "approved": _local(now, author),
+        "time": _local(variant.publish_at, author),
+    }
 
 
 def _needs_new_time_notice(post: Post, variant: Variant, now: datetime) -> str:
@@ -323,7 +324,9 @@ def _complete_approval(post: Post, *, acting_user: User | None) -> None:
             )
             outcome["scheduled"].append(variant.channel_id)
         else:
-            message = _too_late(variant, now, post.author)
+            # Kept in English and said again in each reader's language (the approver's
+            # language would stick).
+            message = as_stored(functools.partial(_too_late, variant, now, post.author))
             transition(
                 variant,
                 [VariantState.IN_APPROVAL],

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from greenroom.conftest import World
 from greenroom.core import actions as core_actions
 from greenroom.core.models import AuditEvent
-from greenroom.publishing import actions
+from greenroom.publishing import actions, sentences
 from greenroom.publishing.actions import ActionError, StepInput
 from greenroom.publishing.models import (
     ApprovalDecision,
@@ -219,6 +220,28 @@ def test_approval_after_the_time_asks_for_a_new_time_and_tells_the_author(world:
     post = actions.do_schedule(post, publish_at=later, acting_user=world.carl)
     assert post.state == PostState.SCHEDULED
     assert fresh(variant).publish_at == later
+
+
+def test_a_late_approval_is_kept_in_english_and_read_in_each_readers_language(
+    world: World,
+) -> None:
+    post = actions.do_submit_for_approval(draft(world), acting_user=world.carl)
+    past = timezone.now() - timedelta(minutes=5)
+    Variant.objects.filter(post=post).update(publish_at=past, next_attempt_at=past)
+    with translation.override("ko"):  # the approver works in Korean
+        actions.do_approve(post, acting_user=world.april)
+    stored = Variant.objects.get(post=post).last_error
+    assert stored.startswith("Approved at ") and stored.endswith("Choose a new time.")
+    with translation.override("ko"):
+        korean_head = translation.gettext(sentences.APPROVED_TOO_LATE).split("%(")[0]
+        said = sentences.say_again(stored)
+    assert korean_head and not korean_head.startswith("Approved")
+    assert said.startswith(korean_head)
+    # The two times come back as they were written.
+    times = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} [^,)\s]+", stored)
+    assert len(times) == 2 and all(t in said for t in times)
+    with translation.override("en"):
+        assert sentences.say_again(stored) == stored
 
 
 def test_an_approved_post_without_a_time_waits_for_one(world: World) -> None:
