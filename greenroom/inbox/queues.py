@@ -72,12 +72,10 @@ def narrowed(
         rows = rows.filter(language=language)
     text = text.strip()
     if text:
-        people = list(
-            Contact.objects.filter(
-                Q(handle__icontains=text) | Q(name__icontains=text),
-                organization_id=organization_id,
-            ).values_list("pk", flat=True)[: SEARCH_IDS + 1]
-        )
+        matching = Contact.objects.filter(
+            Q(handle__icontains=text) | Q(name__icontains=text), organization_id=organization_id
+        ).values("pk")
+        people = [row["pk"] for row in matching[: SEARCH_IDS + 1]]
         wrote = list(
             Message.objects.filter(
                 organization_id=organization_id, direction=Direction.INBOUND, text__icontains=text
@@ -97,9 +95,5 @@ def narrowed(
             holds = Message.objects.filter(
                 conversation=OuterRef("pk"), direction=Direction.INBOUND, text__icontains=text
             )
-            matching = Contact.objects.filter(
-                Q(handle__icontains=text) | Q(name__icontains=text),
-                organization_id=organization_id,
-            ).values("pk")
             rows = rows.filter(Q(Exists(holds)) | Q(contact_id__in=matching))
     return rows

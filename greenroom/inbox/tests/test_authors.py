@@ -11,9 +11,10 @@ from django.test import Client
 from greenroom.conftest import World
 from greenroom.inbox.models import Contact, Conversation, Message, UnreadableEvent
 from greenroom.inbox.tests.conftest import BASE, conversation_of, item, land
+from greenroom.networks.base import InboundItem
 
 
-def _anonymous(external_id: str, kind: str) -> object:
+def _anonymous(external_id: str, kind: str) -> InboundItem:
     mention = item(external_id, "@acme challenge accepted?", kind=kind)
     raw = {**mention.raw, "author": {"handle": "", "name": ""}}
     return replace(mention, author_handle="", author_name="", raw=raw)
@@ -21,7 +22,7 @@ def _anonymous(external_id: str, kind: str) -> object:
 
 def test_a_mention_without_an_author_is_read_with_no_contact(world: World, client: Client) -> None:
     channel = world.coffee_instagram
-    land(channel, _anonymous("17890001", "mention"))  # type: ignore[arg-type]
+    land(channel, _anonymous("17890001", "mention"))
     assert not UnreadableEvent.objects.exists()
     conversation = conversation_of(channel, "17890001")
     assert conversation.contact_id is None
@@ -41,13 +42,13 @@ def test_a_mention_without_an_author_is_read_with_no_contact(world: World, clien
 
 def test_two_anonymous_mentions_stay_two_conversations(world: World) -> None:
     channel = world.coffee_instagram
-    land(channel, _anonymous("17890001", "mention"), _anonymous("17890002", "mention"))  # type: ignore[arg-type]
+    land(channel, _anonymous("17890001", "mention"), _anonymous("17890002", "mention"))
     assert Conversation.objects.filter(channel=channel).count() == 2
 
 
 def test_a_comment_without_an_author_is_still_set_aside(world: World) -> None:
     channel = world.coffee_instagram
-    land(channel, _anonymous("17890003", "comment"))  # type: ignore[arg-type]
+    land(channel, _anonymous("17890003", "comment"))
     assert UnreadableEvent.objects.get().error == "the payload has no author handle"
     assert not Message.objects.filter(external_id="17890003").exists()
 
