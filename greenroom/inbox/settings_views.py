@@ -9,6 +9,7 @@ comes back with status 400, each mistake next to its field and everything typed 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -48,6 +49,20 @@ def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
+
+
+def _policy_row(policy: SlaPolicy) -> dict[str, Any]:
+    """A policy with its targets as lengths of time: "1 day", not "1440 min"."""
+
+    def length(minutes: int | None) -> timedelta | None:
+        return timedelta(minutes=minutes) if minutes else None
+
+    return {
+        "policy": policy,
+        "first": length(policy.first_response_minutes),
+        "next": length(policy.next_response_minutes),
+        "resolution": length(policy.resolution_minutes),
+    }
 
 
 def may_configure(request: HttpRequest, org: Organization) -> bool:
@@ -392,9 +407,12 @@ def _settings_context(
         "me_form": bound.get("me") or AgentForm(initial=mine, auto_id="me-%s"),
         "can_configure": can_configure,
         "saved_replies": SavedReply.objects.restrict(user, "view_org").filter(organization=org),
-        "policies": SlaPolicy.objects.restrict(user, "view_org")
-        .filter(organization=org)
-        .select_related("brand", "channel", "business_hours"),
+        "policies": [
+            _policy_row(policy)
+            for policy in SlaPolicy.objects.restrict(user, "view_org")
+            .filter(organization=org)
+            .select_related("brand", "channel", "business_hours")
+        ],
         "rules": RoutingRule.objects.restrict(user, "view_org")
         .filter(organization=org)
         .select_related("set_team", "set_assignee", "channel", "brand", "auto_reply"),

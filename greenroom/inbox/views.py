@@ -29,8 +29,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
-from django.utils.timesince import timeuntil
+from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from greenroom.core.actions import ActionError
@@ -127,6 +128,7 @@ ROW_FIELDS = (
     "contact__name",
     "status",
     "snoozed_until",
+    "closed_at",
 )
 
 
@@ -157,14 +159,15 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
     sentiments = {value: str(label) for value, label in Sentiment.choices}
     assignees = User.objects.in_bulk({r["assignee_id"] for r in found if r["assignee_id"]})
     networks: dict[str, str] = {}
-    no_clock, breached = _("No clock running"), _("Breached")
+    no_clock = _("No clock running")
     rows = []
     for r in found:
         state = _sla_state(r["sla_due_at"], r["sla_warn_at"], now)
         if state == "none":
             sla_text = no_clock
         elif state == "breached":
-            sla_text = breached
+            # How late, not just "breached": an hour over and a day over are not the same.
+            sla_text = overdue_text(r["sla_due_at"], now)
         else:
             sla_text = _("%(left)s left") % {"left": timeuntil(r["sla_due_at"], now, depth=1)}
         if r["network"] not in networks:
@@ -208,9 +211,15 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
                 snoozed_until=r["snoozed_until"]
                 if r["status"] == ConversationStatus.SNOOZED
                 else None,
+                closed_at=r["closed_at"] if r["status"] == ConversationStatus.CLOSED else None,
             )
         )
     return rows
+
+
+def overdue_text(due_at: datetime, now: datetime) -> str:
+    """How late a breached clock is, in its largest unit: "2 hours overdue"."""
+    return _("%(late)s overdue") % {"late": timesince(due_at, now, depth=1)}
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -334,6 +343,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     saved = SavedReply.objects.restrict(user, "view_org").filter(organization=org, is_active=True)
     saved = saved.filter(Q(brand__isnull=True) | Q(brand_id=conversation.brand_id))
     variables = replies.reply_variables(conversation, user)
+    now = timezone.now()
     context = {
         "org": org,
         "c": conversation,
@@ -352,6 +362,9 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "priorities": Priority.choices,
         "now": timezone.now(),
         "sla_state": _sla_state(conversation.sla_due_at, conversation.sla_warn_at, timezone.now()),
+        "sla_overdue": overdue_text(conversation.sla_due_at, now)
+        if conversation.sla_due_at is not None and conversation.sla_due_at <= now
+        else "",
         "others": [],
         # The event stream reports changes made after this moment (inbox.live).
         "drawn_at": f"{time.time():.3f}",
@@ -541,7 +554,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
         except ActionError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("Done for %(n)s conversations.") % {"n": len(rows)})
+            messages.success(
+                request,
+                ngettext("Done for %(n)s conversation.", "Done for %(n)s conversations.", len(rows))
+                % {"n": len(rows)},
+            )
     return _back(request, reverse("inbox"))
 
 
@@ -605,7 +622,23 @@ def approvals(request: HttpRequest) -> HttpResponse:
         )
     }
     items = [(m, answered.get((m.conversation_id, m.in_reply_to))) for m in waiting]
-    return render(request, "inbox/approvals.html", {"org": org, "items": items})
+    # Someone who cannot approve (an agent) still sees where their own held replies are.
+    mine = list(
+        Message.objects.restrict(request.user, "engage")
+        .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL, author=_user(request))
+        .exclude(pk__in=[m.pk for m in waiting])
+        .select_related("channel")
+        .order_by("created_at")[:200]
+    )
+    can_approve = (
+        bool(waiting)
+        or Channel.objects.restrict(request.user, "approve").filter(organization=org).exists()
+    )
+    return render(
+        request,
+        "inbox/approvals.html",
+        {"org": org, "items": items, "mine": mine, "can_approve": can_approve},
+    )
 
 
 @login_required

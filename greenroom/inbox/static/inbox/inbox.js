@@ -38,7 +38,43 @@
     queueOwed = false;
     refresh("gr-queue");
   }
+  // --- The bulk bar says how many conversations it acts on; its buttons wait for one ---
+  var bulkCount = document.getElementById("gr-bulk-count");
+  var selectAll = document.getElementById("gr-select-all");
+  function boxes() {
+    return queue ? Array.prototype.slice.call(queue.querySelectorAll("input[name=ids]")) : [];
+  }
+  function showSelection() {
+    if (!bulkCount) return;
+    var all = boxes();
+    var ticked = all.filter(function (box) { return box.checked; }).length;
+    bulkCount.textContent = ticked
+      ? bulkCount.dataset.template.replace("%(n)s", String(ticked))
+      : bulkCount.dataset.none;
+    var bar = bulkCount.parentElement;
+    Array.prototype.forEach.call(bar.querySelectorAll("button[name=action]"), function (button) {
+      button.disabled = !ticked;
+    });
+    if (selectAll) {
+      selectAll.checked = all.length > 0 && ticked === all.length;
+      selectAll.indeterminate = ticked > 0 && ticked < all.length;
+      selectAll.disabled = !all.length;
+    }
+  }
+  if (selectAll) {
+    selectAll.addEventListener("change", function () {
+      boxes().forEach(function (box) { box.checked = selectAll.checked; });
+      showSelection();
+      if (queueOwed && !selecting()) refreshQueue();
+    });
+  }
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "gr-queue") showSelection();
+  });
+  showSelection();
+
   if (queue) {
+    queue.addEventListener("change", showSelection);
     queue.addEventListener("change", function () { if (queueOwed && !selecting()) refreshQueue(); });
     // The fallback poll goes through the same door, so it never drops a selection either.
     window.setInterval(refreshQueue, 60000);
