@@ -1249,12 +1249,14 @@ def _process(event_ids: Sequence[int] | None, limit: int) -> IngestReport:
             report.unreadable += 1
             continue
         by_org.setdefault(event.channel.organization_id, []).append((event, incoming))
-    for pairs in by_org.values():
+    # Organisations in id order: the order their write locks are taken in (see below).
+    for _, pairs in sorted(by_org.items()):
         org = pairs[0][0].channel.organization
         # Parents first, so a reply delivered in the same batch finds them.
         pairs.sort(key=lambda pair: (pair[1].sent_at, pair[0].pk))
         readings = understanding.read_many([i.text for _, i in pairs], org.languages or [])
         batch = [(e, i, r) for (e, i), r in zip(pairs, readings, strict=True)]
+        _one_writer_per_organization(org.pk)
         before = (report.messages, report.duplicates)
         _ingest_batch(batch, _OrgContext.load(org), report, now)
         report.organizations.append(
@@ -1269,6 +1271,31 @@ def _process(event_ids: Sequence[int] | None, limit: int) -> IngestReport:
         )
     _mark_processed([e.pk for e in events], now)
     return report
+
+
+# The key space of the organisation write locks (two-integer advisory locks): "gr".
+_WRITE_LOCK_SPACE = 0x6772
+
+
+def _one_writer_per_organization(org_id: int) -> None:
+    """On PostgreSQL, wait until no other worker is writing this organisation's messages.
+
+    Workers claim different events (SKIP LOCKED), so two of them can hold a comment and its
+    reply, or a person's first two messages, at once. Each would look for the other's
+    conversation before it committed, miss it, and start its own: the reply would stay a
+    conversation of its own. Writing one batch per organisation at a time (a transaction lock,
+    released at commit) lets the second see what the first committed. Workers still read and
+    score their texts at once, and other organisations' batches are not held. Locks are taken
+    in organisation order, so two workers never wait for each other. SQLite needs none: its
+    write transactions already run one at a time.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [_WRITE_LOCK_SPACE, org_id & 0x7FFFFFFF]
+        )
 
 
 def _mark_processed(event_ids: list[int], now: datetime) -> None:
