@@ -314,7 +314,12 @@ def _counter(conversation: Conversation, text: str) -> dict[str, Any]:
         measured = network_text.count_reply(text, conversation.channel.kind, conversation.kind)
     except (network_rules.UnknownNetwork, ValueError):
         return {"length": len(text), "limit": None, "over": False}
-    return {"length": measured.length, "limit": measured.limit, "over": measured.over}
+    return {
+        "length": measured.length,
+        "limit": measured.limit,
+        "over": measured.over,
+        "over_by": max(0, measured.length - measured.limit) if measured.limit else 0,
+    }
 
 
 @login_required

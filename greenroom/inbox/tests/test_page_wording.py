@@ -201,3 +201,35 @@ def test_a_bulk_action_on_one_conversation_says_one(client: Client, world: World
         "/inbox/bulk/", {"ids": [one.pk, two.pk], "action": "tag", "tag": "y"}, follow=True
     )
     assert "Done for 2 conversations." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "over"),
+    [("en", "300 of 280 · 20 too many: shorten it to send"), ("ko", "20자 초과: 줄여야")],
+)
+def test_a_reply_over_the_limit_says_by_how_much(
+    client: Client, world: World, language: str, over: str
+) -> None:
+    land(world.coffee_x, item("c1", "Hello", author="emma"))
+    conversation = conversation_of(world.coffee_x, "c1")
+    if language == "ko":
+        _korean(world.alice)
+    client.force_login(world.alice)
+    url = f"/inbox/c/{conversation.pk}/count/"
+    # X counts each Korean character twice: 150 of them are 300 of 280.
+    counted = client.post(url, {"text": "가" * 150}, HTTP_ACCEPT_LANGUAGE=language)
+    assert over in counted.content.decode()
+    within = client.post(url, {"text": "가" * 140}, HTTP_ACCEPT_LANGUAGE=language)
+    assert "280" in within.content.decode()
+    assert ("too many" if language == "en" else "초과") not in within.content.decode()
+
+
+def test_the_bulk_bar_speaks_korean(client: Client, world: World) -> None:
+    land(world.coffee_x, item("k1", "Hello", author="emma"))
+    _korean(world.alice)
+    client.force_login(world.alice)
+    page = client.get("/inbox/?queue=all", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    # The count the script fills in ("{n}" becomes the number) is Korean too.
+    assert 'data-template="{n}건 선택됨"' in page
+    assert "모두 선택" in page and "선택한 대화 없음" in page and "추가할 태그" in page
+    assert "None selected" not in page and "Select all" not in page

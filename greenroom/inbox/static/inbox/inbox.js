@@ -49,7 +49,7 @@
     var all = boxes();
     var ticked = all.filter(function (box) { return box.checked; }).length;
     bulkCount.textContent = ticked
-      ? bulkCount.dataset.template.replace("%(n)s", String(ticked))
+      ? bulkCount.dataset.template.replace("{n}", String(ticked))
       : bulkCount.dataset.none;
     var bar = bulkCount.parentElement;
     Array.prototype.forEach.call(bar.querySelectorAll("button[name=action]"), function (button) {
