@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from greenroom.core.actions import ActionError
 from greenroom.core.models import TIMEZONE_CHOICES, Organization, User
 from greenroom.core.permissions import ROLE_PERMS
+from greenroom.core.templatetags.greenroom import language_label, network_name
 from greenroom.core.tenancy import channel_perms, require_section
 from greenroom.inbox import actions, handout
 from greenroom.inbox.forms import (
@@ -63,6 +65,44 @@ def _policy_row(policy: SlaPolicy) -> dict[str, Any]:
         "next": length(policy.next_response_minutes),
         "resolution": length(policy.resolution_minutes),
     }
+
+
+def _rule_row(rule: RoutingRule) -> dict[str, Any]:
+    """What a routing rule matches and what it does, each a list of short phrases, so the list
+    of rules reads without opening each one."""
+    matches: list[str] = []
+    if rule.keywords:
+        matches.append(f"“{Truncator(rule.keywords).chars(40)}”")
+    matches += [obj.name for obj in (rule.channel, rule.brand) if obj is not None]
+    if rule.network:
+        matches.append(network_name(rule.network))
+    if rule.kind:
+        matches.append(rule.get_kind_display())
+    if rule.language:
+        matches.append(language_label(rule.language))
+    if rule.sentiment:
+        matches.append(rule.get_sentiment_display())
+    if rule.author_is_vip is not None:
+        matches.append(_("VIP") if rule.author_is_vip else _("not VIP"))
+    if rule.author_is_customer is not None:
+        matches.append(
+            _("known customer") if rule.author_is_customer else _("not a known customer")
+        )
+    does: list[str] = []
+    if rule.set_team is not None:
+        does.append(rule.set_team.name)
+    if rule.set_assignee is not None:
+        does.append(rule.set_assignee.name)
+    if rule.set_priority:
+        does.append(_("Priority: %(priority)s") % {"priority": rule.get_set_priority_display()})
+    does += [f"#{tag}" for tag in rule.add_tags or []]
+    if rule.auto_reply is not None:
+        does.append(_("auto-reply “%(title)s”") % {"title": rule.auto_reply.title})
+    if rule.require_approval:
+        does.append(_("approval"))
+    if rule.stop:
+        does.append(_("stop"))
+    return {"rule": rule, "matches": matches or [_("every message")], "does": does}
 
 
 def may_configure(request: HttpRequest, org: Organization) -> bool:
@@ -413,9 +453,12 @@ def _settings_context(
             .filter(organization=org)
             .select_related("brand", "channel", "business_hours")
         ],
-        "rules": RoutingRule.objects.restrict(user, "view_org")
-        .filter(organization=org)
-        .select_related("set_team", "set_assignee", "channel", "brand", "auto_reply"),
+        "rules": [
+            _rule_row(rule)
+            for rule in RoutingRule.objects.restrict(user, "view_org")
+            .filter(organization=org)
+            .select_related("set_team", "set_assignee", "channel", "brand", "auto_reply")
+        ],
         "reply_form": new["saved_reply"],
         "policy_form": new["policy"],
         "rule_form": new["rule"],

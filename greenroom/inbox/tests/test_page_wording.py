@@ -233,3 +233,43 @@ def test_the_bulk_bar_speaks_korean(client: Client, world: World) -> None:
     assert 'data-template="{n}건 선택됨"' in page
     assert "모두 선택" in page and "선택한 대화 없음" in page and "추가할 태그" in page
     assert "None selected" not in page and "Select all" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "matches", "does"),
+    [
+        (
+            "en",
+            "Matches: “refund, order” · Korean · Negative · not a known customer",
+            "Does: Priority: High · #complaint · approval",
+        ),
+        (
+            "ko",
+            "조건: “refund, order” · 한국어 · 부정 · 기존 고객 아님",
+            "처리: 우선순위: 높음 · #complaint · 승인 필요",
+        ),
+    ],
+)
+def test_the_list_of_rules_says_what_each_matches_and_does(
+    client: Client, world: World, language: str, matches: str, does: str
+) -> None:
+    actions.do_save_routing_rule(
+        world.acme,
+        name="Angry refunds",
+        keywords="refund, order",
+        sentiment="negative",
+        language="ko",
+        author_is_customer=False,
+        set_priority="high",
+        add_tags=["complaint"],
+        require_approval=True,
+        acting_user=world.alice,
+    )
+    actions.do_save_routing_rule(world.acme, name="Catch-all", acting_user=world.alice)
+    if language == "ko":
+        _korean(world.alice)
+    client.force_login(world.alice)
+    page = client.get("/inbox/settings/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert matches in page
+    assert does in page
+    assert ("Matches: every message" if language == "en" else "조건: 모든 메시지") in page
