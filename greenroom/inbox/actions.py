@@ -412,19 +412,37 @@ def do_add_note(conversation: Conversation, text: str, *, acting_user: User) -> 
 
 def _each(conversations: Iterable[Conversation], acting_user: User | None) -> list[Conversation]:
     """The conversations an action changes, refused as a whole when the person does not engage
-    on one of their channels (None: Greenroom itself)."""
+    on one of their channels (None: Greenroom itself); read again and locked (see _fresh)."""
     found = list(conversations)
-    if acting_user is None or not found:
-        return found
-    wanted = {c.channel_id for c in found}
-    allowed = set(
-        Channel.objects.restrict(acting_user, "engage")
-        .filter(pk__in=wanted)
-        .values_list("pk", flat=True)
-    )
-    if wanted - allowed:
-        raise NotAllowed(_("You cannot work on this channel's conversations."))
+    if acting_user is not None and found:
+        wanted = {c.channel_id for c in found}
+        allowed = set(
+            Channel.objects.restrict(acting_user, "engage")
+            .filter(pk__in=wanted)
+            .values_list("pk", flat=True)
+        )
+        if wanted - allowed:
+            raise NotAllowed(_("You cannot work on this channel's conversations."))
+    _fresh(found)
     return found
+
+
+def _fresh(conversations: Sequence[Conversation]) -> None:
+    """Read the conversations again, in place, locked until the action commits.
+
+    The caller read them before the action's transaction began, and a message may have landed
+    since: it moved the counters, the preview and the response clock. An action that saved the
+    earlier copy would put those back and lose the message's clock. Locked (PostgreSQL; SQLite's
+    write transaction already excludes other writers), so ingestion waits for the action and the
+    action for a batch that holds them. Rows are locked in id order, as ingestion locks them.
+    """
+    if not conversations:
+        return
+    ids = sorted({c.pk for c in conversations})
+    locked = Conversation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    list(locked.values_list("pk", flat=True))
+    for conversation in conversations:
+        conversation.refresh_from_db()
 
 
 @transaction.atomic

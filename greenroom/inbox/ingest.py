@@ -672,26 +672,45 @@ def update_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequen
 def _stored_threads(
     channel_ids: set[int], keys: set[str], conversation_ids: set[int], channels: dict[int, Channel]
 ) -> dict[int, Thread]:
-    """Conversations of the batch that are already stored, by thread key or by id."""
+    """Conversations of the batch that are already stored, by thread key or by id.
+
+    On PostgreSQL they are locked until the batch commits, all at once in id order (as the
+    inbox's actions lock them): the batch writes their counters and clocks back, and a person
+    closing one or a reply marked sent meanwhile must not be written over. SQLite's write
+    transaction already excludes other writers."""
     names = ("pk", *THREAD_INSERT_FIELDS)
+    queries = [
+        query
+        for query in (
+            Q(channel_id__in=channel_ids, thread_key__in=keys) if keys else None,
+            Q(pk__in=conversation_ids) if conversation_ids else None,
+        )
+        if query is not None
+    ]
+    rows: list[tuple[Any, ...]] = []
+    if queries and transaction.get_connection().features.has_select_for_update:
+        ids = {
+            pk
+            for query in queries
+            for pk in Conversation.objects.filter(query).values_list("pk", flat=True)
+        }
+        locked = Conversation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        rows = list(locked.values_list(*names))
+    else:
+        for query in queries:
+            rows += Conversation.objects.filter(query).values_list(*names)
     found: dict[int, Thread] = {}
-    for query in (
-        Q(channel_id__in=channel_ids, thread_key__in=keys) if keys else None,
-        Q(pk__in=conversation_ids) if conversation_ids else None,
-    ):
-        if query is None:
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        if row["pk"] in found:
             continue
-        for values in Conversation.objects.filter(query).values_list(*names):
-            row = dict(zip(names, values, strict=True))
-            if row["pk"] in found:
-                continue
-            channel = channels.get(row["channel_id"])
-            if channel is None:
-                channel = Channel.objects.get(pk=row["channel_id"])
-                channels[channel.pk] = channel
-            row["channel"] = channel
-            del row["channel_id"]
-            found[row["pk"]] = Thread(**row)
+        channel = channels.get(row["channel_id"])
+        if channel is None:
+            channel = Channel.objects.get(pk=row["channel_id"])
+            channels[channel.pk] = channel
+        row["channel"] = channel
+        del row["channel_id"]
+        found[row["pk"]] = Thread(**row)
     return found
 
 
