@@ -218,3 +218,39 @@ def test_the_bulk_bar_counts_its_selection_and_waits_for_one(
     close.click()
     page.get_by_text("Done for 1 conversation.").wait_for()
     page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_business_hours_show_their_whole_name(
+    chromium: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+    viewport: dict[str, int] | None,
+) -> None:
+    _english_seoul(world, "alice")
+    name = "Office hours (Mon–Fri 9–6, Korean holidays off)"
+    nine_to_six = [["09:00", "18:00"]]
+    hours = actions.do_save_business_hours(
+        world.acme,
+        name=name,
+        weekly=[nine_to_six] * 5 + [[], []],
+        holidays=[],
+        acting_user=world.alice,
+    )
+    base = live_server.url
+
+    page = sign_in(chromium, base, "alice")
+    if viewport:
+        page.set_viewport_size(viewport)
+    page.goto(f"{base}/inbox/settings/")
+    page.locator("details summary", has_text=name).click()
+    field = page.locator(f"#h{hours.pk}-name")
+    expect(field).to_have_value(name)
+    # The name has the form's whole width (it was half of it)...
+    widths = field.evaluate("e => [e.offsetWidth, e.form.offsetWidth]")
+    assert widths[0] >= 0.9 * widths[1], widths
+    if viewport is None:
+        # ...so on a desktop the whole name shows (a phone is narrower than some names).
+        assert field.evaluate("e => e.scrollWidth <= e.clientWidth"), "the name is cut off"
+    _no_sideways_scroll(page)
+    page.context.close()
