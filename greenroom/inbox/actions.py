@@ -800,7 +800,9 @@ def do_update_contact(
         contact.is_customer = is_customer
     if notes is not None:
         contact.notes = notes
-    contact.save()
+    # Only what this action sets: the copy was read before it, and messages landing meanwhile
+    # move the person's count, name and last-seen time.
+    contact.save(update_fields=CONTACT_FIELDS)
     audit.record(
         InboxAction.CONTACT_UPDATED,
         actor=acting_user,
@@ -1180,7 +1182,8 @@ def do_set_agent(
         if capacity < 0 or capacity > 1000:
             raise ActionError(_("Capacity is a number of conversations from 0 to 1000."))
         profile.capacity = capacity
-    profile.save()
+    # Not the round-robin time, which a batch may move meanwhile (PostgreSQL).
+    profile.save(update_fields=["status", "capacity"])
     audit.record(
         InboxAction.AGENT_UPDATED,
         actor=acting_user,

@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from greenroom.conftest import World
 from greenroom.inbox import actions, ingest, signals, tasks
-from greenroom.inbox.models import Conversation, ConversationStatus, DeliveryStatus, Message
+from greenroom.inbox.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+)
 from greenroom.inbox.tests.conftest import BASE, conversation_of, item, land
 from greenroom.networks.actions import inbound_stored
 
@@ -86,6 +92,22 @@ def test_closing_a_copy_read_before_a_new_message_keeps_its_count(world: World) 
     assert stored.preview == "Hello? Still waiting"
     # The caller's copy is the stored conversation now.
     assert copy.messages_in == 2 and copy.status == ConversationStatus.CLOSED
+
+
+def test_marking_a_person_vip_from_an_earlier_copy_keeps_what_their_messages_changed(
+    world: World,
+) -> None:
+    land(world.coffee_x, dm("m1", "Where is my order?", 0))
+    copy = Contact.objects.get(handle="hana")
+    land(world.coffee_x, item("c1", "and hello from the comments", author="hana", name="Hana Kim"))
+    assert Contact.objects.get(pk=copy.pk).messages_in == 2
+
+    actions.do_update_contact(copy, is_vip=True, acting_user=world.alice)
+
+    stored = Contact.objects.get(pk=copy.pk)
+    assert stored.is_vip
+    assert stored.messages_in == 2
+    assert stored.name == "Hana Kim"
 
 
 @pytest.mark.django_db(transaction=True)
