@@ -9,7 +9,7 @@ pages hear about changes over server-sent events (inbox.live) and fall back to s
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -129,6 +129,7 @@ ROW_FIELDS = (
     "status",
     "snoozed_until",
     "closed_at",
+    "last_message_at",
 )
 
 
@@ -159,7 +160,7 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
     sentiments = {value: str(label) for value, label in Sentiment.choices}
     assignees = User.objects.in_bulk({r["assignee_id"] for r in found if r["assignee_id"]})
     networks: dict[str, str] = {}
-    no_clock = _("No clock running")
+    no_clock, just_now = _("No clock running"), _("just now")
     rows = []
     for r in found:
         state = _sla_state(r["sla_due_at"], r["sla_warn_at"], now)
@@ -212,6 +213,11 @@ def _queue_rows(found: list[dict[str, Any]], now: datetime) -> list[QueueRow]:
                 if r["status"] == ConversationStatus.SNOOZED
                 else None,
                 closed_at=r["closed_at"] if r["status"] == ConversationStatus.CLOSED else None,
+                # When they last wrote: the clock says how long is left, not how long they wait.
+                last_at=r["last_message_at"].astimezone(UTC).isoformat(timespec="seconds"),
+                last_ago=just_now
+                if now - r["last_message_at"] < timedelta(minutes=1)
+                else _("%(age)s ago") % {"age": timesince(r["last_message_at"], now, depth=1)},
             )
         )
     return rows

@@ -273,3 +273,24 @@ def test_the_list_of_rules_says_what_each_matches_and_does(
     assert matches in page
     assert does in page
     assert ("Matches: every message" if language == "en" else "조건: 모든 메시지") in page
+
+
+@pytest.mark.parametrize(
+    ("language", "ago", "now"), [("en", "3\xa0hours ago", "just now"), ("ko", "3시간 전", "방금")]
+)
+def test_each_row_says_how_long_ago_the_person_wrote(
+    client: Client, world: World, language: str, ago: str, now: str
+) -> None:
+    earlier = timezone.now() - timedelta(hours=3, minutes=10)
+    land(world.coffee_x, item("t1", "Earlier question", author="emma", at=earlier))
+    land(world.coffee_x, item("t2", "New question", author="lee", at=timezone.now()))
+    conversation = conversation_of(world.coffee_x, "t1")
+    # Answered: no clock runs, and the row still says when they wrote.
+    Conversation.objects.filter(pk=conversation.pk).update(sla_due_at=None, sla_warn_at=None)
+    if language == "ko":
+        _korean(world.alice)
+    client.force_login(world.alice)
+    page = client.get("/inbox/?queue=all", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert ago in page
+    assert now in page
+    assert f'<time datetime="{earlier.astimezone(UTC):%Y-%m-%dT%H:%M:%S}' in page
