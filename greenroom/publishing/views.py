@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from greenroom.core.ids import as_ids
 from greenroom.core.models import AuditEvent, Brand, Channel, ChannelStatus, Organization, User
 from greenroom.core.tenancy import require_section
 from greenroom.publishing import actions, approvals, engine, options, sentences
@@ -192,7 +193,7 @@ def _may_decide(user: User, post: Post) -> bool:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     require_section(request, "publishing")
-    ids = [int(i) for i in request.POST.getlist("notification") if i.isdigit()]
+    ids = as_ids(request.POST.getlist("notification"))
     actions.do_mark_notifications_read(_user(request), ids)
     return redirect("publishing")
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from greenroom.core.ids import as_ids
 from greenroom.core.models import Organization, User
 from greenroom.core.tenancy import require_section
 from greenroom.publishing import bulk
@@ -88,7 +89,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
 def _imported(request: HttpRequest, org: Organization, user: User) -> list[tuple[Post, str]]:
     """The posts of the import just done (?done=1,2,3), as far as the person can see them."""
-    ids = [int(v) for v in request.GET.get("done", "").split(",") if v.isdigit()]
+    ids = as_ids(request.GET.get("done", "").split(","))
     if not ids:
         return []
     posts = Post.objects.restrict(user, "view").filter(organization=org, pk__in=ids[:500])

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from greenroom.core.actions import ActionError
+from greenroom.core.ids import as_id, as_ids
 from greenroom.core.models import Channel, Organization, User
 from greenroom.core.tenancy import require_section
 from greenroom.media.models import MediaAsset
@@ -250,7 +251,7 @@ def _form(
 
 
 def _posted_media(request: HttpRequest) -> list[int]:
-    return [int(v) for v in request.POST.getlist("assets") if v.isdigit()]
+    return as_ids(request.POST.getlist("assets"))
 
 
 def _editable_post(request: HttpRequest, org: Organization, pk: int) -> Post:
@@ -341,12 +342,12 @@ def _initial_draft(request: HttpRequest, org: Organization) -> Draft:
     """A new post, with channels picked in the link (?channel=1&channel=2 or ?group=3)."""
     user = _user(request)
     channels = {c.pk: c for c in compose.draftable_channels(user, org)}
-    wanted = [int(v) for v in request.GET.getlist("channel") if v.isdigit()]
-    group_id = request.GET.get("group", "")
-    if group_id.isdigit():
+    wanted = as_ids(request.GET.getlist("channel"))
+    group_id = as_id(request.GET.get("group", ""))
+    if group_id is not None:
         group = (
             ChannelGroup.objects.restrict(user, "view_org")
-            .filter(organization=org, pk=int(group_id))
+            .filter(organization=org, pk=group_id)
             .first()
         )
         if group is not None:
@@ -441,9 +442,9 @@ def panel(request: HttpRequest) -> HttpResponse:
     """The variants, previews and the main button for the form as it stands (htmx)."""
     org = require_section(request, "publishing")
     post = None
-    post_id = request.POST.get("post", "")
-    if post_id.isdigit():
-        post = _editable_post(request, org, int(post_id))
+    post_id = as_id(request.POST.get("post", ""))
+    if post_id is not None:
+        post = _editable_post(request, org, post_id)
     form = _form(request, org, request.POST, wanted_media=_posted_media(request))
     draft = form.draft(request.POST) if form.is_valid() else Draft()
     context = _context(request, org, form, draft, post=post, make=True)
@@ -467,10 +468,10 @@ def count(request: HttpRequest) -> JsonResponse:
     utm: dict[str, str] = {}
     if link and data.get("utm", "1") != "0":
         campaign = data.get("utm_campaign") or ""
-        campaign_id = data.get("campaign") or ""
-        if not campaign and campaign_id.isdigit():
+        campaign_id = as_id(data.get("campaign") or "")
+        if not campaign and campaign_id is not None:
             # Like the saved post: an empty utm_campaign is the campaign's name.
-            chosen = _campaigns(org, _user(request)).filter(pk=int(campaign_id)).first()
+            chosen = _campaigns(org, _user(request)).filter(pk=campaign_id).first()
             campaign = compose.campaign_slug(chosen.name) if chosen else ""
         utm = compose.utm_for(channel.kind, medium=data.get("utm_medium") or "", campaign=campaign)
     measured = compose.measure(
@@ -479,7 +480,7 @@ def count(request: HttpRequest) -> JsonResponse:
         text=data.get("text") or "",
         link=link,
         utm=utm,
-        media=[int(m) for m in data.getlist("media") if m.isdigit()],
+        media=as_ids(data.getlist("media")),
         first_comment=data.get("first_comment") or "",
         sponsored=data.get("sponsored") == "1",
         network_options=compose.options_from_form(channel, data.get("placement") or "feed", data),
@@ -488,12 +489,12 @@ def count(request: HttpRequest) -> JsonResponse:
 
 
 def _count_channel(request: HttpRequest, org: Organization, data: Any) -> Channel:
-    channel_id = data.get("channel") or ""
-    if channel_id:
-        if not str(channel_id).isdigit():
+    if data.get("channel"):
+        channel_id = as_id(data.get("channel"))
+        if channel_id is None:
             raise Http404("No such channel.")
         found: Channel = get_object_or_404(
-            compose.draftable_channels(_user(request), org), pk=int(channel_id)
+            compose.draftable_channels(_user(request), org), pk=channel_id
         )
         return found
     network = data.get("network") or ""
@@ -512,7 +513,7 @@ def save_group(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "publishing")
     user = _user(request)
     form = ChannelGroupForm(request.POST)
-    wanted = [int(v) for v in request.POST.getlist("channels") if v.isdigit()]
+    wanted = as_ids(request.POST.getlist("channels"))
     channels = list(compose.draftable_channels(user, org).filter(pk__in=wanted))
     if not form.is_valid():
         messages.error(request, _("Give the group a name."))
