@@ -87,6 +87,18 @@ def test_long_links_and_times_fit_a_phone(
     expect(page.locator(".gr-message-note")).to_contain_text("@adam look")
     _no_sideways_scroll(page)
     _read_whole(page, ".gr-thread time")
+    # A reply too long for the network: the counter says by how much, and the button beside
+    # it keeps its label on one line.
+    page.locator("#gr-reply").fill("가" * 700)
+    expect(page.locator("#gr-counter")).to_contain_text("too many")
+    lines = page.locator("#gr-reply-form button[type=submit]").evaluate(
+        """b => { const s = getComputedStyle(b);
+                  const inner = b.clientHeight - parseFloat(s.paddingTop)
+                                - parseFloat(s.paddingBottom);
+                  return Math.round(inner / parseFloat(s.lineHeight)); }"""
+    )
+    assert lines == 1, f"Send reply takes {lines} lines"
+    _no_sideways_scroll(page)
     shot(page, "inbox-layout-01-long-link-phone")
 
     page.goto(f"{base}/inbox/approvals/")
