@@ -294,3 +294,19 @@ def test_each_row_says_how_long_ago_the_person_wrote(
     assert ago in page
     assert now in page
     assert f'<time datetime="{earlier.astimezone(UTC):%Y-%m-%dT%H:%M:%S}' in page
+
+
+def test_a_snoozed_conversation_says_until_when_in_korean_word_order(
+    client: Client, world: World
+) -> None:
+    land(world.coffee_x, item("u1", "Hello", author="emma"))
+    conversation = conversation_of(world.coffee_x, "u1")
+    until = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=4)
+    actions.do_snooze([conversation], until, acting_user=world.alice)
+    User.objects.filter(pk=world.alice.pk).update(language="ko", timezone="Asia/Seoul")
+    client.force_login(world.alice)
+    page = client.get(f"/inbox/c/{conversation.pk}/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    local = until.astimezone(timezone.get_fixed_timezone(9 * 60)).strftime("%Y-%m-%d %H:%M")
+    # "…까지" follows the time ("until" comes after it in Korean), not "까지 2026-…".
+    assert f"{local}</time>까지" in page
+    assert "까지 <time" not in page
