@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from greenroom.core.ids import MAX_ID
 from greenroom.core.models import User
 from greenroom.inbox.models import Contact, Conversation, ConversationStatus, Direction, Message
 
@@ -58,10 +59,15 @@ def narrowed(
     common word) is looked for per conversation instead, in the queue's own order, which fills
     a page early.
     """
+    # Filters come from addresses people type and share: NUL (which PostgreSQL refuses in any
+    # text) cannot be in anything stored, and an id past the database's range names nothing.
+    network, tag, sentiment, language, text = (
+        value.replace("\x00", "") for value in (network, tag, sentiment, language, text)
+    )
     if brand is not None:
-        rows = rows.filter(brand_id=brand)
+        rows = rows.filter(brand_id=brand) if 0 < brand <= MAX_ID else rows.none()
     if channel is not None:
-        rows = rows.filter(channel_id=channel)
+        rows = rows.filter(channel_id=channel) if 0 < channel <= MAX_ID else rows.none()
     if network:
         rows = rows.filter(network=network)
     if tag:

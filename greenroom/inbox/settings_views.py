@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from greenroom.core.actions import ActionError
+from greenroom.core.ids import as_id
 from greenroom.core.models import TIMEZONE_CHOICES, Organization, User
 from greenroom.core.permissions import ROLE_PERMS
 from greenroom.core.templatetags.greenroom import language_label, network_name
@@ -358,14 +359,14 @@ def _save_business_hours(request: HttpRequest, org: Organization, user: User) ->
     comes back with every mistake named and everything typed still in it."""
     if "manage_org" not in channel_perms(request, org):
         raise PermissionDenied
-    pk = request.POST.get("hours_id", "")
+    given = request.POST.get("hours_id", "")
     hours = None
-    if pk:
-        if not pk.isdigit():
+    if given:
+        pk = as_id(given)
+        if pk is None:
             raise Http404
         hours = get_object_or_404(
-            BusinessHours.objects.restrict(user, "manage_org").filter(organization=org),
-            pk=int(pk),
+            BusinessHours.objects.restrict(user, "manage_org").filter(organization=org), pk=pk
         )
     form = HoursForm.read(request.POST, hours.pk if hours else None)
     if not form.errors:

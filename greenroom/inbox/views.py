@@ -35,6 +35,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from greenroom.core.actions import ActionError
+from greenroom.core.ids import as_id, as_ids
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
 from greenroom.core.tenancy import require_section
@@ -57,6 +58,8 @@ from greenroom.networks import rules as network_rules
 from greenroom.networks import text as network_text
 
 PAGE = 50
+# The last page of a queue an address can ask for (500,000 conversations).
+MAX_PAGE = 10_000
 QUEUES = queues.NAMES
 
 
@@ -85,8 +88,8 @@ def _queue(
     rows = queues.narrowed(
         queues.in_queue(_conversations(request, org), name, _user(request), timezone.now()),
         org.pk,
-        brand=int(filters["brand"]) if filters.get("brand", "").isdigit() else None,
-        channel=int(filters["channel"]) if filters.get("channel", "").isdigit() else None,
+        brand=as_id(filters.get("brand", "")),
+        channel=as_id(filters.get("channel", "")),
         network=filters.get("network", ""),
         tag=filters.get("tag", ""),
         sentiment=filters.get("sentiment", ""),
@@ -253,10 +256,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     if name not in QUEUES:
         name = "unassigned"
     filters = _filters(request)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    # Capped: a page number from an address could ask for an offset past the database's range.
+    page = min(as_id(request.GET.get("page", "1")) or 1, MAX_PAGE)
     found = _page(_queue(request, org, name, filters), name, page)
     has_next = len(found) > PAGE
     now = timezone.now()
@@ -494,10 +495,14 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _person(org: Organization, value: str) -> User | None:
-    if not value.isdigit():
+    """The member chosen in a form; None for nobody (an empty choice)."""
+    if not value:
         return None
+    pk = as_id(value)
+    if pk is None:
+        raise Http404("No such person.")
     return get_object_or_404(
-        User, pk=int(value), memberships__organization=org, memberships__is_active=True
+        User, pk=pk, memberships__organization=org, memberships__is_active=True
     )
 
 
@@ -512,8 +517,8 @@ def _apply(request: HttpRequest, org: Organization, rows: list[Conversation]) ->
     elif what == "team":
         team_id = request.POST.get("team", "")
         team = (
-            get_object_or_404(Team.objects.filter(organization=org), pk=int(team_id))
-            if team_id.isdigit()
+            get_object_or_404(Team.objects.filter(organization=org), pk=as_id(team_id) or 0)
+            if team_id
             else None
         )
         actions.do_set_team(rows, team, acting_user=user)
@@ -555,7 +560,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "inbox")
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:500]
+    ids = as_ids(request.POST.getlist("ids"))[:500]
     rows = list(_conversations(request, org).filter(pk__in=ids).select_related("organization"))
     if not rows:
         messages.error(request, _("Select conversations first."))
