@@ -50,9 +50,20 @@ def _generated_secret(filename: str, make: str = "token") -> str:
             value = Fernet.generate_key().decode()
         else:
             value = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+        # Processes starting together on a fresh data directory (web, worker and beat) race to
+        # make it: each writes its own file whole, and the first to link it under the name wins.
+        # The others read the winner's, never a half-written or empty file.
+        draft = DATA_DIR / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
