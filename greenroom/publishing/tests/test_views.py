@@ -303,3 +303,19 @@ def test_giving_up_is_told_in_the_readers_language_with_the_count_and_the_networ
     assert page.count(said) == 2
     assert page.index('id="history-heading"') < page.rindex(said)
     assert not_expected not in page
+
+
+def test_a_timed_pause_reads_its_end_after_the_time_in_korean(client: Client, pub: Pub) -> None:
+    w = pub.world
+    post = pub.post([w.coffee_x])
+    ends = timezone.now() + timedelta(hours=3)
+    actions.do_pause_publishing(
+        w.acme, scope="brand", brand=w.coffee, reason="recall", until=ends, acting_user=w.paul
+    )
+    User = type(w.alice)
+    User.objects.filter(pk=w.alice.pk).update(language="ko")
+    signed_in(client, w, "alice")
+    page = client.get(f"/publishing/posts/{post.pk}/").content.decode()
+    # "까지" (until) follows the time in Korean: "2026-11-28 15:00까지", not "까지 2026-…".
+    assert "</time>까지" in page
+    assert "까지 <time" not in page
