@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from greenroom.conftest import World
 from greenroom.inbox import actions
-from greenroom.inbox.models import Conversation
+from greenroom.inbox.models import Conversation, DeliveryStatus
 from greenroom.inbox.tests.conftest import conversation_of, item, land
 
 # Sign-in bookkeeping (the session, its last-seen time, the idle-timeout policy, read now and
@@ -69,3 +69,23 @@ def test_the_conversation_page_does_not_query_per_message_or_earlier_conversatio
     actions.do_add_note(conversation, "@bianca can you look?", acting_user=world.alice)
     assert Conversation.objects.filter(contact=conversation.contact).count() > 10
     assert queries(client, path) == few
+
+
+def held_replies(world: World, first: int, count: int) -> None:
+    """Replies waiting for approval, each in its own conversation."""
+    for n in range(first, first + count):
+        land(world.tea_bluesky, item(f"h{n}", f"Your tea made me sick ({n})", author=f"s{n}"))
+        conversation = conversation_of(world.tea_bluesky, f"h{n}")
+        reply = actions.do_reply(conversation, f"So sorry ({n}), DM us", acting_user=world.agnes)
+        assert reply.status == DeliveryStatus.AWAITING_APPROVAL
+
+
+def test_the_approvals_page_does_not_query_per_reply(client: Client, world: World) -> None:
+    actions.do_save_routing_rule(
+        world.acme, name="Careful", require_approval=True, acting_user=world.alice
+    )
+    client.force_login(world.alice)
+    held_replies(world, 0, 4)
+    few = queries(client, "/inbox/approvals/")
+    held_replies(world, 4, 16)
+    assert queries(client, "/inbox/approvals/") == few
