@@ -12,6 +12,7 @@ or a lost machine does.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -130,7 +131,10 @@ def python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def setup_backlog(data_dir: Path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def backlog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the landed backlog, made once: each test works on a copy."""
+    data_dir = tmp_path_factory.mktemp("backlog")
     env = environment(data_dir)
     code = SETUP
     for name, value in {
@@ -145,7 +149,13 @@ def setup_backlog(data_dir: Path) -> dict[str, str]:
     out, _ = setup.communicate(timeout=300)
     assert setup.returncode == 0, out
     assert query(data_dir, "SELECT count(*) FROM networks_inboundevent") == [(DISTINCT,)]
-    return env
+    return data_dir
+
+
+def setup_backlog(backlog: Path, data_dir: Path) -> dict[str, str]:
+    """A copy of the backlog's data directory (the database, its generated keys) in data_dir."""
+    shutil.copytree(backlog, data_dir, dirs_exist_ok=True)
+    return environment(data_dir)
 
 
 def worker(env: dict[str, str], stop_in: int = 0) -> subprocess.Popen[str]:
@@ -226,9 +236,9 @@ def assert_everything_stored_once(data_dir: Path) -> None:
 
 
 def test_a_worker_killed_inside_a_batch_loses_nothing_and_stores_nothing_twice(
-    tmp_path: Path,
+    backlog: Path, tmp_path: Path
 ) -> None:
-    env = setup_backlog(tmp_path)
+    env = setup_backlog(backlog, tmp_path)
     victim = worker(env, stop_in=3)
     go(tmp_path)
     try:
@@ -253,8 +263,10 @@ def test_a_worker_killed_inside_a_batch_loses_nothing_and_stores_nothing_twice(
     assert_everything_stored_once(tmp_path)
 
 
-def test_two_workers_draining_the_same_backlog_store_each_message_once(tmp_path: Path) -> None:
-    env = setup_backlog(tmp_path)
+def test_two_workers_draining_the_same_backlog_store_each_message_once(
+    backlog: Path, tmp_path: Path
+) -> None:
+    env = setup_backlog(backlog, tmp_path)
     # Both have started; they begin at the same moment.
     first, second = worker(env), worker(env)
     go(tmp_path)
