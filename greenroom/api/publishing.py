@@ -44,6 +44,7 @@ from .paging import paginate
 from .schemas import (
     MAX_IDS,
     BrandRef,
+    Name,
     ObjectId,
     Page,
     PageQuery,
@@ -257,7 +258,11 @@ class ChannelsIn(Schema):
 
 class PauseIn(Schema):
     scope: PauseScope
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+        AfterValidator(clean_text),
+    ]
     brand_id: ObjectId | None = None
     region: ShortText = ""
     channel_id: ObjectId | None = None
@@ -312,7 +317,7 @@ class PolicyIn(Schema):
 
 
 class CampaignIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
     colour: Colour = "#2f6f4f"
 
 
