@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from greenroom.core.actions import ActionError
+from greenroom.core.ids import as_id
 from greenroom.core.models import Channel, ChannelStatus, Organization, User
 from greenroom.media.models import MediaAsset
 from greenroom.networks import rules
@@ -171,8 +172,20 @@ class Imported:
 
 
 def _text_of(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data
+    text = data if isinstance(data, str) else _decoded(data)
+    # NUL is never in a CSV text file (a UTF-16 one is full of them), and PostgreSQL cannot store
+    # it: refuse the file rather than import posts that fail to save.
+    if "\x00" in text:
+        raise ActionError(
+            _(
+                "The file contains NUL characters, so it is not CSV text (it may be UTF-16). "
+                "Save it as “CSV UTF-8” and try again."
+            )
+        )
+    return text
+
+
+def _decoded(data: bytes) -> str:
     for encoding in ("utf-8-sig", "cp949"):
         # Korean Excel saves CSV as CP949 unless told otherwise.
         try:
@@ -359,7 +372,15 @@ def parse_time(raw: str, zone: tzinfo) -> datetime:
     value = datetime.fromisoformat(text)
     if timezone.is_naive(value):
         value = value.replace(tzinfo=zone)
-    return value
+    try:
+        # 0001-01-01T00:00+14:00 reads, but is before the first moment a datetime can hold.
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(raw) from None
+
+
+class OutOfRange(ValueError):
+    """A time that reads but falls outside the years 1 to 9999 in UTC."""
 
 
 def _check_row(
@@ -400,6 +421,12 @@ def _check_row(
     if raw_time:
         try:
             publish_at = parse_time(raw_time, zone)
+        except OutOfRange:
+            problem(
+                "publish_at",
+                _("“%(value)s” is too far in the past or future. Choose a time in the next years.")
+                % {"value": raw_time},
+            )
         except ValueError:
             problem(
                 "publish_at",
@@ -443,7 +470,8 @@ def _check_row(
     raw_media = values.get("media", "").strip()
     if raw_media:
         parts = [p for p in _SPLIT_IDS.split(raw_media) if p]
-        bad = [p for p in parts if not p.isdigit()]
+        # as_id: "²" passes isdigit() and 2**63 overflows the lookup; neither is a file's id.
+        bad = [p for p in parts if as_id(p) is None]
         if bad:
             problem(
                 "media",
