@@ -233,7 +233,14 @@ def do_reply(
         target=message,
         after={"conversation": conversation.pk, "chars": len(text)},
     )
-    if not waits:
+    if waits:
+        # The approvers hear of it once it is stored (robust: a broker that is down costs the
+        # notice, never the reply, which waits on the approvals page either way).
+        from greenroom.inbox.tasks import notify_reply_waiting
+
+        message_id = message.pk
+        transaction.on_commit(lambda: notify_reply_waiting.delay(message_id), robust=True)
+    else:
         send_after_commit(message.pk)
     if conversation.assignee_id is None:
         # Whoever answers an unassigned conversation takes it: the next message from the
@@ -281,6 +288,10 @@ def do_reject_reply(message: Message, *, reason: str, acting_user: User) -> Mess
         target=message,
         after={"reason": reason[:200]},
     )
+    from greenroom.inbox.tasks import notify_reply_returned
+
+    message_id = message.pk
+    transaction.on_commit(lambda: notify_reply_returned.delay(message_id), robust=True)
     return message
 
 

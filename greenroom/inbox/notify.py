@@ -8,6 +8,9 @@ configured at all, the lead gets an e-mail through Django's mail settings, so a 
 installation still tells someone. A person mentioned in a note hears through their own URL, or
 by e-mail without one. Once on-call rotations exist, whoever is on call joins `recipients_for`.
 
+A reply that waits for approval is announced to everyone who may approve it on its channel (not
+its author); a reply sent back is announced to its author, with the approver's reason.
+
 Each person reads the text in their own language and the times in their own zone; a configured
 target reads the installation's language and the organisation's zone. Bodies are plain text
 (core.notify sends them as text, so an HTML target escapes them).
@@ -39,6 +42,8 @@ __all__ = [
     "person_recipient",
     "person_targets",
     "recipients_for",
+    "reply_returned_message",
+    "reply_waiting_message",
 ]
 
 # A digest names this many breaches one by one; the rest are counted, with a link to the queue.
@@ -206,8 +211,7 @@ def mention_message(
     language: str,
 ) -> tuple[str, str]:
     """Title and body telling someone they were mentioned; the note is quoted as plain text."""
-    quoted = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
-    quote = "\n".join("> " + line for line in quoted.splitlines() or [""])
+    quote = _quote(text)
     with override(language):
         title = _("%(author)s mentioned you on %(channel)s") % {
             "author": author,
@@ -220,5 +224,70 @@ def mention_message(
             + quote
             + "\n\n"
             + _("Open the conversation: %(link)s") % {"link": _link(conversation_id)}
+        )
+    return title, body
+
+
+def _quote(text: str) -> str:
+    quoted = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+    return "\n".join("> " + line for line in quoted.splitlines() or [""])
+
+
+def _approvals_link() -> str:
+    return settings.BASE_URL + reverse("inbox_approvals")
+
+
+def reply_waiting_message(
+    *, author: str, channel: str, customer_text: str, text: str, language: str
+) -> tuple[str, str]:
+    """Title and body asking an approver to decide on a held reply; both texts quoted as plain
+    text (the customer's first, so the approver reads what the reply answers)."""
+    with override(language):
+        title = _("%(author)s's reply on %(channel)s waits for your approval") % {
+            "author": author,
+            "channel": channel,
+        }
+        body = (
+            _("%(author)s wrote a reply on %(channel)s that needs approval before it is sent.")
+            % {"author": author, "channel": channel}
+            + "\n\n"
+            + _("The customer wrote:")
+            + "\n"
+            + _quote(customer_text)
+            + "\n\n"
+            + _("The reply:")
+            + "\n"
+            + _quote(text)
+            + "\n\n"
+            + _("Approve it or send it back: %(link)s") % {"link": _approvals_link()}
+        )
+    return title, body
+
+
+def reply_returned_message(
+    *, approver: str, channel: str, conversation_id: int, text: str, reason: str, language: str
+) -> tuple[str, str]:
+    """Title and body telling an author their held reply was sent back, and why."""
+    with override(language):
+        title = _("%(approver)s sent back your reply on %(channel)s") % {
+            "approver": approver,
+            "channel": channel,
+        }
+        body = (
+            _("%(approver)s did not approve your reply on %(channel)s; it was not sent.")
+            % {"approver": approver, "channel": channel}
+            + "\n\n"
+            + (
+                _("Their reason:") + "\n" + _quote(reason)
+                if reason.strip()
+                else _("They gave no reason.")
+            )
+            + "\n\n"
+            + _("Your reply:")
+            + "\n"
+            + _quote(text)
+            + "\n\n"
+            + _("Open the conversation to answer again: %(link)s")
+            % {"link": _link(conversation_id)}
         )
     return title, body

@@ -17,7 +17,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from greenroom.celery import app
-from greenroom.core.models import AuditEvent, Organization, User
+from greenroom.core.models import AuditEvent, Channel, Organization, User
 from greenroom.inbox import actions, ingest, notify
 from greenroom.inbox.models import (
     Conversation,
@@ -394,6 +394,85 @@ def notify_mentions(note_id: int) -> list[str]:
         )
         delivered += notify.deliver(reader, title, body)
     return delivered
+
+
+@app.task(name="greenroom.inbox.notify_reply_waiting")
+def notify_reply_waiting(message_id: int) -> list[str]:
+    """Tell everyone who may approve a held reply on its channel (never its author), in their
+    language, with the customer's message and the reply quoted and a link to the approvals
+    page. The customer's clock runs while the reply waits. Returns the labels that took it."""
+    reply = (
+        Message.objects.select_related("conversation__channel")
+        .filter(pk=message_id, direction=Direction.OUTBOUND)
+        .first()
+    )
+    if reply is None or reply.status != DeliveryStatus.AWAITING_APPROVAL:
+        return []
+    conversation = reply.conversation
+    answered = (
+        conversation.messages.filter(direction=Direction.INBOUND, sent_at__lte=reply.created_at)
+        .order_by("-sent_at", "-pk")
+        .values_list("text", flat=True)
+        .first()
+    )
+    members = (
+        User.objects.filter(
+            is_active=True,
+            memberships__organization_id=reply.organization_id,
+            memberships__is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    delivered: list[str] = []
+    for person in members:
+        if person.pk == reply.author_id or not (
+            Channel.objects.restrict(person, "approve")
+            .filter(pk=conversation.channel_id, organization_id=reply.organization_id)
+            .exists()
+        ):
+            continue
+        reader = notify.person_recipient(person, reply.organization_id)
+        title, body = notify.reply_waiting_message(
+            author=reply.author_name,
+            channel=conversation.channel.name,
+            customer_text=answered or "",
+            text=reply.text,
+            language=reader.language,
+        )
+        delivered += notify.deliver(reader, title, body)
+    return delivered
+
+
+@app.task(name="greenroom.inbox.notify_reply_returned")
+def notify_reply_returned(message_id: int) -> list[str]:
+    """Tell the author of a reply that was sent back, with the approver's reason, in their
+    language; nobody when they sent it back themselves or left the organisation."""
+    reply = (
+        Message.objects.select_related("conversation__channel", "author", "approved_by")
+        .filter(pk=message_id, direction=Direction.OUTBOUND, status=DeliveryStatus.REJECTED)
+        .first()
+    )
+    if reply is None or reply.author is None or reply.author_id == reply.approved_by_id:
+        return []
+    author = reply.author
+    if (
+        not author.is_active
+        or not author.memberships.filter(
+            organization_id=reply.organization_id, is_active=True
+        ).exists()
+    ):
+        return []
+    reader = notify.person_recipient(author, reply.organization_id)
+    title, body = notify.reply_returned_message(
+        approver=reply.approved_by.name if reply.approved_by else "",
+        channel=reply.conversation.channel.name,
+        conversation_id=reply.conversation_id,
+        text=reply.text,
+        reason=reply.error,
+        language=reader.language,
+    )
+    return notify.deliver(reader, title, body)
 
 
 @app.task(name="greenroom.inbox.hand_out_waiting")
