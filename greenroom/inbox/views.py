@@ -136,6 +136,23 @@ ROW_FIELDS = (
 )
 
 
+# The queues whose tabs say how many wait in them, counted up to COUNT_CAP ("99+"): one bounded
+# query each, served by the queue indexes, so a queue of 100,000 costs what one of 100 does.
+COUNTED = ("mine", "unassigned", "breaching")
+COUNT_CAP = 99
+
+
+def _counts(request: HttpRequest, org: Organization, now: datetime) -> dict[str, str]:
+    """How many conversations wait in each counted queue, as the tab shows it."""
+    rows = _conversations(request, org)
+    user = _user(request)
+    counts = {}
+    for name in COUNTED:
+        found = queues.in_queue(rows, name, user, now).values("pk")[: COUNT_CAP + 1].count()
+        counts[name] = f"{COUNT_CAP}+" if found > COUNT_CAP else str(found)
+    return counts
+
+
 def _page(rows: QuerySet[Conversation], name: str, page: int) -> list[dict[str, Any]]:
     """One page (plus one row, to know whether there is a next page), soonest due first.
 
@@ -262,6 +279,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     has_next = len(found) > PAGE
     now = timezone.now()
     rows = _queue_rows(found[:PAGE], now)
+    counts = _counts(request, org, now)
     context = {
         "org": org,
         "queue": name,
@@ -271,12 +289,15 @@ def queue(request: HttpRequest) -> HttpResponse:
         "has_next": has_next,
         "now": now,
         "queues": [
-            ("unassigned", _("Unassigned")),
-            ("mine", _("Mine")),
-            ("breaching", _("About to breach")),
-            ("all", _("All open")),
-            ("snoozed", _("Snoozed")),
-            ("closed", _("Closed")),
+            (key, label, counts.get(key, ""))
+            for key, label in (
+                ("unassigned", _("Unassigned")),
+                ("mine", _("Mine")),
+                ("breaching", _("About to breach")),
+                ("all", _("All open")),
+                ("snoozed", _("Snoozed")),
+                ("closed", _("Closed")),
+            )
         ],
         "brands": Brand.objects.restrict(request.user, "view_org").filter(organization=org),
         "networks": sorted(
@@ -295,6 +316,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "can_configure": may_configure(request, org),
         "querystring": request.GET.urlencode(),
         "drawn_at": f"{time.time():.3f}",
+        # A live refresh swaps the table; the tabs' counts come along out of band.
+        "oob_counts": bool(request.htmx),  # type: ignore[attr-defined]
     }
     template = "inbox/_queue_table.html" if request.htmx else "inbox/queue.html"  # type: ignore[attr-defined]
     return render(request, template, context)
