@@ -526,10 +526,33 @@ def parse_time(value: Any) -> datetime | None:
     text = value.replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = f"{text[:-2]}:{text[-2:]}"
-    parsed = parse_datetime(text)
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        return None  # well formed but no such time (month 13, +25:00)
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
     return parsed
+
+
+def parse_epoch(value: Any, *, millis: bool = False) -> datetime | None:
+    """A Unix time in seconds (or milliseconds) given as a number or a string of one, or None
+    when it is not one or names no time a datetime can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+        return datetime.fromtimestamp(number / 1000 if millis else number, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None  # not a number, NaN, infinite or past year 9999
+
+
+def id_of(value: Any) -> str:
+    """An id a network wrote as a string or a number, or "" for anything else (an object, a
+    list, true): such a value is no id to store an item under."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return ""
+    return str(value)
 
 
 # How far a network's clock may be behind ours when matching what an attempt made.
@@ -673,6 +696,20 @@ def is_video(item: MediaItem) -> bool:
 # --- Webhooks ------------------------------------------------------------------------------------
 
 
+def webhook_channels(org_id: int, kind: str, account_id: str) -> list[Channel]:
+    """The organisation's channels of `kind` connected to the account a webhook names; none
+    for an id no channel can have (a NUL, a lone surrogate: the database refuses to look it up)."""
+    from greenroom.networks.connections.payloads import storable_text
+
+    if storable_text(account_id) != account_id:
+        return []
+    return list(
+        Channel.objects.filter(
+            organization_id=org_id, kind=kind, sandboxed=False, external_id=account_id
+        )
+    )
+
+
 def land_webhook_items(
     org_id: int,
     kind: str,
@@ -686,17 +723,21 @@ def land_webhook_items(
     Items for accounts Greenroom has no channel for are dropped (one app may serve accounts
     outside Greenroom). Returns (created, duplicates)."""
     from greenroom.networks.actions import do_ingest_inbound
+    from greenroom.networks.connections.payloads import storable_item, storable_text
     from greenroom.networks.models import InboundSource
 
     created = duplicates = 0
     for account_id, items in items_by_account.items():
         if not items:
             continue
-        for channel in Channel.objects.filter(
-            organization_id=org_id, kind=kind, sandboxed=False, external_id=account_id
-        ):
+        # What the network sent, as the database takes it (no NUL, no lone surrogate ...).
+        storable = [storable_item(item) for item in items]
+        for channel in webhook_channels(org_id, kind, account_id):
             result = do_ingest_inbound(
-                channel, items, source=InboundSource.WEBHOOK, delivery_id=delivery_id
+                channel,
+                storable,
+                source=InboundSource.WEBHOOK,
+                delivery_id=storable_text(delivery_id),
             )
             created += result.created
             duplicates += result.duplicates

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from greenroom.core.models import Channel
 from greenroom.networks.actions import do_ingest_inbound
 from greenroom.networks.base import WebhookRejected
+from greenroom.networks.connections.payloads import storable_item, storable_text
 from greenroom.networks.models import InboundSource
 from greenroom.networks.sandbox.connector import SandboxConnector
 from greenroom.networks.sandbox.signing import DELIVERY_HEADER
@@ -56,7 +57,13 @@ def sandbox_hook(request: HttpRequest, channel_id: int) -> JsonResponse:
         return JsonResponse(
             {"ok": False, "error": _("No sandbox channel has this webhook address.")}, status=404
         )
-    result = do_ingest_inbound(channel, items, source=InboundSource.WEBHOOK, delivery_id=delivery)
+    # What the sender wrote, as the database takes it (no NUL, no lone surrogate ...).
+    result = do_ingest_inbound(
+        channel,
+        [storable_item(item) for item in items],
+        source=InboundSource.WEBHOOK,
+        delivery_id=storable_text(delivery),
+    )
     _log(
         "stored" if result.created else "duplicate",
         channel.pk,

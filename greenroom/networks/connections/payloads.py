@@ -8,6 +8,9 @@ for anything network-specific (reply refs, visibility ...).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,3 +88,71 @@ def network_json(raw: Any) -> dict[str, Any]:
     if is_standard(raw) and isinstance(raw.get("network"), dict):
         return raw["network"]  # type: ignore[no-any-return]
     return raw if isinstance(raw, dict) else {}
+
+
+# What an event row can hold (InboundEvent.external_id); longer ids keep a hash of the rest.
+ID_LENGTH = 200
+# Nesting kept in a stored payload: deeper values are dropped (the JSON encoders and the
+# databases stop somewhere past 250 levels; no network's JSON comes near 64).
+MAX_DEPTH = 64
+_INT64 = 2**63
+
+
+def storable_text(value: str) -> str:
+    """Text as the database takes it: NUL removed (PostgreSQL refuses it in text and JSON),
+    a lone surrogate (a JSON "\\ud800" escape with no pair) replaced by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def storable_json(value: Any, depth: int = 0) -> Any:
+    """A network's JSON as the database takes it: its text (keys too) through `storable_text`,
+    numbers JSON cannot carry (infinite) as null and integers past 64 bits as their digits
+    (the SQLite encoder refuses them), nesting past MAX_DEPTH dropped."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_json(v, depth + 1) for v in value]
+    return storable_text(str(value))
+
+
+def storable_id(value: str) -> str:
+    """An external id that fits its column: a longer one keeps its start and a hash of the
+    whole, so two long ids never become one."""
+    value = storable_text(value)
+    if len(value) <= ID_LENGTH:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[: ID_LENGTH - 17]}~{digest}"
+
+
+def storable_item(item: InboundItem) -> InboundItem:
+    """A webhook's item as the database can store it (see storable_text and storable_json):
+    whatever a network sends, what can be read lands, and one odd field never fails the
+    delivery its neighbours came in."""
+    return dataclasses.replace(
+        item,
+        external_id=storable_id(item.external_id),
+        text=storable_text(item.text),
+        author_handle=storable_text(item.author_handle),
+        author_name=storable_text(item.author_name),
+        in_reply_to=storable_text(item.in_reply_to) if item.in_reply_to else item.in_reply_to,
+        thread_id=storable_text(item.thread_id) if item.thread_id else item.thread_id,
+        raw=storable_json(item.raw),
+        media=storable_json(item.media),
+    )

@@ -531,7 +531,7 @@ class SandboxConnector:
             raise WebhookRejected(str(exc), status=401) from None
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested past Python's stack
             raise WebhookRejected(_("The body is not valid JSON."), status=400) from None
         if not isinstance(payload, dict):
             raise WebhookRejected(_("The body must be a JSON object."), status=400)
