@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -327,8 +328,8 @@ class MetaConnector:
 
     def _profile(self, person: str) -> tuple[str, bool]:
         """(the person's name or "", whether Meta could not be reached in time)."""
-        if not self.profile_fields:
-            return "", False
+        if not self.profile_fields or not is_graph_id(person):
+            return "", False  # no id of Meta's: nothing to ask (it would go in the address)
         try:
             profile = self.graph().call(
                 "GET", person, params={"fields": self.profile_fields}, timeout=PROFILE_TIMEOUT_S
@@ -608,6 +609,8 @@ class InstagramConnector(ContainerConnector):
         value = _dict(network_json(item.raw).get("value"))
         comment_id = str(value.get("comment_id") or "")
         media_id = str(value.get("media_id") or "")
+        if not is_graph_id(comment_id or media_id) or (media_id and not is_graph_id(media_id)):
+            return item  # not Meta's ids: they would go into the query as they are
         if comment_id:
             field = "mentioned_comment"
             fields = (
@@ -1035,19 +1038,18 @@ class ThreadsConnector(ContainerConnector):
 
 def threads_item(row: dict[str, Any], kind: str) -> InboundItem | None:
     made = api.parse_time(row.get("timestamp"))
-    if not row.get("id") or made is None:
+    external_id = api.id_of(row.get("id"))
+    if not external_id or made is None:
         return None
-    replied_to = row.get("replied_to") or {}
-    root = row.get("root_post") or {}
     return InboundItem(
-        external_id=str(row["id"]),
+        external_id=external_id,
         kind=kind,
         text=str(row.get("text") or ""),
         author_handle=str(row.get("username") or ""),
         author_name=str(row.get("username") or ""),
         created_at=made,
-        in_reply_to=str(replied_to.get("id") or "") or None,
-        thread_id=str(root.get("id") or "") or None,
+        in_reply_to=api.id_of(_dict(row.get("replied_to")).get("id")) or None,
+        thread_id=api.id_of(_dict(row.get("root_post")).get("id")) or None,
         raw=row,
         media=typed_media(row),
     )
@@ -1388,18 +1390,18 @@ class FacebookConnector(MetaConnector):
 
 def facebook_comment(comment: dict[str, Any], *, post_id: str) -> InboundItem | None:
     made = api.parse_time(comment.get("created_time"))
-    if not comment.get("id") or made is None:
+    external_id = api.id_of(comment.get("id"))
+    if not external_id or made is None:
         return None
-    author = comment.get("from") or {}
-    parent = comment.get("parent") or {}
+    author = _dict(comment.get("from"))
     return InboundItem(
-        external_id=str(comment["id"]),
+        external_id=external_id,
         kind=InboundKind.COMMENT,
         text=str(comment.get("message") or ""),
-        author_handle=str(author.get("id") or ""),
+        author_handle=api.id_of(author.get("id")),
         author_name=str(author.get("name") or ""),
         created_at=made,
-        in_reply_to=str(parent.get("id") or post_id),
+        in_reply_to=api.id_of(_dict(comment.get("parent")).get("id")) or post_id,
         thread_id=post_id,
         raw=comment,
         media=facebook_comment_media(comment),
@@ -1430,6 +1432,16 @@ def _kept(entries: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+_GRAPH_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
+
+
+def is_graph_id(value: str) -> bool:
+    """Whether a webhook's id can be one of Meta's (digits, or ids joined by "_"), so safe to
+    put into a Graph address or field expansion: a signed delivery is still no reason to ask
+    for `../me/accounts`."""
+    return _GRAPH_ID.fullmatch(value) is not None
 
 
 def facebook_comment_media(comment: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -26,10 +26,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from greenroom.core.models import Channel
 from greenroom.networks import network_api as api
 from greenroom.networks.base import ConnectorError, InboundItem, InboundKind
 from greenroom.networks.meta.connector import (
+    _dict,
     facebook_comment,
     message_media,
     threads_item,
@@ -44,28 +44,33 @@ NETWORKS = ("facebook", "instagram", "threads")
 def _when(epoch: Any) -> datetime:
     try:
         value = float(epoch)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return datetime.now(UTC)
-    # Messaging timestamps are in milliseconds; change times in seconds.
-    return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+    # Messaging timestamps are in milliseconds; change times in seconds. A time no datetime
+    # holds (NaN, infinite, past year 9999) reads as now, like a missing one.
+    return api.parse_epoch(value, millis=value > 1e11) or datetime.now(UTC)
 
 
 def _messaging(entry: dict[str, Any]) -> list[InboundItem]:
     items = []
-    for event in entry.get("messaging") or []:
-        message = event.get("message") or {}
-        sender = event.get("sender") or {}
-        if not message.get("mid") or message.get("is_echo"):
+    events = entry.get("messaging")
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        message = _dict(event.get("message"))
+        person = api.id_of(_dict(event.get("sender")).get("id"))
+        mid = api.id_of(message.get("mid"))
+        if not mid or message.get("is_echo"):
             continue  # echoes are our own messages
         items.append(
             InboundItem(
-                external_id=str(message["mid"]),
+                external_id=mid,
                 kind=InboundKind.DM,
                 text=str(message.get("text") or ""),
-                author_handle=str(sender.get("id") or ""),
+                author_handle=person,
                 author_name="",
                 created_at=_when(event.get("timestamp")),
-                thread_id=str(sender.get("id") or "") or None,
+                thread_id=person or None,
                 raw=event,
                 media=message_media(message),
             )
@@ -74,20 +79,21 @@ def _messaging(entry: dict[str, Any]) -> list[InboundItem]:
 
 
 def _facebook_change(change: dict[str, Any], page_id: str) -> InboundItem | None:
-    value = change.get("value") or {}
+    value = _dict(change.get("value"))
     if change.get("field") != "feed" or value.get("item") != "comment":
         return None
-    if value.get("verb") != "add" or str((value.get("from") or {}).get("id")) == page_id:
+    author = _dict(value.get("from"))
+    if value.get("verb") != "add" or str(author.get("id")) == page_id:
         return None
-    post_id = str(value.get("post_id") or "")
+    post_id = api.id_of(value.get("post_id"))
     # A comment on the post itself names the post as its parent: only a reply has a parent
     # comment.
-    parent = str(value.get("parent_id") or "")
+    parent = api.id_of(value.get("parent_id"))
     return facebook_comment(
         {
-            "id": value.get("comment_id"),
+            "id": api.id_of(value.get("comment_id")),
             "message": value.get("message"),
-            "from": value.get("from") or {},
+            "from": author,
             "created_time": _when(value.get("created_time")).isoformat(),
             "parent": {"id": parent} if parent and parent != post_id else {},
             # A comment with a photo or a video carries its address.
@@ -99,32 +105,34 @@ def _facebook_change(change: dict[str, Any], page_id: str) -> InboundItem | None
 
 
 def _instagram_change(change: dict[str, Any], entry_time: Any) -> InboundItem | None:
-    value = change.get("value") or {}
+    value = _dict(change.get("value"))
     field = change.get("field")
-    if field == "comments" and value.get("id"):
-        author = value.get("from") or {}
-        media = value.get("media") or {}
+    comment_id = api.id_of(value.get("id"))
+    if field == "comments" and comment_id:
+        author = _dict(value.get("from"))
+        media_id = api.id_of(_dict(value.get("media")).get("id"))
         return InboundItem(
-            external_id=str(value["id"]),
+            external_id=comment_id,
             kind=InboundKind.COMMENT,
             text=str(value.get("text") or ""),
             author_handle=str(author.get("username") or author.get("id") or ""),
             author_name=str(author.get("username") or ""),
             created_at=_when(entry_time),
-            in_reply_to=str(value.get("parent_id") or media.get("id") or "") or None,
-            thread_id=str(media.get("id") or "") or None,
+            in_reply_to=api.id_of(value.get("parent_id")) or media_id or None,
+            thread_id=media_id or None,
             raw=change,
         )
-    if field == "mentions" and (value.get("comment_id") or value.get("media_id")):
+    mentioned = api.id_of(value.get("comment_id")) or api.id_of(value.get("media_id"))
+    if field == "mentions" and mentioned:
         # Instagram sends only ids; the inbox reads the text with the mentioned media id.
         return InboundItem(
-            external_id=str(value.get("comment_id") or value.get("media_id")),
+            external_id=mentioned,
             kind=InboundKind.MENTION,
             text="",
             author_handle="",
             author_name="",
             created_at=_when(entry_time),
-            thread_id=str(value.get("media_id") or "") or None,
+            thread_id=api.id_of(value.get("media_id")) or None,
             raw=change,
         )
     return None
@@ -134,21 +142,23 @@ def read_meta_payload(network: str, payload: dict[str, Any]) -> dict[str, list[I
     """Items per account id (Page id, Instagram user id, Threads user id)."""
     found: dict[str, list[InboundItem]] = defaultdict(list)
     if network == "threads":
-        values = payload.get("values") or {}
+        values = _dict(payload.get("values"))
         field = values.get("field")
-        value = values.get("value") or {}
+        value = _dict(values.get("value"))
         kind = {"replies": InboundKind.COMMENT, "mentions": InboundKind.MENTION}.get(str(field))
         item = threads_item(value, kind) if kind else None
         if item is not None:
-            owner = (value.get("root_post") or {}).get("owner_id") if kind == "comment" else None
-            found[str(owner or payload.get("target_id") or "")].append(item)
+            owner = _dict(value.get("root_post")).get("owner_id") if kind == "comment" else None
+            found[api.id_of(owner) or api.id_of(payload.get("target_id"))].append(item)
         return found
-    for entry in payload.get("entry") or []:
+    entries = payload.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
-        account = str(entry.get("id") or "")
+        account = api.id_of(entry.get("id"))
         found[account] += _messaging(entry)
-        for change in entry.get("changes") or []:
+        changes = entry.get("changes")
+        for change in changes if isinstance(changes, list) else []:
             if not isinstance(change, dict):
                 continue
             item = (
@@ -169,9 +179,7 @@ def completed(
     cannot ask (no tokens, Meta refuses) lands the items as they came: nothing is lost."""
     result: dict[str, list[InboundItem]] = {}
     for account, items in found.items():
-        channel = Channel.objects.filter(
-            organization_id=org_id, kind=network, sandboxed=False, external_id=account
-        ).first()
+        channel = next(iter(api.webhook_channels(org_id, network, account)), None)
         connector = connector_for(channel) if channel is not None and items else None
         complete = getattr(connector, "complete_webhook_items", None)
         if callable(complete):
@@ -216,7 +224,7 @@ def meta_hook(request: HttpRequest, network: str, org_id: int) -> HttpResponse:
         return JsonResponse({"ok": False, "error": _("Bad signature.")}, status=401)
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested past Python's stack
         return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)

@@ -347,6 +347,36 @@ DELIVERIES = {
         ("items",),
         "si_good",
     ),
+    "facebook-feed": Delivery(
+        "facebook",
+        lambda a: _meta_entry(a, changes=[_fb_comment("5566_7"), _fb_comment("5566_8")]),
+        ("entry", 0, "changes"),
+        "5566_7",
+    ),
+    "facebook-messaging": Delivery(
+        "facebook",
+        lambda a: _meta_entry(a, messaging=[_dm("m_good", "7700"), _dm("m_broken", "7701")]),
+        ("entry", 0, "messaging"),
+        "m_good",
+    ),
+    "instagram-comments": Delivery(
+        "instagram",
+        lambda a: _meta_entry(a, changes=[_ig_comment("178657993"), _ig_comment("178657994")]),
+        ("entry", 0, "changes"),
+        "178657993",
+    ),
+    "instagram-mentions": Delivery(
+        "instagram",
+        lambda a: _meta_entry(a, changes=[_ig_mention("17894"), _ig_mention("17895")]),
+        ("entry", 0, "changes"),
+        "17894",
+    ),
+    "instagram-messaging": Delivery(
+        "instagram",
+        lambda a: _meta_entry(a, messaging=[_dm("aWdf_good", "8800"), _dm("aWdf_bad", "8801")]),
+        ("entry", 0, "messaging"),
+        "aWdf_good",
+    ),
 }
 
 
@@ -519,7 +549,66 @@ def test_sandbox_a_broken_item_is_refused_with_a_reason_or_taken(wired, mutation
     _send_delivery(wired, "sandbox", *mutation)
 
 
+@FUZZ
+@given(mutation=_mutation("facebook-feed"))
+@example(mutation=(("value",), [1]))
+@example(mutation=(("value", "created_time"), 1e308))
+@example(mutation=(("value", "message"), DEEPER))
+@example(mutation=(("value", "comment_id"), "9" * 10_000))
+def test_facebook_a_broken_comment_loses_no_other(wired, mutation):
+    _send_delivery(wired, "facebook-feed", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("facebook-messaging"))
+@example(mutation=((), REMOVE))
+@example(mutation=(("message",), " "))
+@example(mutation=(("sender",), " "))
+@example(mutation=(("timestamp",), 1e308))
+def test_facebook_a_broken_message_loses_no_other(wired, mutation):
+    _send_delivery(wired, "facebook-messaging", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("instagram-comments"))
+@example(mutation=(("value", "from"), "x"))
+@example(mutation=(("value", "text"), "a\x00b"))
+@example(mutation=(("value", "media", "id"), 10**30))
+def test_instagram_a_broken_comment_loses_no_other(wired, mutation):
+    _send_delivery(wired, "instagram-comments", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("instagram-mentions"))
+@example(mutation=(("value",), 0))
+@example(mutation=(("value", "comment_id"), "\ud800"))
+def test_instagram_a_broken_mention_loses_no_other(wired, mutation):
+    _send_delivery(wired, "instagram-mentions", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("instagram-messaging"))
+@example(mutation=(("sender", "id"), "\x1f"))
+@example(mutation=(("sender", "id"), "../me/accounts"))
+def test_instagram_a_broken_message_loses_no_other(wired, mutation):
+    _send_delivery(wired, "instagram-messaging", *mutation)
+
+
 # --- Threads delivers one item at a time: any field of it, or of its envelope ---------------------
+
+
+@FUZZ
+@given(path=st.sampled_from(list(_paths(_threads("")))[1:]), new=st.just(REMOVE) | hostile)
+@example(path=("values", "value", "timestamp"), new="2026-13-45T25:61:00")
+@example(path=("values",), new=[])
+@example(path=("values", "value", "root_post"), new="x")
+@example(path=("values", "value", "text"), new="a\x00b")
+def test_threads_a_broken_reply_never_crashes(wired, path, new):
+    with transaction.atomic():
+        status, answer = _post(wired, "threads", _encode(_mutated(_threads(""), path, new)))
+        assert status == 200, answer
+        assert InboundEvent.objects.filter(channel=wired.channels["threads"]).count() <= 1
+        transaction.set_rollback(True)
 
 
 # --- (b) the envelope broken, arbitrary JSON, raw bytes -----------------------------------------
@@ -540,6 +629,10 @@ def _envelope_paths() -> list[tuple[str, tuple[str | int, ...]]]:
 
 @settings(FUZZ, max_examples=80)
 @given(where=st.sampled_from(_envelope_paths()), new=st.just(REMOVE) | hostile)
+@example(where=("facebook-feed", ("entry",)), new={"a": 1})
+@example(where=("facebook-feed", ("entry", 0, "time")), new=1e308)
+@example(where=("facebook-messaging", ("entry", 0, "id")), new="\ud800")
+@example(where=("instagram-comments", ("entry", 0, "id")), new="1\x00")
 def test_a_broken_envelope_never_crashes(wired, where, new):
     name, path = where
     delivery = DELIVERIES[name]
@@ -550,7 +643,7 @@ def test_a_broken_envelope_never_crashes(wired, where, new):
 
 
 @settings(FUZZ, max_examples=60)
-@given(receiver=st.sampled_from(["sandbox"]), payload=hostile)
+@given(receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads"]), payload=hostile)
 def test_any_signed_json_never_crashes(wired, receiver, payload):
     with transaction.atomic():
         _post(wired, receiver, _encode(payload))
@@ -559,7 +652,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
 
 @settings(FUZZ, max_examples=60)
 @given(
-    receiver=st.sampled_from(["sandbox"]),
+    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads"]),
     body=st.one_of(
         st.binary(max_size=200),
         st.sampled_from(
@@ -576,6 +669,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
         ),
     ),
 )
+@example(receiver="facebook", body=b"[" * 10_000 + b"]" * 10_000)
 @example(receiver="sandbox", body=b"[" * 10_000 + b"]" * 10_000)
 def test_any_signed_bytes_never_crash(wired, receiver, body):
     with transaction.atomic():
