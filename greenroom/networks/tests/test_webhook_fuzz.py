@@ -377,6 +377,18 @@ DELIVERIES = {
         ("entry", 0, "messaging"),
         "aWdf_good",
     ),
+    "x-tweets": Delivery(
+        "x",
+        lambda a: _x_activity(a, tweet_create_events=[_tweet("10501186"), _tweet("10501187")]),
+        ("tweet_create_events",),
+        "10501186",
+    ),
+    "x-dms": Delivery(
+        "x",
+        lambda a: _x_activity(a, direct_message_events=[_x_dm("95449183"), _x_dm("95449184")]),
+        ("direct_message_events",),
+        "dm:95449183",
+    ),
 }
 
 
@@ -594,6 +606,25 @@ def test_instagram_a_broken_message_loses_no_other(wired, mutation):
     _send_delivery(wired, "instagram-messaging", *mutation)
 
 
+@FUZZ
+@given(mutation=_mutation("x-tweets"))
+@example(mutation=(("id_str",), "\ud800"))
+@example(mutation=((), "x"))
+@example(mutation=(("user",), []))
+def test_x_a_broken_mention_loses_no_other(wired, mutation):
+    _send_delivery(wired, "x-tweets", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("x-dms"))
+@example(mutation=(("created_timestamp",), "soon"))
+@example(mutation=(("created_timestamp",), 10**30))
+@example(mutation=(("message_create", "sender_id"), "²"))
+@example(mutation=(("message_create",), 1))
+def test_x_a_broken_dm_loses_no_other(wired, mutation):
+    _send_delivery(wired, "x-dms", *mutation)
+
+
 # --- Threads delivers one item at a time: any field of it, or of its envelope ---------------------
 
 
@@ -631,6 +662,9 @@ def _envelope_paths() -> list[tuple[str, tuple[str | int, ...]]]:
 @given(where=st.sampled_from(_envelope_paths()), new=st.just(REMOVE) | hostile)
 @example(where=("facebook-feed", ("entry",)), new={"a": 1})
 @example(where=("facebook-feed", ("entry", 0, "time")), new=1e308)
+@example(where=("x-tweets", ("tweet_create_events",)), new="x")
+@example(where=("x-dms", ("for_user_id",)), new=[1])
+@example(where=("x-tweets", ("for_user_id",)), new="\ud800")
 @example(where=("facebook-messaging", ("entry", 0, "id")), new="\ud800")
 @example(where=("instagram-comments", ("entry", 0, "id")), new="1\x00")
 def test_a_broken_envelope_never_crashes(wired, where, new):
@@ -643,7 +677,9 @@ def test_a_broken_envelope_never_crashes(wired, where, new):
 
 
 @settings(FUZZ, max_examples=60)
-@given(receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads"]), payload=hostile)
+@given(
+    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads", "x"]), payload=hostile
+)
 def test_any_signed_json_never_crashes(wired, receiver, payload):
     with transaction.atomic():
         _post(wired, receiver, _encode(payload))
@@ -652,7 +688,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
 
 @settings(FUZZ, max_examples=60)
 @given(
-    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads"]),
+    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads", "x"]),
     body=st.one_of(
         st.binary(max_size=200),
         st.sampled_from(
@@ -671,6 +707,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
 )
 @example(receiver="facebook", body=b"[" * 10_000 + b"]" * 10_000)
 @example(receiver="sandbox", body=b"[" * 10_000 + b"]" * 10_000)
+@example(receiver="x", body=b"[" * 10_000 + b"]" * 10_000)
 def test_any_signed_bytes_never_crash(wired, receiver, body):
     with transaction.atomic():
         _post(wired, receiver, body)

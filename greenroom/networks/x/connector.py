@@ -98,7 +98,8 @@ def one_to_one_conversation(first: str, second: str) -> str | None:
     ID format: {smaller_user_id}-{larger_user_id}"). User ids are 64-bit numbers written as
     strings of different lengths, so they are compared as numbers. None when either is not an
     id."""
-    if not (first.isdigit() and second.isdigit()):
+    # ASCII digits only: "²" and "١" are digits to str.isdigit, and int() refuses the first.
+    if not all(part.isascii() and part.isdigit() and len(part) <= 20 for part in (first, second)):
         return None
     low, high = sorted((first, second), key=int)
     return f"{low}-{high}"

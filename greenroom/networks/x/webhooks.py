@@ -35,51 +35,63 @@ def signature(secret: str, message: bytes) -> str:
     return "sha256=" + base64.b64encode(api.hmac_sha256(secret, message)).decode("ascii")
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list of events; anything else in it is no event."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
 def read_activity(payload: dict[str, Any]) -> list[InboundItem]:
-    account = str(payload.get("for_user_id") or "")
+    account = api.id_of(payload.get("for_user_id"))
     items = []
-    for tweet in payload.get("tweet_create_events") or []:
-        user = tweet.get("user") or {}
+    for tweet in _list(payload.get("tweet_create_events")):
+        user = _dict(tweet.get("user"))
         made = _x_time(tweet.get("created_at"))
-        if not tweet.get("id_str") or made is None or str(user.get("id_str")) == account:
-            continue  # our own posts come back as events too
+        tweet_id = api.id_of(tweet.get("id_str"))
+        if not tweet_id or made is None or str(user.get("id_str")) == account:
+            continue  # our own posts come back as events too (or it is no tweet)
         items.append(
             InboundItem(
-                external_id=str(tweet["id_str"]),
+                external_id=tweet_id,
                 kind=InboundKind.MENTION,
                 text=str(tweet.get("text") or ""),
                 author_handle=str(user.get("screen_name") or ""),
                 author_name=str(user.get("name") or ""),
                 created_at=made,
-                in_reply_to=str(tweet.get("in_reply_to_status_id_str") or "") or None,
+                in_reply_to=api.id_of(tweet.get("in_reply_to_status_id_str")) or None,
                 raw=tweet,
             )
         )
     # The DM senders' names come beside the events, by user id.
     given = payload.get("users")
     users: dict[str, Any] = given if isinstance(given, dict) else {}
-    for event in payload.get("direct_message_events") or []:
-        create = event.get("message_create") or {}
-        sender = str(create.get("sender_id") or "")
-        if event.get("type") != "message_create" or not event.get("id") or sender == account:
+    for event in _list(payload.get("direct_message_events")):
+        create = _dict(event.get("message_create"))
+        sender = api.id_of(create.get("sender_id"))
+        event_id = api.id_of(event.get("id"))
+        if event.get("type") != "message_create" or not event_id or sender == account:
             continue
-        millis = int(event.get("created_timestamp") or 0)
         # The Account Activity API delivers one-to-one DMs only (X's page for it: group
         # conversations are not supported yet), and its events carry no conversation id: the
         # thread is X's one-to-one id built from the two participants, the id the polled
         # events of the same conversation carry. A group DM never arrives here; polling
         # (GET /2/dm_events) brings it with its group conversation's own id.
-        recipient = str((create.get("target") or {}).get("recipient_id") or account)
+        recipient = api.id_of(_dict(create.get("target")).get("recipient_id")) or account
         found = users.get(sender)
         person: dict[str, Any] = found if isinstance(found, dict) else {}
         items.append(
             InboundItem(
-                external_id=f"dm:{event['id']}",
+                external_id=f"dm:{event_id}",
                 kind=InboundKind.DM,
-                text=str((create.get("message_data") or {}).get("text") or ""),
+                text=str(_dict(create.get("message_data")).get("text") or ""),
                 author_handle=str(person.get("screen_name") or sender),
                 author_name=str(person.get("name") or ""),
-                created_at=datetime.fromtimestamp(millis / 1000, UTC),
+                # A time that is no time (missing, not a number) reads as when it came.
+                created_at=api.parse_epoch(event.get("created_timestamp"), millis=True)
+                or datetime.now(UTC),
                 thread_id=one_to_one_conversation(sender, recipient),
                 raw=event,
             )
@@ -104,14 +116,14 @@ def x_hook(request: HttpRequest, org_id: int) -> HttpResponse:
         return JsonResponse({"ok": False, "error": _("Bad signature.")}, status=401)
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested past Python's stack
         return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
     created, duplicates = api.land_webhook_items(
         org_id,
         "x",
-        {str(payload.get("for_user_id") or ""): read_activity(payload)},
+        {api.id_of(payload.get("for_user_id")): read_activity(payload)},
         delivery_id=given[-16:],
     )
     return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})
