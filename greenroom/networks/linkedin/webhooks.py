@@ -42,18 +42,24 @@ def hex_hmac(secret: str, message: bytes) -> str:
 
 
 def _when(value: Any) -> datetime:
-    if isinstance(value, int | float) and value > 0:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    return datetime.now(UTC)
+    made = None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        made = api.parse_epoch(value, millis=True)  # None past year 9999
+    return made or datetime.now(UTC)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def read_notification(note: dict[str, Any]) -> InboundItem | None:
     action = note.get("action")
-    activity = note.get("decoratedGeneratedActivity") or {}
+    activity = _dict(note.get("decoratedGeneratedActivity"))
     made = _when(note.get("lastModifiedAt"))
+    source = api.id_of(note.get("sourcePost"))
     if action == "COMMENT":
-        comment = activity.get("comment") or {}
-        urn = str(comment.get("entity") or note.get("generatedActivity") or "")
+        comment = _dict(activity.get("comment"))
+        urn = api.id_of(comment.get("entity")) or api.id_of(note.get("generatedActivity"))
         if not urn:
             return None
         return InboundItem(
@@ -63,13 +69,13 @@ def read_notification(note: dict[str, Any]) -> InboundItem | None:
             author_handle=str(comment.get("owner") or ""),
             author_name="",
             created_at=made,
-            in_reply_to=str(note.get("sourcePost") or "") or None,
-            thread_id=str(note.get("sourcePost") or "") or None,
+            in_reply_to=source or None,
+            thread_id=source or None,
             raw={"object": comment.get("object"), **note},
         )
     if action == "SHARE_MENTION":
-        share = activity.get("share") or note.get("decoratedSourcePost") or {}
-        urn = str(share.get("entity") or note.get("sourcePost") or "")
+        share = _dict(activity.get("share")) or _dict(note.get("decoratedSourcePost"))
+        urn = api.id_of(share.get("entity")) or source
         if not urn:
             return None
         return InboundItem(
@@ -87,12 +93,13 @@ def read_notification(note: dict[str, Any]) -> InboundItem | None:
 
 def read_notifications(payload: dict[str, Any]) -> dict[str, list[InboundItem]]:
     by_page: dict[str, list[InboundItem]] = defaultdict(list)
-    for note in payload.get("notifications") or []:
+    notes = payload.get("notifications")
+    for note in notes if isinstance(notes, list) else []:
         if not isinstance(note, dict):
             continue
         item = read_notification(note)
         if item is not None:
-            by_page[str(note.get("organizationalEntity") or "")].append(item)
+            by_page[api.id_of(note.get("organizationalEntity"))].append(item)
     return by_page
 
 
@@ -122,13 +129,14 @@ def linkedin_hook(request: HttpRequest, org_id: int) -> HttpResponse:
         return JsonResponse({"ok": False, "error": _("Bad signature.")}, status=401)
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested past Python's stack
         return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
+    notes = payload.get("notifications")
     ids = [
-        str(n.get("notificationId"))
-        for n in payload.get("notifications") or []
+        api.id_of(n.get("notificationId"))
+        for n in (notes if isinstance(notes, list) else [])
         if isinstance(n, dict)
     ]
     created, duplicates = api.land_webhook_items(

@@ -389,6 +389,18 @@ DELIVERIES = {
         ("direct_message_events",),
         "dm:95449183",
     ),
+    "linkedin-comments": Delivery(
+        "linkedin",
+        lambda a: _li(a, _li_comment(1232421), _li_comment(1232422)),
+        ("notifications",),
+        "urn:li:comment:(urn:li:activity:6771116102128271360,1232421)",
+    ),
+    "linkedin-mentions": Delivery(
+        "linkedin",
+        lambda a: _li(a, _li_mention("urn:li:share:1"), _li_mention("urn:li:share:2")),
+        ("notifications",),
+        "urn:li:share:1",
+    ),
 }
 
 
@@ -625,6 +637,25 @@ def test_x_a_broken_dm_loses_no_other(wired, mutation):
     _send_delivery(wired, "x-dms", *mutation)
 
 
+@FUZZ
+@given(mutation=_mutation("linkedin-comments"))
+@example(mutation=(("lastModifiedAt",), 1e308))
+@example(mutation=(("decoratedGeneratedActivity",), "x"))
+@example(mutation=(("decoratedGeneratedActivity", "comment"), []))
+def test_linkedin_a_broken_comment_loses_no_other(wired, mutation):
+    _send_delivery(wired, "linkedin-comments", *mutation)
+
+
+@FUZZ
+@given(mutation=_mutation("linkedin-mentions"))
+@example(mutation=(("decoratedGeneratedActivity", "share"), 1))
+@example(mutation=(("organizationalEntity",), "\ud800"))
+@example(mutation=(("organizationalEntity",), "a\x00b"))
+@example(mutation=(("sourcePost",), {"a": 1}))
+def test_linkedin_a_broken_mention_loses_no_other(wired, mutation):
+    _send_delivery(wired, "linkedin-mentions", *mutation)
+
+
 # --- Threads delivers one item at a time: any field of it, or of its envelope ---------------------
 
 
@@ -667,6 +698,7 @@ def _envelope_paths() -> list[tuple[str, tuple[str | int, ...]]]:
 @example(where=("x-tweets", ("for_user_id",)), new="\ud800")
 @example(where=("facebook-messaging", ("entry", 0, "id")), new="\ud800")
 @example(where=("instagram-comments", ("entry", 0, "id")), new="1\x00")
+@example(where=("linkedin-comments", ("notifications",)), new=7)
 def test_a_broken_envelope_never_crashes(wired, where, new):
     name, path = where
     delivery = DELIVERIES[name]
@@ -677,9 +709,7 @@ def test_a_broken_envelope_never_crashes(wired, where, new):
 
 
 @settings(FUZZ, max_examples=60)
-@given(
-    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads", "x"]), payload=hostile
-)
+@given(receiver=st.sampled_from(sorted(RECEIVERS)), payload=hostile)
 def test_any_signed_json_never_crashes(wired, receiver, payload):
     with transaction.atomic():
         _post(wired, receiver, _encode(payload))
@@ -688,7 +718,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
 
 @settings(FUZZ, max_examples=60)
 @given(
-    receiver=st.sampled_from(["facebook", "instagram", "sandbox", "threads", "x"]),
+    receiver=st.sampled_from(sorted(RECEIVERS)),
     body=st.one_of(
         st.binary(max_size=200),
         st.sampled_from(
@@ -708,6 +738,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
 @example(receiver="facebook", body=b"[" * 10_000 + b"]" * 10_000)
 @example(receiver="sandbox", body=b"[" * 10_000 + b"]" * 10_000)
 @example(receiver="x", body=b"[" * 10_000 + b"]" * 10_000)
+@example(receiver="linkedin", body=b"[" * 10_000 + b"]" * 10_000)
 def test_any_signed_bytes_never_crash(wired, receiver, body):
     with transaction.atomic():
         _post(wired, receiver, body)
