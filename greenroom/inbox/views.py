@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 from urllib.parse import quote
 
@@ -308,6 +309,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             )
         ),
         "people": _agents(org),
+        "snooze_choices": snooze_choices(),
         "sentiments": Sentiment.choices,
         "languages": org.languages or [],
         "awaiting_approval": Message.objects.restrict(request.user, "approve")
@@ -395,6 +397,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "people": _agents(org),
         "teams": Team.objects.restrict(user, "view_org").filter(organization=org),
         "priorities": Priority.choices,
+        "snooze_choices": snooze_choices(),
         "now": timezone.now(),
         "sla_state": _sla_state(conversation.sla_due_at, conversation.sla_warn_at, timezone.now()),
         "sla_overdue": overdue_text(conversation.sla_due_at, now)
@@ -517,6 +520,34 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("inbox_conversation", pk=pk)
 
 
+# The Snooze menus: a few hours, or the next working morning in the person's own time zone
+# (when they will look again). Anything else is the default, four hours.
+SNOOZE_MORNING = clock_time(9)
+
+
+def snooze_choices() -> list[tuple[str, str]]:
+    return [
+        ("1h", _("For 1 hour")),
+        ("4h", _("For 4 hours")),
+        ("tomorrow", _("Until tomorrow, 09:00")),
+        ("monday", _("Until Monday, 09:00")),
+    ]
+
+
+def snooze_until(choice: str, now: datetime) -> datetime:
+    """When a snooze chosen in a menu ends; mornings are in the active (the person's) zone."""
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    local = timezone.localtime(now)
+    if choice == "tomorrow":
+        day = local.date() + timedelta(days=1)
+    elif choice == "monday":
+        day = local.date() + timedelta(days=(7 - local.weekday()) or 7)
+    else:
+        return now + timedelta(hours=4)
+    return timezone.make_aware(datetime.combine(day, SNOOZE_MORNING))
+
+
 def _person(org: Organization, value: str) -> User | None:
     """The member chosen in a form; None for nobody (an empty choice)."""
     if not value:
@@ -558,11 +589,8 @@ def _apply(request: HttpRequest, org: Organization, rows: list[Conversation]) ->
         for row in rows:
             actions.do_reopen(row, acting_user=user)
     elif what == "snooze":
-        try:
-            hours = float(request.POST.get("hours", "4"))
-        except ValueError:
-            hours = 4.0
-        actions.do_snooze(rows, timezone.now() + timedelta(hours=hours), acting_user=user)
+        until = snooze_until(request.POST.get("snooze", ""), timezone.now())
+        actions.do_snooze(rows, until, acting_user=user)
     else:
         raise ActionError(_("Choose what to do."))
 

@@ -81,3 +81,53 @@ def test_snoozed_conversations_leave_the_working_queues(world: World, client: Cl
     assert [row["id"] for row in listed] == [later.pk]
     listed = api.get("/api/inbox/conversations", {"queue": "unassigned"}).json()["items"]
     assert later.pk not in [row["id"] for row in listed]
+
+
+# --- The Snooze menus -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "zone", "now", "expected"),
+    [
+        ("1h", "Asia/Seoul", "2026-11-27T23:30:00+00:00", "2026-11-28T00:30:00+00:00"),
+        ("4h", "Asia/Seoul", "2026-11-27T23:30:00+00:00", "2026-11-28T03:30:00+00:00"),
+        ("", "Asia/Seoul", "2026-11-27T23:30:00+00:00", "2026-11-28T03:30:00+00:00"),
+        ("nonsense", "UTC", "2026-11-27T23:30:00+00:00", "2026-11-28T03:30:00+00:00"),
+        # Seoul: it is already Saturday 08:30 there, so "tomorrow" is Sunday 09:00 KST.
+        ("tomorrow", "Asia/Seoul", "2026-11-27T23:30:00+00:00", "2026-11-29T00:00:00+00:00"),
+        # New York, the same moment: Friday 18:30, so Saturday 09:00 EST.
+        ("tomorrow", "America/New_York", "2026-11-27T23:30:00+00:00", "2026-11-28T14:00:00+00:00"),
+        # Monday 09:00 next week; on a Monday, the Monday after.
+        ("monday", "Asia/Seoul", "2026-11-27T23:30:00+00:00", "2026-11-30T00:00:00+00:00"),
+        ("monday", "UTC", "2026-11-30T08:00:00+00:00", "2026-12-07T09:00:00+00:00"),
+        # Across the autumn clock change: 09:00 is EST (UTC-5) on the Monday after it, not EDT.
+        ("monday", "America/New_York", "2026-10-30T12:00:00+00:00", "2026-11-02T14:00:00+00:00"),
+    ],
+)
+def test_a_snooze_ends_when_its_menu_says_in_the_persons_zone(
+    choice: str, zone: str, now: str, expected: str
+) -> None:
+    from datetime import datetime
+
+    from greenroom.inbox.views import snooze_until
+
+    with timezone.override(zone):
+        assert snooze_until(choice, datetime.fromisoformat(now)) == datetime.fromisoformat(expected)
+
+
+def test_the_conversation_page_snoozes_until_tomorrow_morning(client: Client, world: World) -> None:
+    land(world.coffee_x, item("z9", "reply tomorrow is fine"))
+    conversation = conversation_of(world.coffee_x, "z9")
+    client.force_login(world.alice)
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert '<option value="tomorrow">Until tomorrow, 09:00</option>' in page
+    response = client.post(
+        f"/inbox/c/{conversation.pk}/act/", {"action": "snooze", "snooze": "tomorrow"}
+    )
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.SNOOZED
+    assert conversation.snoozed_until is not None
+    local = timezone.localtime(conversation.snoozed_until)
+    assert (local.hour, local.minute) == (9, 0)
+    assert local.date() == timezone.localdate() + timedelta(days=1)
