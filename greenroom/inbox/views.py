@@ -527,10 +527,10 @@ SNOOZE_MORNING = clock_time(9)
 
 def snooze_choices() -> list[tuple[str, str]]:
     return [
-        ("1h", _("For 1 hour")),
-        ("4h", _("For 4 hours")),
-        ("tomorrow", _("Until tomorrow, 09:00")),
-        ("monday", _("Until Monday, 09:00")),
+        ("1h", _("1 hour")),
+        ("4h", _("4 hours")),
+        ("tomorrow", _("Tomorrow 09:00")),
+        ("monday", _("Monday 09:00")),
     ]
 
 

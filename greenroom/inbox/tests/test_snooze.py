@@ -120,7 +120,7 @@ def test_the_conversation_page_snoozes_until_tomorrow_morning(client: Client, wo
     conversation = conversation_of(world.coffee_x, "z9")
     client.force_login(world.alice)
     page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
-    assert '<option value="tomorrow">Until tomorrow, 09:00</option>' in page
+    assert '<option value="tomorrow">Tomorrow 09:00</option>' in page
     response = client.post(
         f"/inbox/c/{conversation.pk}/act/", {"action": "snooze", "snooze": "tomorrow"}
     )
