@@ -237,3 +237,17 @@ def test_an_admin_adds_a_routing_rule_from_the_settings_page(
     # An agent may not add rules.
     client.force_login(conversations.agnes)
     assert client.post("/inbox/settings/", {"form": "rule", "name": "x"}).status_code == 404
+
+
+def test_assign_to_me_is_offered_only_to_someone_it_is_not_assigned_to(
+    client: Client, world: World
+) -> None:
+    land(world.coffee_x, item("am1", "hello"))
+    conversation = conversation_of(world.coffee_x, "am1")
+    client.force_login(world.alice)
+    path = f"/inbox/c/{conversation.pk}/"
+    assert 'id="gr-assign-me"' in client.get(path).content.decode()
+    actions.do_assign([conversation], world.alice, acting_user=world.alice)
+    assert 'id="gr-assign-me"' not in client.get(path).content.decode()
+    client.force_login(world.bianca)
+    assert 'id="gr-assign-me"' in client.get(path).content.decode()
