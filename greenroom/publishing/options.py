@@ -355,6 +355,9 @@ def _value_problem(option: Option, value: Any, network: str, placement: str) -> 
 
 
 def _text_problem(option: Option, value: str, network: str, placement: str) -> str:
+    if "\x00" in value:
+        # Options are kept as JSON, and PostgreSQL cannot store NUL in it.
+        return _("contains a NUL character; remove it.")
     if option.rule_field:
         reasons = validate_text(value, network, placement, field=option.rule_field)
         return reasons[0] if reasons else ""

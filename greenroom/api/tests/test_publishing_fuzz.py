@@ -10,6 +10,7 @@ is rolled back, so they all start from the same post, guideline, asset and revie
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class Ids:
     asset: int
     rendition: int
     channel: int
+    bluesky: int
 
 
 def _png() -> bytes:
@@ -153,6 +155,7 @@ def ids(owner: Client, world: Any) -> Ids:
         asset=asset,
         rendition=rendition,
         channel=channel,
+        bluesky=world.tea_bluesky.pk,
     )
 
 
@@ -489,6 +492,27 @@ ODD_BODIES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+# Network options are free-form JSON until the network's schema reads them; PostgreSQL's jsonb
+# refuses NUL as well.
+ODD_BODIES += [
+    (
+        "POST",
+        "/api/posts",
+        {"text": "Hi", "channels": [{"channel_id": "{bluesky}", "options": options}]},
+    )
+    for options in (
+        {"thread": ["a\x00b"]},
+        {"langs": ["\x00"]},
+        {"langs": ["en", "a\x00"]},
+        {"thread": [HUGE_TEXT]},
+        {"thread": ["x"] * 10_000},
+    )
+]
+ODD_BODIES += [
+    ("POST", "/api/post-imports", {"csv": "channel,text,options\n{bluesky},hi," + cell + "\n"})
+    for cell in ('"{""langs"": [""\\u0000""]}"', '"{""thread"": [""a\\u0000b""]}"')
+]
+
 # Every field that takes a time, with every odd date.
 DATED: list[tuple[str, str, Any]] = [
     (
@@ -542,6 +566,7 @@ def _fill(value: Any, ids: Ids, user: int) -> Any:
     if isinstance(value, str):
         for name, number in (
             ("{channel}", ids.channel),
+            ("{bluesky}", ids.bluesky),
             ("{course}", ids.course),
             ("{user}", user),
         ):
@@ -580,6 +605,7 @@ def test_values_the_database_cannot_store_are_refused(
             for k, v in filled.items()
         }
     path = path.format(**vars(ids), user=world.carl.pk)
+    assert not re.search(r"\{[a-z]+\}", f"{path} {filled}"), "a placeholder was left unfilled"
     _send(owner, method, path, filled)
 
 
@@ -853,3 +879,18 @@ def test_nul_in_publishing_text_is_a_422(
     response = owner.post(path, body, content_type="application/json")
     assert response.status_code == 422, response.content[:300]
     assert response.json()["detail"][0]["loc"][-1] == field
+
+
+@pytest.mark.parametrize("options", [{"thread": ["a\x00b"]}, {"langs": ["en", "k\x00"]}])
+def test_nul_in_a_network_option_is_refused_by_name(
+    owner: Client, world: Any, options: dict[str, Any]
+) -> None:
+    # Options are stored as JSON; PostgreSQL's jsonb cannot hold NUL, SQLite's text can.
+    response = owner.post(
+        "/api/posts",
+        {"text": "Hi", "channels": [{"channel_id": world.tea_bluesky.pk, "options": options}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content[:300]
+    detail = response.json()["detail"]
+    assert "NUL" in detail and next(iter(options)) in detail, detail
