@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -144,15 +144,25 @@ def storable_id(value: str) -> str:
 def storable_item(item: InboundItem) -> InboundItem:
     """A webhook's item as the database can store it (see storable_text and storable_json):
     whatever a network sends, what can be read lands, and one odd field never fails the
-    delivery its neighbours came in."""
+    delivery its neighbours came in. A time that has no UTC equivalent (year 1 at +14:00,
+    year 9999 at -14:00) becomes the time it arrived: the inbox stores times in UTC."""
+    raw = storable_json(item.raw)
+    created_at = item.created_at
+    try:
+        created_at.astimezone(UTC)
+    except OverflowError:
+        created_at = datetime.now(UTC)
+        if is_standard(raw):
+            raw["created_at"] = created_at.isoformat()
     return dataclasses.replace(
         item,
+        created_at=created_at,
         external_id=storable_id(item.external_id),
         text=storable_text(item.text),
         author_handle=storable_text(item.author_handle),
         author_name=storable_text(item.author_name),
         in_reply_to=storable_text(item.in_reply_to) if item.in_reply_to else item.in_reply_to,
         thread_id=storable_text(item.thread_id) if item.thread_id else item.thread_id,
-        raw=storable_json(item.raw),
+        raw=raw,
         media=storable_json(item.media),
     )

@@ -42,6 +42,8 @@ from hypothesis import strategies as st
 from greenroom.conftest import World
 from greenroom.core import actions
 from greenroom.core.models import Channel
+from greenroom.inbox import actions as inbox_actions
+from greenroom.inbox.models import Message
 from greenroom.networks import network_api as api
 from greenroom.networks.models import InboundEvent
 from greenroom.networks.sandbox import signing
@@ -548,6 +550,10 @@ def _send_delivery(wired: Wired, name: str, path: tuple[str | int, ...], new: An
             assert status == 200, answer
             assert good, f"the good item was lost: {answer}"
             assert stored.count() <= 2
+        # And the inbox reads what was stored: the good item becomes a message.
+        inbox_actions.do_process_inbound()
+        if good:
+            assert Message.objects.filter(channel=channel, external_id=delivery.good_id).exists()
         transaction.set_rollback(True)
 
 
@@ -569,6 +575,7 @@ def _mutation(name: str) -> st.SearchStrategy[tuple[tuple[str | int, ...], Any]]
 @example(mutation=(("text",), "a\x00b"))
 @example(mutation=(("author", "name"), "\ud800"))
 @example(mutation=(("id",), DEEPER))
+@example(mutation=(("created_at",), "0001-01-01T00:00:00+14:00"))
 def test_sandbox_a_broken_item_is_refused_with_a_reason_or_taken(wired, mutation):
     _send_delivery(wired, "sandbox", *mutation)
 
@@ -623,6 +630,7 @@ def test_instagram_a_broken_message_loses_no_other(wired, mutation):
 @example(mutation=(("id_str",), "\ud800"))
 @example(mutation=((), "x"))
 @example(mutation=(("user",), []))
+@example(mutation=(("created_at",), "Mon Jan 01 00:00:00 +1400 0001"))
 def test_x_a_broken_mention_loses_no_other(wired, mutation):
     _send_delivery(wired, "x-tweets", *mutation)
 
