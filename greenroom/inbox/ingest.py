@@ -125,7 +125,9 @@ def _read_item_json(event: InboundEvent | Landed) -> Incoming:
     if not handle and event.kind != ConversationKind.MENTION:
         raise UnreadablePayload("the payload has no author handle")
     created = _parse_time(raw.get("created_at"))
-    if created is None or created.tzinfo is None:
+    # Before 1971 is no network's time (and year 1 at +14:00 has no UTC equivalent to store):
+    # the time it arrived instead. A time in the future is cut to it below.
+    if created is None or created.tzinfo is None or created.year < 1971:
         created = event.received_at
     media = raw.get("media") or raw.get("attachments") or []
     return Incoming(

@@ -157,6 +157,9 @@ def test_an_unreadable_event_is_set_aside_not_retried_forever(world: World) -> N
         # No zone, or no time at all: the arrival time stands in for it.
         ("2026-03-02T09:30:00", None),
         ("", None),
+        # No network's time, and year 1 at +14:00 has no UTC equivalent to store: arrival time.
+        ("0001-01-01T00:00:00+14:00", None),
+        ("1969-12-31T23:59:59+00:00", None),
     ],
 )
 def test_a_message_keeps_the_time_its_payload_gives(

@@ -21,6 +21,7 @@ from greenroom.networks import registry
 from greenroom.networks.base import ConnectorError
 from greenroom.networks.connections.actions import PollResult, claim_poll, do_record_poll
 from greenroom.networks.connections.models import ChannelConnection
+from greenroom.networks.connections.payloads import storable_item
 from greenroom.networks.models import InboundSource
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ def poll_channel(channel: Channel, *, lease: timedelta | None = None) -> PollRes
         for pages in range(1, MAX_PAGES + 1):  # noqa: B007 (reported below)
             page = connector.fetch_inbox(cursor)
             if page.items:
-                result = do_ingest_inbound(channel, page.items, source=InboundSource.POLL)
+                # As for webhooks: what a network sends is stored as the database can hold it.
+                items = [storable_item(item) for item in page.items]
+                result = do_ingest_inbound(channel, items, source=InboundSource.POLL)
                 created += result.created
                 duplicates += result.duplicates
             moved = page.cursor is not None and page.cursor != cursor

@@ -135,3 +135,57 @@ def test_a_login_the_network_no_longer_accepts_asks_the_owner_to_reconnect(
     assert result is not None and "Reconnect" in result.error
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.NEEDS_RECONNECT
+
+
+def test_polled_items_the_database_cannot_hold_as_sent_still_land(
+    world: World,
+    sandbox: Sandbox,  # noqa: F811
+    monkeypatch: Any,
+) -> None:
+    """NUL (PostgreSQL refuses it), a lone surrogate (neither database stores one) and a time
+    with no UTC equivalent: what can be read lands and becomes a message, as from a webhook."""
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    from greenroom.inbox import actions as inbox_actions
+    from greenroom.inbox.models import Message
+    from greenroom.networks.base import InboundItem, InboxPage
+    from greenroom.networks.connections import polling
+
+    channel = connected(world, sandbox)
+    odd = [
+        InboundItem(
+            external_id="p1",
+            kind="comment",
+            text="refund\x00 please \ud800",
+            author_handle="mi\x00na",
+            author_name="Mina",
+            created_at=timezone.now(),
+            raw={"id": "p1", "text": "refund\x00 please \ud800", "author": {"handle": "mina"}},
+        ),
+        InboundItem(
+            external_id="p2",
+            kind="comment",
+            text="from the dawn of time",
+            author_handle="jun",
+            author_name="Jun",
+            created_at=datetime(1, 1, 1, tzinfo=dt_timezone(timedelta(hours=14))),
+            raw={"id": "p2"},
+        ),
+    ]
+
+    class Odd:
+        def fetch_inbox(self, cursor: str | None) -> InboxPage:
+            return InboxPage(items=odd if cursor is None else [], cursor="c1")
+
+    monkeypatch.setattr(polling.registry, "connector_for", lambda channel: Odd())
+    result = poll_channel(channel)
+
+    assert result is not None and (result.created, result.error) == (2, "")
+    inbox_actions.do_process_inbound(
+        list(InboundEvent.objects.filter(channel=channel).values_list("pk", flat=True))
+    )
+    texts = dict(Message.objects.filter(channel=channel).values_list("external_id", "text"))
+    assert texts["p1"].startswith("refund please ") and "\x00" not in texts["p1"]
+    assert texts["p2"] == "from the dawn of time"
+    assert Message.objects.get(external_id="p2").sent_at.year >= 2026
