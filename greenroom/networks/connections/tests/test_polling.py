@@ -149,8 +149,8 @@ def test_polled_items_the_database_cannot_hold_as_sent_still_land(
 
     from greenroom.inbox import actions as inbox_actions
     from greenroom.inbox.models import Message
+    from greenroom.networks import registry
     from greenroom.networks.base import InboundItem, InboxPage
-    from greenroom.networks.connections import polling
 
     channel = connected(world, sandbox)
     odd = [
@@ -178,7 +178,7 @@ def test_polled_items_the_database_cannot_hold_as_sent_still_land(
         def fetch_inbox(self, cursor: str | None) -> InboxPage:
             return InboxPage(items=odd if cursor is None else [], cursor="c1")
 
-    monkeypatch.setattr(polling.registry, "connector_for", lambda channel: Odd())
+    monkeypatch.setattr(registry, "connector_for", lambda channel: Odd())
     result = poll_channel(channel)
 
     assert result is not None and (result.created, result.error) == (2, "")
