@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import OperationalError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from greenroom.celery import app
@@ -350,6 +351,20 @@ def escalate_breaches(event_ids: Sequence[int]) -> dict[int, list[str]]:
 # --- @mentions in internal notes -----------------------------------------------------------------
 
 
+def _members(organization_id: int) -> QuerySet[User]:
+    """The organisation's active members, in a stable order: whom the inbox's notices may reach
+    (each notice then checks what the person may do on the conversation)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__organization_id=organization_id,
+            memberships__is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
 @app.task(name="greenroom.inbox.notify_mentions")
 def notify_mentions(note_id: int) -> list[str]:
     """Tell each colleague @mentioned in a note, in their language, with a link to the
@@ -365,18 +380,8 @@ def notify_mentions(note_id: int) -> list[str]:
         return []
     conversation = note.conversation
     wanted = {int(pk) for pk in note.mentions if str(pk).isdigit()} - {note.author_id}
-    people = (
-        User.objects.filter(
-            pk__in=wanted,
-            is_active=True,
-            memberships__organization_id=note.organization_id,
-            memberships__is_active=True,
-        )
-        .distinct()
-        .order_by("pk")
-    )
     delivered: list[str] = []
-    for person in people:
+    for person in _members(note.organization_id).filter(pk__in=wanted):
         if (
             not Conversation.objects.restrict(person, "engage")
             .filter(pk=conversation.pk, organization_id=note.organization_id)
@@ -415,17 +420,8 @@ def notify_reply_waiting(message_id: int) -> list[str]:
         .values_list("text", flat=True)
         .first()
     )
-    members = (
-        User.objects.filter(
-            is_active=True,
-            memberships__organization_id=reply.organization_id,
-            memberships__is_active=True,
-        )
-        .distinct()
-        .order_by("pk")
-    )
     delivered: list[str] = []
-    for person in members:
+    for person in _members(reply.organization_id):
         if person.pk == reply.author_id or not (
             Channel.objects.restrict(person, "approve")
             .filter(pk=conversation.channel_id, organization_id=reply.organization_id)
