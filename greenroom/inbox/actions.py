@@ -451,7 +451,12 @@ def _fresh(conversations: Sequence[Conversation]) -> None:
         return
     ids = sorted({c.pk for c in conversations})
     locked = Conversation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    list(locked.values_list("pk", flat=True))
+    if len(list(locked.values_list("pk", flat=True))) < len(ids):
+        # An early reply's conversation is merged into its parent's thread when the parent
+        # arrives, and is gone: the person acted on what they saw a moment ago.
+        raise ActionError(
+            _("A conversation you chose was merged into another one meanwhile; open it again.")
+        )
     for conversation in conversations:
         conversation.refresh_from_db()
 

@@ -1100,7 +1100,15 @@ def _adopt_early_replies(
         and parent[3] != conversation_id
     ]
     for pk, (_channel_id, parent_id, parent_reply_to, parent_conversation) in early:
-        reply = Message.objects.select_related("conversation").get(pk=pk)
+        # Locked (PostgreSQL) with its conversation: a person working on the orphan meanwhile
+        # is merged in, or finds it merged (see actions._fresh), never silently lost.
+        reply = (
+            Message.objects.select_related("conversation")
+            .select_for_update(of=("self", "conversation"))
+            .get(pk=pk)
+            if transaction.get_connection().features.has_select_for_update_of
+            else Message.objects.select_related("conversation").get(pk=pk)
+        )
         orphan = reply.conversation
         # Only a reply that started its own thread is waiting to be adopted.
         if orphan.thread_key.split(":", 1)[-1] != reply.external_id:

@@ -19,6 +19,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from greenroom.conftest import World
+from greenroom.core.actions import ActionError
 from greenroom.inbox import actions, ingest, signals, tasks
 from greenroom.inbox.models import (
     Contact,
@@ -174,3 +175,19 @@ def test_a_reply_marked_sent_while_a_batch_adds_to_its_conversation_is_kept(
     assert stored.first_response_at is not None
     assert stored.waiting_since is None
     assert stored.first_response_due_at is None
+
+
+def test_acting_on_a_reply_thread_merged_meanwhile_says_so(world: World) -> None:
+    # The reply arrives first and starts a conversation of its own...
+    land(world.coffee_x, item("r1", "same here!", author="mina", in_reply_to="p1"))
+    orphan = conversation_of(world.coffee_x, "r1")
+    copy = Conversation.objects.get(pk=orphan.pk)  # what the view read
+    # ...then its parent arrives and the reply's conversation is merged into the parent's.
+    land(world.coffee_x, item("p1", "is the store open?", author="hana"))
+    assert not Conversation.objects.filter(pk=orphan.pk).exists()
+
+    with pytest.raises(ActionError, match="merged into another one"):
+        actions.do_close([copy], acting_user=world.alice)
+    parent = conversation_of(world.coffee_x, "p1")
+    assert parent.status != ConversationStatus.CLOSED
+    assert parent.messages_in == 2
