@@ -16,7 +16,8 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-MAX_ID = 2**63 - 1
+from greenroom.core.ids import MAX_ID
+
 MAX_OFFSET = 10**9
 MAX_LIMIT = 200
 # Lists of ids in one request (team members, brand scopes): generous, but bounded.

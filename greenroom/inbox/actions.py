@@ -181,7 +181,8 @@ def check_reply_text(conversation: Conversation, text: str) -> None:
         raise ActionError(" ".join(problems))
 
 
-def _can_approve(user: User, conversation: Conversation) -> bool:
+def can_approve(user: User, conversation: Conversation) -> bool:
+    """Whether `user` may let replies on the conversation's channel go out."""
     return Channel.objects.restrict(user, "approve").filter(pk=conversation.channel_id).exists()
 
 
@@ -200,7 +201,7 @@ def do_reply(
     An unassigned conversation is assigned to whoever replies.
     """
     check_reply_text(conversation, text)
-    waits = conversation.requires_approval and not _can_approve(acting_user, conversation)
+    waits = conversation.requires_approval and not can_approve(acting_user, conversation)
     parent = (
         conversation.messages.filter(direction=Direction.INBOUND)
         .order_by("-sent_at")
@@ -255,7 +256,7 @@ def do_approve_reply(message: Message, *, acting_user: User) -> Message:
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.status != DeliveryStatus.AWAITING_APPROVAL:
         raise ActionError(_("This reply is not waiting for approval any more."))
-    if not _can_approve(acting_user, message.conversation):
+    if not can_approve(acting_user, message.conversation):
         raise ActionError(_("You may not approve replies on this channel."))
     message.status = DeliveryStatus.SENDING
     message.approved_by = acting_user
@@ -275,7 +276,7 @@ def do_reject_reply(message: Message, *, reason: str, acting_user: User) -> Mess
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.status != DeliveryStatus.AWAITING_APPROVAL:
         raise ActionError(_("This reply is not waiting for approval any more."))
-    if not _can_approve(acting_user, message.conversation):
+    if not can_approve(acting_user, message.conversation):
         raise ActionError(_("You may not approve replies on this channel."))
     message.status = DeliveryStatus.REJECTED
     message.error = reason[:500]

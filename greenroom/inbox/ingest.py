@@ -1102,13 +1102,10 @@ def _adopt_early_replies(
     for pk, (_channel_id, parent_id, parent_reply_to, parent_conversation) in early:
         # Locked (PostgreSQL) with its conversation: a person working on the orphan meanwhile
         # is merged in, or finds it merged (see actions._fresh), never silently lost.
-        reply = (
-            Message.objects.select_related("conversation")
-            .select_for_update(of=("self", "conversation"))
-            .get(pk=pk)
-            if transaction.get_connection().features.has_select_for_update_of
-            else Message.objects.select_related("conversation").get(pk=pk)
-        )
+        replies = Message.objects.select_related("conversation")
+        if transaction.get_connection().features.has_select_for_update_of:
+            replies = replies.select_for_update(of=("self", "conversation"))
+        reply = replies.get(pk=pk)
         orphan = reply.conversation
         # Only a reply that started its own thread is waiting to be adopted.
         if orphan.thread_key.split(":", 1)[-1] != reply.external_id:
@@ -1315,7 +1312,7 @@ def _one_writer_per_organization(org_id: int) -> None:
     conversation of its own. Writing one batch per organisation at a time (a transaction lock,
     released at commit) lets the second see what the first committed. Workers still read and
     score their texts at once, and other organisations' batches are not held. Locks are taken
-    in organisation order, so two workers never wait for each other. SQLite needs none: its
+    in organisation order, so two workers never deadlock over them. SQLite needs none: its
     write transactions already run one at a time.
     """
     connection = transaction.get_connection()

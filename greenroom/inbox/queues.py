@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from greenroom.core.ids import MAX_ID
 from greenroom.core.models import User
 from greenroom.inbox.models import Contact, Conversation, ConversationStatus, Direction, Message
 
@@ -60,14 +59,14 @@ def narrowed(
     a page early.
     """
     # Filters come from addresses people type and share: NUL (which PostgreSQL refuses in any
-    # text) cannot be in anything stored, and an id past the database's range names nothing.
+    # text) cannot be in anything stored. (Ids arrive read: core.ids on pages, ObjectId in the API.)
     network, tag, sentiment, language, text = (
         value.replace("\x00", "") for value in (network, tag, sentiment, language, text)
     )
     if brand is not None:
-        rows = rows.filter(brand_id=brand) if 0 < brand <= MAX_ID else rows.none()
+        rows = rows.filter(brand_id=brand)
     if channel is not None:
-        rows = rows.filter(channel_id=channel) if 0 < channel <= MAX_ID else rows.none()
+        rows = rows.filter(channel_id=channel)
     if network:
         rows = rows.filter(network=network)
     if tag:

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from greenroom.celery import app
-from greenroom.core.models import AuditEvent, Channel, Organization, User
+from greenroom.core.models import AuditEvent, Organization, User
 from greenroom.inbox import actions, ingest, notify
 from greenroom.inbox.models import (
     Conversation,
@@ -422,11 +422,7 @@ def notify_reply_waiting(message_id: int) -> list[str]:
     )
     delivered: list[str] = []
     for person in _members(reply.organization_id):
-        if person.pk == reply.author_id or not (
-            Channel.objects.restrict(person, "approve")
-            .filter(pk=conversation.channel_id, organization_id=reply.organization_id)
-            .exists()
-        ):
+        if person.pk == reply.author_id or not actions.can_approve(person, conversation):
             continue
         reader = notify.person_recipient(person, reply.organization_id)
         title, body = notify.reply_waiting_message(
@@ -445,19 +441,14 @@ def notify_reply_returned(message_id: int) -> list[str]:
     """Tell the author of a reply that was sent back, with the approver's reason, in their
     language; nobody when they sent it back themselves or left the organisation."""
     reply = (
-        Message.objects.select_related("conversation__channel", "author", "approved_by")
+        Message.objects.select_related("conversation__channel", "approved_by")
         .filter(pk=message_id, direction=Direction.OUTBOUND, status=DeliveryStatus.REJECTED)
         .first()
     )
-    if reply is None or reply.author is None or reply.author_id == reply.approved_by_id:
+    if reply is None or reply.author_id is None or reply.author_id == reply.approved_by_id:
         return []
-    author = reply.author
-    if (
-        not author.is_active
-        or not author.memberships.filter(
-            organization_id=reply.organization_id, is_active=True
-        ).exists()
-    ):
+    author = _members(reply.organization_id).filter(pk=reply.author_id).first()
+    if author is None:
         return []
     reader = notify.person_recipient(author, reply.organization_id)
     title, body = notify.reply_returned_message(

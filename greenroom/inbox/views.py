@@ -398,8 +398,8 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "teams": Team.objects.restrict(user, "view_org").filter(organization=org),
         "priorities": Priority.choices,
         "snooze_choices": snooze_choices(),
-        "now": timezone.now(),
-        "sla_state": _sla_state(conversation.sla_due_at, conversation.sla_warn_at, timezone.now()),
+        "now": now,
+        "sla_state": _sla_state(conversation.sla_due_at, conversation.sla_warn_at, now),
         "sla_overdue": overdue_text(conversation.sla_due_at, now)
         if conversation.sla_due_at is not None and conversation.sla_due_at <= now
         else "",
@@ -560,6 +560,16 @@ def _person(org: Organization, value: str) -> User | None:
     )
 
 
+def _team(org: Organization, value: str) -> Team | None:
+    """The team chosen in a form; None for no team (an empty choice)."""
+    if not value:
+        return None
+    pk = as_id(value)
+    if pk is None:
+        raise Http404("No such team.")
+    return get_object_or_404(Team.objects.filter(organization=org), pk=pk)
+
+
 def _apply(request: HttpRequest, org: Organization, rows: list[Conversation]) -> None:
     """One action from the conversation page or the queue's bulk bar."""
     user = _user(request)
@@ -569,13 +579,7 @@ def _apply(request: HttpRequest, org: Organization, rows: list[Conversation]) ->
     elif what == "assign":
         actions.do_assign(rows, _person(org, request.POST.get("assignee", "")), acting_user=user)
     elif what == "team":
-        team_id = request.POST.get("team", "")
-        team = (
-            get_object_or_404(Team.objects.filter(organization=org), pk=as_id(team_id) or 0)
-            if team_id
-            else None
-        )
-        actions.do_set_team(rows, team, acting_user=user)
+        actions.do_set_team(rows, _team(org, request.POST.get("team", "")), acting_user=user)
     elif what == "priority":
         actions.do_set_priority(rows, request.POST.get("priority", ""), acting_user=user)
     elif what == "tag":
