@@ -716,6 +716,13 @@ def test_odd_ids_never_crash(owner: Client, route: tuple[str, str], ident: str) 
     _send(owner, method, template.replace("{}", ident), {} if method != "GET" else None)
 
 
+def test_a_list_answer_for_a_real_id_is_not_an_error(owner: Client, world: Any) -> None:
+    """The odd-id routes include list endpoints: a real id answers a JSON list, not an object."""
+    path = f"/api/channels/{world.coffee_x.pk}/native-admins"
+    assert isinstance(owner.get(path).json(), list)
+    _send(owner, "GET", path)
+
+
 # --- Garbage bodies ------------------------------------------------------------------------------
 
 
