@@ -149,7 +149,26 @@ def test_a_tampered_body_is_refused(world: World, connected: Sandbox, client: Cl
     assert not InboundEvent.objects.exists()
 
 
-@pytest.mark.parametrize("age", [301, -301, 3600])
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(0, True), (300, True), (-300, True), (300.5, False), (-300.5, False), (-301, False)],
+)
+def test_the_five_minute_window_is_exact(offset: float, accepted: bool) -> None:
+    """The window's edge, on a fixed clock: up to 300 s either way is taken, a moment more is
+    refused (the request-level test below keeps a margin for a busy machine)."""
+    body = b'{"items": []}'
+    signed = signing.header("secret", body, timestamp=1_800_000_000)
+    now = 1_800_000_000 - offset
+    if accepted:
+        assert signing.verify(signed, body, ["secret"], now=now) == 1_800_000_000
+    else:
+        with pytest.raises(signing.SignatureError, match="five minutes"):
+            signing.verify(signed, body, ["secret"], now=now)
+
+
+# Ten seconds past the five minutes: the signed time is whole seconds and the request takes a
+# while on a busy machine, so 301 s in the future could arrive 300 s ahead and pass.
+@pytest.mark.parametrize("age", [310, -310, 3600])
 def test_a_stale_timestamp_is_401(
     world: World, connected: Sandbox, client: Client, settings: Any, age: int
 ) -> None:
