@@ -109,6 +109,27 @@ def test_long_links_and_times_fit_a_phone(
 
     page.goto(f"{base}/inbox/?queue=all")
     _no_sideways_scroll(page)
+
+    # On a laptop the message gets the room: a link may break anywhere, and the table used to
+    # squeeze it to a sliver beside the sender's column (widest with a DM marked high).
+    land(
+        world.tea_bluesky,
+        item("l2", f"Refund? {LONG_LINK}", kind="dm", author="alexandria", name="Alexandria Kim"),
+    )
+    actions.do_set_priority(
+        [conversation_of(world.tea_bluesky, "l2")], "high", acting_user=world.alice
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    row = page.locator(".gr-queue-row", has_text="Alexandria Kim")
+    message = row.locator("td:nth-child(3)").bounding_box()  # the message; 2 is the sender
+    sender = row.locator("td:nth-child(2)").bounding_box()
+    assert message["width"] >= 240, message
+    assert message["width"] > sender["width"], (message, sender)
+    wrap = page.locator(".gr-table-wrap").evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert wrap[0] <= wrap[1], f"the queue table is {wrap[0]} px wide in {wrap[1]} px"
+    _read_whole(page, ".gr-queue-table time")
+    shot(page, "inbox-layout-02b-queue-laptop")
     page.context.close()
 
 
