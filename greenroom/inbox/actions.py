@@ -467,10 +467,12 @@ def do_assign(
     conversations: Iterable[Conversation], assignee: User | None, *, acting_user: User
 ) -> int:
     """Give conversations to a person (None: back to the unassigned queue). Whoever had them
-    has room again: waiting conversations of their teams are handed out."""
+    has room again: waiting conversations of their teams are handed out. A person given
+    conversations by someone else is told (notify_assigned), once, for all of them."""
     count = 0
     freed: dict[int, set[int]] = {}
     moved: list[int] = []
+    given: list[int] = []  # newly the assignee's
     for conversation in _each(conversations, acting_user):
         if assignee is not None and not (
             Channel.objects.restrict(assignee, "engage").filter(pk=conversation.channel_id).exists()
@@ -496,7 +498,16 @@ def do_assign(
             after={"assignee": assignee.pk if assignee else None},
         )
         count += 1
+        if assignee is not None and before["assignee"] != assignee.pk:
+            given.append(conversation.pk)
     handout.hand_out_freed(freed, exclude=moved)
+    if given and assignee is not None and assignee.pk != acting_user.pk:
+        # A colleague's hand-over is announced once it is stored (robust: a broker that is
+        # down costs the notice, never the assignment).
+        from greenroom.inbox.tasks import notify_assigned
+
+        to, by = assignee.pk, acting_user.pk
+        transaction.on_commit(lambda: notify_assigned.delay(to, given, by), robust=True)
     return count
 
 

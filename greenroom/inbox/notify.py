@@ -9,7 +9,9 @@ installation still tells someone. A person mentioned in a note hears through the
 by e-mail without one. Once on-call rotations exist, whoever is on call joins `recipients_for`.
 
 A reply that waits for approval is announced to everyone who may approve it on its channel (not
-its author); a reply sent back is announced to its author, with the approver's reason.
+its author); a reply sent back is announced to its author, with the approver's reason. A person
+a colleague assigns conversations to hears which, with what the customer wrote and when the
+answer is due (routing's own hand-outs are not announced: they arrive all day, in the queue).
 
 Each person reads the text in their own language and the times in their own zone; a configured
 target reads the installation's language and the organisation's zone. Bodies are plain text
@@ -34,8 +36,10 @@ from greenroom.core.models import Organization, User
 from greenroom.core.notify import Target
 
 __all__ = [
+    "Handed",
     "Recipient",
     "Target",
+    "assigned_message",
     "breach_digest",
     "deliver",
     "mention_message",
@@ -50,6 +54,10 @@ __all__ = [
 DIGEST_LINES = 50
 # A mentioned note is quoted up to this many characters.
 QUOTE_CHARS = 2000
+# An assignment notice quotes this many conversations; the rest are counted, with a link.
+HANDED_LINES = 10
+# ...and the customer's latest message up to this many characters each.
+HANDED_QUOTE_CHARS = 300
 
 
 def person_targets(person: User, organization_id: int) -> list[Target]:
@@ -228,9 +236,53 @@ def mention_message(
     return title, body
 
 
-def _quote(text: str) -> str:
-    quoted = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    quoted = text if len(text) <= limit else text[:limit] + "…"
     return "\n".join("> " + line for line in quoted.splitlines() or [""])
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What an assignment notice says about one conversation."""
+
+    conversation_id: int
+    kind_label: object  # lazy: translated when the message is written
+    channel: str
+    person: str  # who wrote to us
+    text: str  # their latest message
+    due_at: datetime | None  # the earliest running SLA clock
+
+
+def assigned_message(*, by: str, handed: Sequence[Handed], recipient: Recipient) -> tuple[str, str]:
+    """Title and body telling someone a colleague assigned them conversations: each with the
+    customer's latest words quoted as plain text, when the answer is due and a link."""
+    with override(recipient.language):
+        if len(handed) == 1:
+            title = _("%(by)s assigned you a conversation on %(channel)s") % {
+                "by": by,
+                "channel": handed[0].channel,
+            }
+        else:
+            title = _("%(by)s assigned you %(count)d conversations") % {
+                "by": by,
+                "count": len(handed),
+            }
+        lines: list[str] = []
+        for one in handed[:HANDED_LINES]:
+            lines.append(
+                _("%(kind)s from %(person)s on %(channel)s")
+                % {"kind": one.kind_label, "person": one.person, "channel": one.channel}
+            )
+            lines.append(_quote(one.text, HANDED_QUOTE_CHARS))
+            if one.due_at is not None:
+                lines.append(_("Answer by %(due)s") % {"due": _when(one.due_at, recipient.zone)})
+            lines.append(_("Open it: %(link)s") % {"link": _link(one.conversation_id)})
+            lines.append("")
+        more = len(handed) - HANDED_LINES
+        if more > 0:
+            mine = settings.BASE_URL + reverse("inbox") + "?queue=mine"
+            lines.append(_("… and %(count)d more: %(link)s") % {"count": more, "link": mine})
+    return title, "\n".join(lines).rstrip()
 
 
 def _approvals_link() -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import OperationalError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from greenroom.celery import app
@@ -458,6 +458,52 @@ def notify_reply_returned(message_id: int) -> list[str]:
         text=reply.text,
         reason=reply.error,
         language=reader.language,
+    )
+    return notify.deliver(reader, title, body)
+
+
+@app.task(name="greenroom.inbox.notify_assigned")
+def notify_assigned(assignee_id: int, conversation_ids: list[int], by_id: int) -> list[str]:
+    """Tell a person which conversations a colleague assigned them, in their language: each
+    with what the customer last wrote, when the answer is due and a link, soonest due first.
+
+    Written when the task runs: a conversation that went to someone else meanwhile, or that
+    the person may no longer open (`restrict(user, "engage")`), is left out, and nothing is
+    sent when none is left or the person left the organisation. Returns the labels that took
+    it."""
+    wanted = Conversation.objects.select_related("channel", "contact").filter(
+        pk__in=conversation_ids, assignee_id=assignee_id
+    )
+    org_id = wanted.values_list("organization_id", flat=True).first()
+    if org_id is None:
+        return []
+    person = _members(org_id).filter(pk=assignee_id).first()
+    if person is None:
+        return []
+    conversations = list(
+        wanted.filter(
+            pk__in=Conversation.objects.restrict(person, "engage").values("pk"),
+            organization_id=org_id,
+        ).order_by(F("sla_due_at").asc(nulls_last=True), "pk")
+    )
+    if not conversations:
+        return []
+    by = User.objects.filter(pk=by_id).first()
+    reader = notify.person_recipient(person, org_id)
+    title, body = notify.assigned_message(
+        by=by.name if by is not None else "",
+        handed=[
+            notify.Handed(
+                conversation_id=c.pk,
+                kind_label=ConversationKind(c.kind).label,
+                channel=c.channel.name,
+                person=(c.contact.name or c.contact.handle) if c.contact else "",
+                text=c.preview,
+                due_at=c.sla_due_at,
+            )
+            for c in conversations
+        ],
+        recipient=reader,
     )
     return notify.deliver(reader, title, body)
 
