@@ -39,6 +39,7 @@ import dataclasses
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -301,7 +302,9 @@ class MetaConnector:
     # name; Instagram: name, username); empty where the network has no DMs.
     profile_fields: ClassVar[str] = ""
 
-    def name_senders(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+    def name_senders(
+        self, items: Sequence[InboundItem], *, deadline: float | None = None
+    ) -> list[InboundItem]:
         """The items, with the readable name of each DM's sender who came without one (webhooks
         carry only the sender's id), asked of the User Profile API (GET /{id}?fields=...) once
         per person in this call. A lookup Meta refuses (no consent, a blocked account, a
@@ -310,29 +313,34 @@ class MetaConnector:
         the person's conversation and contact already have."""
         names: dict[str, str] = {}
         # Meta unreachable or slow: the other lookups of this call would wait as long for
-        # nothing, so none is asked after it. Past the cap, names stay empty (a webhook
-        # waits for its answer).
+        # nothing, so none is asked after it. Past the cap or the `deadline` (time.monotonic()
+        # by which a webhook must answer), names stay empty.
         gave_up = False
         named = []
         for item in items:
             person = item.author_handle
             if item.kind == InboundKind.DM and person and not item.author_name:
                 if person not in names:
-                    asked = gave_up or len(names) >= PROFILE_LOOKUPS
-                    names[person], unreachable = ("", False) if asked else self._profile(person)
-                    gave_up = gave_up or unreachable
+                    wait = lookup_timeout(deadline)
+                    if gave_up or wait is None or len(names) >= PROFILE_LOOKUPS:
+                        names[person] = ""
+                    else:
+                        names[person], gave_up = self._profile(person, wait)
                 if names[person]:
                     item = dataclasses.replace(item, author_name=names[person])
             named.append(item)
         return named
 
-    def _profile(self, person: str) -> tuple[str, bool]:
+    def _profile(self, person: str, wait: float) -> tuple[str, bool]:
         """(the person's name or "", whether Meta could not be reached in time)."""
         if not self.profile_fields or not is_graph_id(person):
             return "", False  # no id of Meta's: nothing to ask (it would go in the address)
         try:
             profile = self.graph().call(
-                "GET", person, params={"fields": self.profile_fields}, timeout=PROFILE_TIMEOUT_S
+                "GET",
+                person,
+                params={"fields": self.profile_fields},
+                timeout=wait,
             )
         except ConnectorError as exc:
             logger.info(
@@ -344,10 +352,13 @@ class MetaConnector:
             return "", exc.code in ("unreachable", "no_answer")
         return str(profile.get("name") or profile.get("username") or "").strip(), False
 
-    def complete_webhook_items(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+    def complete_webhook_items(
+        self, items: Sequence[InboundItem], *, deadline: float | None = None
+    ) -> list[InboundItem]:
         """What a webhook delivered, completed with what it leaves out and the Graph API
-        tells (the senders' names; Instagram: the text of @mentions)."""
-        return self.name_senders(items)
+        tells (the senders' names; Instagram: the text of @mentions), asked no later than
+        `deadline` (time.monotonic()); what is left then lands as the webhook gave it."""
+        return self.name_senders(items, deadline=deadline)
 
     def _matching_recent(
         self, record: dict[str, Any], posts: list[dict[str, Any]], *, text_field: str
@@ -365,10 +376,31 @@ class MetaConnector:
 
 
 _CLOCK_SKEW = timedelta(minutes=2)
-# A profile is looked up while a webhook waits for its answer: never for long.
+# A profile or a mention is looked up while a webhook waits for its answer: never for long.
 PROFILE_TIMEOUT_S = 5.0
 # At most this many people are looked up in one call (one webhook delivery, one poll).
 PROFILE_LOOKUPS = 20
+# Every lookup of one webhook delivery shares this many seconds (Meta wants its answer within
+# 20): what is not completed by then lands as the webhook gave it.
+WEBHOOK_BUDGET_S = 8.0
+# A lookup is not started with less than this left.
+MIN_LOOKUP_S = 0.5
+# The clock deadlines are read on (tests move it).
+clock = time.monotonic
+
+
+def webhook_deadline() -> float:
+    """The moment (on `clock`) by which a delivery's lookups must be done."""
+    return clock() + WEBHOOK_BUDGET_S
+
+
+def lookup_timeout(deadline: float | None) -> float | None:
+    """How long the next lookup may wait: PROFILE_TIMEOUT_S, or what is left before
+    `deadline` when that is shorter; None when too little is left to ask at all."""
+    if deadline is None:
+        return PROFILE_TIMEOUT_S
+    left = deadline - clock()
+    return min(PROFILE_TIMEOUT_S, left) if left >= MIN_LOOKUP_S else None
 
 
 # --- Instagram and Threads: containers -----------------------------------------------------------
@@ -590,15 +622,20 @@ class InstagramConnector(ContainerConnector):
                 )
         return self._page(items, since)
 
-    def complete_webhook_items(self, items: Sequence[InboundItem]) -> list[InboundItem]:
+    def complete_webhook_items(
+        self, items: Sequence[InboundItem], *, deadline: float | None = None
+    ) -> list[InboundItem]:
         """DMs with their senders' names, and @mentions with what was said: the mentions
-        webhook carries only the comment's and the media's ids."""
+        webhook carries only the comment's and the media's ids. Nothing is asked after
+        `deadline` (time.monotonic()): a mention not read by then keeps only its ids."""
         return [
-            self._read_mention(item) if item.kind == InboundKind.MENTION and not item.text else item
-            for item in self.name_senders(items)
+            self._read_mention(item, deadline)
+            if item.kind == InboundKind.MENTION and not item.text
+            else item
+            for item in self.name_senders(items, deadline=deadline)
         ]
 
-    def _read_mention(self, item: InboundItem) -> InboundItem:
+    def _read_mention(self, item: InboundItem, deadline: float | None = None) -> InboundItem:
         """A mention read through the mentioned_comment or mentioned_media field of the
         account (GET /{ig-user-id}?fields=mentioned_comment.comment_id(...){...}).
 
@@ -623,9 +660,15 @@ class InstagramConnector(ContainerConnector):
                 f"mentioned_media.media_id({media_id})"
                 "{id,caption,username,timestamp,media_type,media_url,permalink}"
             )
+        wait = lookup_timeout(deadline)
+        if wait is None:
+            logger.info("mention lookup channel=%s outcome=skipped reason=budget", self.channel.pk)
+            return item
         try:
             found = _dict(
-                self.graph().call("GET", self.account_id, params={"fields": fields}).get(field)
+                self.graph()
+                .call("GET", self.account_id, params={"fields": fields}, timeout=wait)
+                .get(field)
             )
         except ConnectorError as exc:
             logger.info(

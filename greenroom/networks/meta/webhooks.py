@@ -33,6 +33,7 @@ from greenroom.networks.meta.connector import (
     facebook_comment,
     message_media,
     threads_item,
+    webhook_deadline,
 )
 from greenroom.networks.registry import connector_for
 
@@ -176,15 +177,18 @@ def completed(
 ) -> dict[str, list[InboundItem]]:
     """The items, completed by the account's channel with what the webhook leaves out (the
     senders' names, the text of Instagram @mentions) before they are stored. A channel that
-    cannot ask (no tokens, Meta refuses) lands the items as they came: nothing is lost."""
+    cannot ask (no tokens, Meta refuses), or whose lookups would outlast the delivery's budget
+    (WEBHOOK_BUDGET_S), lands the items as they came: nothing is lost."""
     result: dict[str, list[InboundItem]] = {}
+    # Every account's lookups share one budget: Meta waits for the answer to the delivery.
+    deadline = webhook_deadline()
     for account, items in found.items():
         channel = next(iter(api.webhook_channels(org_id, network, account)), None)
         connector = connector_for(channel) if channel is not None and items else None
         complete = getattr(connector, "complete_webhook_items", None)
         if callable(complete):
             try:
-                items = complete(items)
+                items = complete(items, deadline=deadline)
             except ConnectorError as exc:
                 logger.info(
                     "webhook network=%s org=%s outcome=incomplete code=%s",

@@ -433,3 +433,55 @@ def test_a_lost_answer_to_a_caption_mention_is_found_among_its_comments_not_sent
         .request.url.params["fields"]
         .startswith(f"mentioned_media.media_id({MEDIA}){{comments{{")
     )
+
+
+def test_a_slow_meta_never_holds_the_webhook_past_its_budget(
+    instagram: Channel, world: World, monkeypatch: Any
+) -> None:
+    """Every lookup of one delivery shares WEBHOOK_BUDGET_S (8 s; Meta wants an answer within
+    20): each is given at most what is left, none starts with less than half a second, and
+    what is not completed lands as the webhook gave it. Here Meta answers each lookup, three
+    seconds late."""
+    from greenroom.networks.meta import connector
+
+    now = [1000.0]
+    monkeypatch.setattr(connector, "clock", lambda: now[0])
+    waits: list[float] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        waits.append(request.extensions["timeout"]["read"])
+        now[0] += 3.0
+        if request.url.path.endswith(IG):  # a mention read
+            return httpx.Response(200, json={"mentioned_comment": {"id": COMMENT, "text": "hi"}})
+        return httpx.Response(200, json={"name": f"Person {len(waits)}"})
+
+    people = [JAY, MINJI, "1254459154682921", "1254459154682922"]
+    payload = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": IG,
+                "time": 1763633400,
+                "messaging": [
+                    dm(f"aWdfZAJ{n}", who, 1763633400000 + n, text=f"hello {n}")
+                    for n, who in enumerate(people)
+                ],
+                "changes": [
+                    {"field": "mentions", "value": {"media_id": MEDIA, "comment_id": COMMENT}}
+                ],
+            }
+        ],
+    }
+    with respx.mock(assert_all_called=False) as router:
+        router.get(url__startswith=FB).mock(side_effect=slow)
+        assert deliver(world, payload)["stored"] == 5
+
+    # Five seconds each while they fit, then what was left (2 s); then nothing was asked.
+    assert waits == [5.0, 5.0, 2.0]
+    stored = {e.external_id: e for e in InboundEvent.objects.filter(channel=instagram)}
+    names = [stored[f"aWdfZAJ{n}"].payload["author"]["name"] for n in range(4)]
+    assert names == ["Person 1", "Person 2", "Person 3", ""]
+    # The mention keeps only its ids, as the webhook gave them: the agent still sees it.
+    mentioned = stored[COMMENT]
+    assert mentioned.payload["text"] == ""
+    assert mentioned.payload["network"]["value"] == {"media_id": MEDIA, "comment_id": COMMENT}
