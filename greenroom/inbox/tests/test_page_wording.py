@@ -310,3 +310,36 @@ def test_a_snoozed_conversation_says_until_when_in_korean_word_order(
     # "…까지" follows the time ("until" comes after it in Korean), not "까지 2026-…".
     assert f"{local}</time>까지" in page
     assert "까지 <time" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "in_queue", "on_page"),
+    [
+        (
+            "en",
+            "No text: open it to see what came",
+            "The network sent no text with this message, and nothing attached.",
+        ),
+        (
+            "ko",
+            "텍스트 없음: 열어서 확인하세요",
+            "네트워크가 이 메시지의 텍스트도 첨부 파일도 보내지 않았습니다.",
+        ),
+    ],
+)
+def test_a_message_without_text_still_has_something_to_click_and_read(
+    client: Client, world: World, language: str, in_queue: str, on_page: str
+) -> None:
+    """An Instagram mention Meta would not show, or one past the webhook's lookup budget,
+    lands with its ids only: its queue row still has a link to click, and the conversation
+    says why the message is empty instead of showing a blank card."""
+    land(world.coffee_x, item("empty1", ""))
+    conversation = conversation_of(world.coffee_x, "empty1")
+    if language == "ko":
+        _korean(world.alice)
+    client.force_login(world.alice)
+    queue = client.get("/inbox/?queue=all", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    link = f'<a href="/inbox/c/{conversation.pk}/" class="gr-preview"><span class="gr-meta">'
+    assert link + in_queue in queue
+    page = client.get(f"/inbox/c/{conversation.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    assert on_page in page.content.decode()
