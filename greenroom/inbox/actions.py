@@ -729,8 +729,8 @@ def do_hide_message(message: Message, *, acting_user: User) -> Message:
         )
         from greenroom.inbox.tasks import hide_message
 
-        message_id = message.pk
-        transaction.on_commit(lambda: hide_message.delay(message_id))
+        message_id, language = message.pk, acting_user.language
+        transaction.on_commit(lambda: hide_message.delay(message_id, language))
     return message
 
 
@@ -765,8 +765,8 @@ def do_delete_message(message: Message, *, acting_user: User) -> Message:
     )
     from greenroom.inbox.tasks import delete_message
 
-    message_id = message.pk
-    transaction.on_commit(lambda: delete_message.delay(message_id))
+    message_id, language = message.pk, acting_user.language
+    transaction.on_commit(lambda: delete_message.delay(message_id, language))
     return message
 
 

@@ -12,10 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from greenroom.celery import app
 from greenroom.core.models import AuditEvent, Organization, User
@@ -49,7 +52,7 @@ def drain_inbound(max_batches: int = 20) -> int:
     set aside (`do_set_aside_event`) instead of holding up every batch after it.
     """
     done = 0
-    for _ in range(max_batches):
+    for _batch in range(max_batches):
         # Most tasks find nothing left (the first one took their events in its batch): one
         # index probe tells them so, without a write transaction and the claim's query.
         if not ingest.inbound_pending():
@@ -135,14 +138,24 @@ def _retry_claim(message_id: int) -> str:
     return f"inbox:reply-queued:{message_id}"
 
 
+def _language_of(user_id: int | None) -> str:
+    """The language a person reads Greenroom in: what a task stores for them to read later (a
+    network's refusal of their reply, or of the comment they hid) is written in it."""
+    found = (
+        User.objects.filter(pk=user_id).values_list("language", flat=True).first()
+        if user_id is not None
+        else None
+    )
+    return found or settings.LANGUAGE_CODE
+
+
 @app.task(name="greenroom.inbox.send_reply", acks_late=True)
 def send_reply(message_id: int) -> str:
-    """Send one reply through the channel's connector; a temporary failure retries later.
+    """Send one reply through the channel's connector; a temporary failure retries later. A
+    refusal is stored in the language of the reply's author, who has to act on it.
 
     acks_late: a worker killed mid-send leaves the task to be delivered again; should that be
     lost too, `resend_stuck_replies` finds the reply still "sending"."""
-    from greenroom.networks.registry import connector_for
-
     message = (
         Message.objects.select_related("conversation", "channel")
         .filter(pk=message_id, direction=Direction.OUTBOUND)
@@ -150,6 +163,14 @@ def send_reply(message_id: int) -> str:
     )
     if message is None or message.status != DeliveryStatus.SENDING:
         return "skipped"
+    with override(_language_of(message.author_id)):
+        return _send_reply(message)
+
+
+def _send_reply(message: Message) -> str:
+    from greenroom.networks.registry import connector_for
+
+    message_id = message.pk
     parent = (
         Message.objects.filter(
             conversation=message.conversation,
@@ -160,7 +181,7 @@ def send_reply(message_id: int) -> str:
         .first()
     )
     if parent is None:
-        actions.do_mark_reply_failed(message, error="There is no message to answer.")
+        actions.do_mark_reply_failed(message, error=_("There is no message to answer."))
         return "failed"
     try:
         # The connector derives its idempotency key from the item and the text: a retry after
@@ -221,9 +242,10 @@ def resend_stuck_replies() -> int:
 
 
 @app.task(name="greenroom.inbox.hide_message")
-def hide_message(message_id: int) -> str:
+def hide_message(message_id: int, language: str = "") -> str:
     """Hide a comment on the network; a temporary failure retries, a refusal takes the hidden
-    mark back and records why (the comment is still public)."""
+    mark back and records why (the comment is still public), in `language`: that of the person
+    who hid it."""
     from greenroom.networks.registry import connector_for
 
     found = (
@@ -233,21 +255,23 @@ def hide_message(message_id: int) -> str:
     )
     if found is None:
         return "skipped"
-    try:
-        connector_for(found.channel).hide(_inbound_item(found))
-    except ConnectorError as exc:
-        if exc.permanent:
-            actions.do_mark_hide_failed(found, error=exc.message)
-            return "failed"
-        logger.warning("hiding message %s not done yet: %s", message_id, exc.message)
-        hide_message.apply_async((message_id,), countdown=exc.retry_after or 30)
-        return "retry"
+    with override(language or settings.LANGUAGE_CODE):
+        try:
+            connector_for(found.channel).hide(_inbound_item(found))
+        except ConnectorError as exc:
+            if exc.permanent:
+                actions.do_mark_hide_failed(found, error=exc.message)
+                return "failed"
+            logger.warning("hiding message %s not done yet: %s", message_id, exc.message)
+            hide_message.apply_async((message_id, language), countdown=exc.retry_after or 30)
+            return "retry"
     return "hidden"
 
 
 @app.task(name="greenroom.inbox.delete_message")
-def delete_message(message_id: int) -> str:
-    """Delete a comment on the network; a temporary failure retries, a refusal is recorded."""
+def delete_message(message_id: int, language: str = "") -> str:
+    """Delete a comment on the network; a temporary failure retries, a refusal is recorded in
+    `language` (that of the person who deleted it)."""
     from greenroom.networks.registry import connector_for
 
     found = (
@@ -257,15 +281,16 @@ def delete_message(message_id: int) -> str:
     )
     if found is None:
         return "skipped"
-    try:
-        connector_for(found.channel).delete_comment(_inbound_item(found))
-    except ConnectorError as exc:
-        if exc.permanent:
-            actions.do_mark_delete_failed(found, error=exc.message)
-            return "failed"
-        logger.warning("deleting message %s not done yet: %s", message_id, exc.message)
-        delete_message.apply_async((message_id,), countdown=exc.retry_after or 30)
-        return "retry"
+    with override(language or settings.LANGUAGE_CODE):
+        try:
+            connector_for(found.channel).delete_comment(_inbound_item(found))
+        except ConnectorError as exc:
+            if exc.permanent:
+                actions.do_mark_delete_failed(found, error=exc.message)
+                return "failed"
+            logger.warning("deleting message %s not done yet: %s", message_id, exc.message)
+            delete_message.apply_async((message_id, language), countdown=exc.retry_after or 30)
+            return "retry"
     return "deleted"
 
 

@@ -70,6 +70,19 @@ def test_a_reply_whose_worker_died_after_the_network_took_it_is_sent_once_and_ma
     assert tasks.resend_stuck_replies() == 0  # sent: nothing left
 
 
+def test_a_reply_that_fails_says_why_in_its_authors_language(world: World, sandbox: Any) -> None:
+    conversation = _sandbox_conversation(world, sandbox)
+    User.objects.filter(pk=world.bianca.pk).update(language="ko")
+    reply = actions.do_reply(conversation, "It left this morning!", acting_user=world.bianca)
+    # The message it answered is gone by the time the worker gets to it.
+    Message.objects.filter(pk=reply.pk).update(in_reply_to="no-longer-there")
+
+    assert tasks.send_reply(reply.pk) == "failed"
+    reply.refresh_from_db()
+    assert reply.status == DeliveryStatus.FAILED
+    assert reply.error == "답할 메시지가 없습니다."
+
+
 def test_the_sweep_leaves_replies_waiting_for_approval_failed_or_rejected(
     world: World, sandbox: Any
 ) -> None:

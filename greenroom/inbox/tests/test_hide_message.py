@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils.translation import get_language, gettext
 
 from greenroom.conftest import World
 from greenroom.core.actions import ActionError
-from greenroom.core.models import AuditEvent
+from greenroom.core.models import AuditEvent, User
 from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Message
 from greenroom.inbox.tests.conftest import sandbox_comment
@@ -78,10 +79,34 @@ def test_a_temporary_failure_is_tried_again(
     with django_capture_on_commit_callbacks(execute=False):
         actions.do_hide_message(message, acting_user=world.alice)
 
-    assert tasks.hide_message(message.pk) == "retry"
-    assert retried == [(((message.pk,),), {"countdown": 12})]
+    assert tasks.hide_message(message.pk, "en") == "retry"
+    assert retried == [(((message.pk, "en"),), {"countdown": 12})]
     message.refresh_from_db()
     assert message.hidden_at is not None  # still on its way
+
+
+def test_a_refusal_is_written_in_the_language_of_who_hid_it(
+    world: World,
+    sandbox: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker reads the installation's language; the person who has to act on the refusal
+    reads theirs. Connectors write their messages when they refuse, so the task runs in it."""
+    message, _on_network = _comment(world, sandbox)
+    User.objects.filter(pk=world.bianca.pk).update(language="ko")
+    world.bianca.refresh_from_db()
+
+    def refuse(self: Any, item: Any) -> None:
+        text = gettext("Direct messages cannot be hidden; only comments and mentions.")
+        raise ConnectorError(text, permanent=True, code="forbidden")
+
+    monkeypatch.setattr(SandboxConnector, "hide", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_hide_message(message, acting_user=world.bianca)
+    message.refresh_from_db()
+    assert message.error == "DM은 숨길 수 없습니다. 댓글과 멘션만 숨길 수 있습니다."
+    assert get_language() == "en"  # and the worker's own language is back
 
 
 def test_only_people_who_engage_on_the_channel_hide(world: World, sandbox: Any) -> None:
