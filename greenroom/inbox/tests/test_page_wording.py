@@ -343,3 +343,13 @@ def test_a_message_without_text_still_has_something_to_click_and_read(
     assert link + in_queue in queue
     page = client.get(f"/inbox/c/{conversation.pk}/", HTTP_ACCEPT_LANGUAGE=language)
     assert on_page in page.content.decode()
+
+
+def test_the_conversation_is_headed_with_the_persons_name(client: Client, world: World) -> None:
+    land(world.coffee_x, item("named1", "Hi", author="jiwoo_k", name="Kim <b>Ji-woo</b>"))
+    conversation = conversation_of(world.coffee_x, "named1")
+    client.force_login(world.alice)
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert "Comment thread · Kim &lt;b&gt;Ji-woo&lt;/b&gt;" in heading  # as text, not markup
+    assert '<span class="gr-handle">jiwoo_k</span>' in heading
