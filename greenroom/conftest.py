@@ -7,6 +7,7 @@ another tenant with its own owner gina and its own channel: nothing of it may le
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,15 @@ import pytest
 from greenroom.core import actions
 from greenroom.core.models import Brand, Channel, Organization, User
 from greenroom.core.permissions import Role
+
+
+def fuzz_examples(count: int) -> int:
+    """How many examples a fuzz test draws: `count`, scaled by GREENROOM_FUZZ_SCALE. `make test`
+    draws them all; CI (.ci/run) draws half in its SQLite pass and a quarter in its PostgreSQL
+    pass to stay within its time budget, and each run draws new ones."""
+    scale = float(os.environ.get("GREENROOM_FUZZ_SCALE") or 1)
+    return max(5, round(count * scale))
+
 
 PASSWORD = "correct horse battery staple"
 

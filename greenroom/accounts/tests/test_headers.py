@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.test import Client
 
 from greenroom.accounts.headers import CONTENT_SECURITY_POLICY
@@ -15,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 STYLE_ELEMENT = re.compile(r"<style[\s>]", re.I)
+
+# Backend-independent: run once, in CI's SQLite pass (see the "once" marker).
+pytestmark = pytest.mark.once
 
 
 def test_the_policy_is_strict() -> None:

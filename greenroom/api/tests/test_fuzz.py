@@ -16,6 +16,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from greenroom.conftest import fuzz_examples
+
 from .conftest import bearer, make_token
 
 ODD_TEXT = [
@@ -60,7 +62,7 @@ values = st.one_of(
 )
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=fuzz_examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

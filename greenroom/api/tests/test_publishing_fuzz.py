@@ -23,14 +23,15 @@ from django.test import Client
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from greenroom.conftest import fuzz_examples
 from greenroom.media.models import MediaAsset
 
 from .conftest import bearer, make_token
 from .test_fuzz import FUZZ, ODD_NUMBERS, ODD_TEXT, _body, _send, query_values
 
 # Fewer examples than the governance fuzz: there are many more endpoints here.
-FEW = settings(FUZZ, max_examples=12)
-SOME = settings(FUZZ, max_examples=25)
+FEW = settings(FUZZ, max_examples=fuzz_examples(12))
+SOME = settings(FUZZ, max_examples=fuzz_examples(25))
 
 HUGE_ID = 2**63
 BAD_DATES = [

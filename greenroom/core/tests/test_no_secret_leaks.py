@@ -24,6 +24,9 @@ from greenroom.core.tests.urlwalk import walk
 
 SKIP_PREFIXES = ("ops/admin/", "static/", "i18n/", "sandbox/", "hooks/")
 
+# Backend-independent: run once, in CI's SQLite pass (see the "once" marker).
+pytestmark = pytest.mark.once
+
 
 def concrete_paths(world: World) -> list[str]:
     ids = sorted(

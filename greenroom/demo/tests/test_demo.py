@@ -45,6 +45,9 @@ from greenroom.networks.sandbox.testing import Sandbox, sandbox  # noqa: F401
 from greenroom.publishing.actions import PublishingAction
 from greenroom.publishing.models import Decision, Post, PostState, Variant, VariantState
 
+# Backend-independent: run once, in CI's SQLite pass (see the "once" marker).
+pytestmark = pytest.mark.once
+
 NETWORKS = {
     "x",
     "instagram",

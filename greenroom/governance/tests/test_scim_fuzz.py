@@ -10,7 +10,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from greenroom.conftest import World
+from greenroom.conftest import World, fuzz_examples
 from greenroom.core import actions as core
 from greenroom.governance import actions
 
@@ -43,7 +43,9 @@ OPERATION = st.fixed_dictionaries(
     optional={"path": PATHS | JSON, "value": JSON},
 )
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=fuzz_examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -23,7 +23,7 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from greenroom.conftest import World
+from greenroom.conftest import World, fuzz_examples
 from greenroom.networks import network_api as api
 
 VERIFY = "verify-token-for-the-handshake-fuzzer"
@@ -54,7 +54,7 @@ KEYS = ["hub.mode", "hub.verify_token", "hub.challenge", "crc_token", "challenge
 HOOKS = ["facebook", "instagram", "threads", "x", "linkedin"]
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=fuzz_examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

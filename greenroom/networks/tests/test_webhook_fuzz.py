@@ -39,7 +39,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from greenroom.conftest import World
+from greenroom.conftest import World, fuzz_examples
 from greenroom.core import actions
 from greenroom.core.models import Channel
 from greenroom.inbox import actions as inbox_actions
@@ -112,7 +112,7 @@ hostile = st.one_of(
 )
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=fuzz_examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -697,7 +697,7 @@ def _envelope_paths() -> list[tuple[str, tuple[str | int, ...]]]:
     return found
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=fuzz_examples(80))
 @given(where=st.sampled_from(_envelope_paths()), new=st.just(REMOVE) | hostile)
 @example(where=("facebook-feed", ("entry",)), new={"a": 1})
 @example(where=("facebook-feed", ("entry", 0, "time")), new=1e308)
@@ -716,7 +716,7 @@ def test_a_broken_envelope_never_crashes(wired, where, new):
         transaction.set_rollback(True)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=fuzz_examples(60))
 @given(receiver=st.sampled_from(sorted(RECEIVERS)), payload=hostile)
 def test_any_signed_json_never_crashes(wired, receiver, payload):
     with transaction.atomic():
@@ -724,7 +724,7 @@ def test_any_signed_json_never_crashes(wired, receiver, payload):
         transaction.set_rollback(True)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=fuzz_examples(60))
 @given(
     receiver=st.sampled_from(sorted(RECEIVERS)),
     body=st.one_of(
