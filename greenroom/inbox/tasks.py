@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -241,57 +242,71 @@ def resend_stuck_replies() -> int:
     return queued
 
 
-@app.task(name="greenroom.inbox.hide_message")
-def hide_message(message_id: int, language: str = "") -> str:
-    """Hide a comment on the network; a temporary failure retries, a refusal takes the hidden
-    mark back and records why (the comment is still public), in `language`: that of the person
-    who hid it."""
+def _moderate(
+    message_id: int,
+    language: str,
+    *,
+    asked: str,
+    call: Callable[[Any, InboundItem], object],
+    refused: Callable[..., Message],
+    again: Any,
+    doing: str,
+    done: str,
+) -> str:
+    """Hide or delete a comment on the network (`asked`: the time field its action set): a
+    temporary failure queues `again` after the network's Retry-After, a refusal is recorded by
+    `refused`, in `language` (that of the person who asked, who has to act on it)."""
     from greenroom.networks.registry import connector_for
 
     found = (
         Message.objects.select_related("conversation", "channel")
-        .filter(pk=message_id, hidden_at__isnull=False)
+        .filter(pk=message_id, **{f"{asked}__isnull": False})
         .first()
     )
     if found is None:
         return "skipped"
     with override(language or settings.LANGUAGE_CODE):
         try:
-            connector_for(found.channel).hide(_inbound_item(found))
+            call(connector_for(found.channel), _inbound_item(found))
         except ConnectorError as exc:
             if exc.permanent:
-                actions.do_mark_hide_failed(found, error=exc.message)
+                refused(found, error=exc.message)
                 return "failed"
-            logger.warning("hiding message %s not done yet: %s", message_id, exc.message)
-            hide_message.apply_async((message_id, language), countdown=exc.retry_after or 30)
+            logger.warning("%s message %s not done yet: %s", doing, message_id, exc.message)
+            again.apply_async((message_id, language), countdown=exc.retry_after or 30)
             return "retry"
-    return "hidden"
+    return done
+
+
+@app.task(name="greenroom.inbox.hide_message")
+def hide_message(message_id: int, language: str = "") -> str:
+    """Hide a comment on the network; a refusal takes the hidden mark back and records why (the
+    comment is still public)."""
+    return _moderate(
+        message_id,
+        language,
+        asked="hidden_at",
+        call=lambda connector, item: connector.hide(item),
+        refused=actions.do_mark_hide_failed,
+        again=hide_message,
+        doing="hiding",
+        done="hidden",
+    )
 
 
 @app.task(name="greenroom.inbox.delete_message")
 def delete_message(message_id: int, language: str = "") -> str:
-    """Delete a comment on the network; a temporary failure retries, a refusal is recorded in
-    `language` (that of the person who deleted it)."""
-    from greenroom.networks.registry import connector_for
-
-    found = (
-        Message.objects.select_related("conversation", "channel")
-        .filter(pk=message_id, deleted_at__isnull=False)
-        .first()
+    """Delete a comment on the network; a refusal takes the deleted mark back and records why."""
+    return _moderate(
+        message_id,
+        language,
+        asked="deleted_at",
+        call=lambda connector, item: connector.delete_comment(item),
+        refused=actions.do_mark_delete_failed,
+        again=delete_message,
+        doing="deleting",
+        done="deleted",
     )
-    if found is None:
-        return "skipped"
-    with override(language or settings.LANGUAGE_CODE):
-        try:
-            connector_for(found.channel).delete_comment(_inbound_item(found))
-        except ConnectorError as exc:
-            if exc.permanent:
-                actions.do_mark_delete_failed(found, error=exc.message)
-                return "failed"
-            logger.warning("deleting message %s not done yet: %s", message_id, exc.message)
-            delete_message.apply_async((message_id, language), countdown=exc.retry_after or 30)
-            return "retry"
-    return "deleted"
 
 
 # --- SLA breaches: one digest per reader per sweep ---------------------------------------------

@@ -139,3 +139,21 @@ def test_the_assignee_reads_it_in_their_language(
     assert "배정" in sent["title"]
     assert "> 배송이 아직 안 왔어요 ☕" in sent["body"]
     assert "까지 답하세요" in sent["body"]
+
+
+def test_a_conversation_the_person_may_not_open_is_never_named(
+    world: World, listening: Captured
+) -> None:
+    """Agnes answers on Tea only. A Coffee conversation that ended up hers (an old assignment,
+    her access narrowed since) is not quoted to her; a Tea one in the same hand-over is."""
+    land(world.coffee_x, item("r1", "Coffee secret", author="fan1"))
+    land(world.tea_bluesky, item("r2", "Tea question", author="fan2"))
+    coffee, tea = conversation_of(world.coffee_x, "r1"), conversation_of(world.tea_bluesky, "r2")
+    Conversation.objects.filter(pk__in=[coffee.pk, tea.pk]).update(assignee=world.agnes)
+
+    assert tasks.notify_assigned(world.agnes.pk, [coffee.pk, tea.pk], world.alice.pk) == ["agnes"]
+    (sent,) = listening.notifications
+    assert "> Tea question" in sent["body"] and "Coffee secret" not in sent["body"]
+    listening.notifications.clear()
+    assert tasks.notify_assigned(world.agnes.pk, [coffee.pk], world.alice.pk) == []
+    assert listening.notifications == []
