@@ -46,6 +46,8 @@ app.conf.beat_schedule = {
     },
     # Waiting conversations handed to agents on shift with room (inbox/handout.py).
     "inbox-hand-out-waiting": {"task": "greenroom.inbox.hand_out_waiting", "schedule": 60.0},
+    # Webhook items held for a second lookup (greenroom/networks/held.py).
+    "networks-complete-held": {"task": "greenroom.networks.complete_held", "schedule": 30.0},
     # Channel tokens renewed before they expire (greenroom/networks/health.py).
     "refresh-expiring-tokens": {
         "task": "greenroom.networks.refresh_expiring_tokens",

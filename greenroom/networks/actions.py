@@ -26,7 +26,7 @@ from greenroom.core.actions import (
 from greenroom.core.models import Channel, User
 from greenroom.networks.base import InboundItem, InboundKind, TokenSet
 from greenroom.networks.connections.payloads import stored_payload
-from greenroom.networks.models import InboundEvent, InboundSource
+from greenroom.networks.models import HeldInbound, InboundEvent, InboundSource
 
 if TYPE_CHECKING:
     from greenroom.networks.sandbox.models import SandboxAccount
@@ -96,6 +96,60 @@ def do_ingest_inbound(
             lambda: inbound_stored.send(sender=InboundEvent, channel=channel, event_ids=created_ids)
         )
     return IngestResult(created=len(created_ids), duplicates=len(items) - len(created_ids))
+
+
+@transaction.atomic
+def do_hold_inbound(
+    channel: Channel,
+    items: Sequence[InboundItem],
+    *,
+    source: str,
+    delivery_id: str = "",
+) -> int:
+    """Keep items a webhook could not complete in its time (`HeldInbound`) until a worker has
+    asked the network again (`networks/held.py`): committed with the delivery, so nothing is
+    lost. An item already landed (a replay) or already held is not kept twice. Returns how
+    many were newly held; the worker is sent for after the commit."""
+    if source not in InboundSource.values:
+        raise ValueError(f"unknown inbound source {source!r}")
+    wanted: dict[str, InboundItem] = {}
+    for item in items:
+        wanted.setdefault(item.external_id, item)
+    if not wanted:
+        return 0
+    known = set(
+        InboundEvent.objects.filter(channel=channel, external_id__in=list(wanted)).values_list(
+            "external_id", flat=True
+        )
+    ) | set(
+        HeldInbound.objects.filter(channel=channel, external_id__in=list(wanted)).values_list(
+            "external_id", flat=True
+        )
+    )
+    now = timezone.now()
+    rows = [
+        HeldInbound(
+            organization_id=channel.organization_id,
+            channel=channel,
+            external_id=external_id,
+            kind=item.kind,
+            payload=stored_payload(item),
+            source=source,
+            delivery_id=delivery_id[:64],
+            received_at=now,
+            retry_at=now,
+        )
+        for external_id, item in wanted.items()
+        if external_id not in known
+    ]
+    # A concurrent delivery of the same item may have held it meanwhile: kept once.
+    HeldInbound.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        from greenroom.networks.held import complete_held
+
+        # A broker outage costs only the nudge: the beat takes held items up when they are due.
+        transaction.on_commit(lambda: complete_held.delay(), robust=True)
+    return len(rows)
 
 
 _LANDING_COLUMNS = (

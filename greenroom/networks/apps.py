@@ -28,5 +28,6 @@ class NetworksConfig(AppConfig):
         actions.channel_kind_problem = registry.channel_kind_problem
 
         from greenroom.networks import health
+        from greenroom.networks import held as _held  # noqa: F401  (its task)
 
         health.connect()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -113,6 +113,16 @@ class InboundItem:
     raw: dict[str, Any] = field(default_factory=dict)
     # Photos and videos it carries: {"type", "url", "alt"} each (addresses on the network).
     media: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Completed(NamedTuple):
+    """Inbound items completed with what their delivery left out (a DM sender's name, the text
+    of a mention), and the external ids of those a lookup could not complete for now: out of
+    time, the network unreachable, throttling or failing. Asking again later may complete
+    them; an item the network refused to tell about is complete as it is."""
+
+    items: list[InboundItem]
+    later: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

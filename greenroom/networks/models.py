@@ -64,3 +64,46 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.external_id} on channel {self.channel_id}"
+
+
+class HeldInbound(models.Model):
+    """An item a webhook delivered without something the network tells only when asked (a DM
+    sender's name, the text of an Instagram @mention), whose lookup could not be made in the
+    time the webhook has (Meta unreachable, throttling, too many at once). It is kept here,
+    committed before the webhook is answered, and landed as an `InboundEvent` once a worker has
+    asked again (`networks/held.py`), or as it came after the last try: the inbox then threads
+    and routes it with its text and its author, and nothing is lost on the way."""
+
+    restrict_org = "organization"
+    restrict_channel: ClassVar[str | None] = "channel"
+
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="held_inbound", db_index=False
+    )
+    external_id = models.CharField(_("external id"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16)
+    # The stored shape (`payloads.stored_payload`), as an InboundEvent would keep it.
+    payload = models.JSONField(default=dict)
+    source = models.CharField(max_length=16, choices=InboundSource.choices)
+    delivery_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=tz.now)
+    # Lookups tried after the webhook's own; the next is due at `retry_at` (a worker that takes
+    # the item moves it on first, so a worker killed while asking leaves it due again later).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(default=tz.now)
+
+    objects = RestrictedManager["HeldInbound"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="held_inbound_unique_per_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["retry_at"], name="held_inbound_due")]
+
+    def __str__(self) -> str:
+        return f"held {self.kind} {self.external_id} on channel {self.channel_id}"

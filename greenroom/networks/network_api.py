@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 from django.conf import settings
@@ -710,46 +710,67 @@ def webhook_channels(org_id: int, kind: str, account_id: str) -> list[Channel]:
     )
 
 
+class Landing(NamedTuple):
+    created: int
+    duplicates: int
+    # Items kept for a second lookup before they land (`networks/held.py`).
+    held: int = 0
+
+
 def land_webhook_items(
     org_id: int,
     kind: str,
     items_by_account: Mapping[str, Sequence[InboundItem]],
     *,
     delivery_id: str,
-) -> tuple[int, int]:
+    later: Mapping[str, frozenset[str]] | None = None,
+) -> Landing:
     """Store verified webhook items on the channels of `kind` whose account id they name, each
-    once (a replayed delivery stores nothing new).
+    once (a replayed delivery stores nothing new). The external ids in `later` (per account)
+    are held for a worker to complete (a lookup the webhook had no time for) and land then.
 
     Items for accounts Greenroom has no channel for are dropped (one app may serve accounts
-    outside Greenroom). Returns (created, duplicates)."""
-    from greenroom.networks.actions import do_ingest_inbound
+    outside Greenroom)."""
+    from greenroom.networks.actions import do_hold_inbound, do_ingest_inbound
     from greenroom.networks.connections.payloads import storable_item, storable_text
     from greenroom.networks.models import InboundSource
 
-    created = duplicates = 0
+    created = duplicates = held = 0
     for account_id, items in items_by_account.items():
         if not items:
             continue
+        wait = (later or {}).get(account_id, frozenset())
         # What the network sent, as the database takes it (no NUL, no lone surrogate ...).
-        storable = [storable_item(item) for item in items]
+        now = [storable_item(item) for item in items if item.external_id not in wait]
+        hold = [storable_item(item) for item in items if item.external_id in wait]
         for channel in webhook_channels(org_id, kind, account_id):
             result = do_ingest_inbound(
                 channel,
-                storable,
+                now,
                 source=InboundSource.WEBHOOK,
                 delivery_id=storable_text(delivery_id),
             )
             created += result.created
             duplicates += result.duplicates
+            if hold:
+                kept = do_hold_inbound(
+                    channel,
+                    hold,
+                    source=InboundSource.WEBHOOK,
+                    delivery_id=storable_text(delivery_id),
+                )
+                held += kept
+                duplicates += len(hold) - kept
     logger.info(
-        "webhook network=%s org=%s outcome=%s created=%s duplicates=%s",
+        "webhook network=%s org=%s outcome=%s created=%s duplicates=%s held=%s",
         kind,
         org_id,
-        "stored" if created else "duplicate",
+        "stored" if created or held else "duplicate",
         created,
         duplicates,
+        held,
     )
-    return created, duplicates
+    return Landing(created, duplicates, held)
 
 
 def hmac_sha256(secret: str, message: bytes) -> bytes:

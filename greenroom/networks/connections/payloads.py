@@ -81,6 +81,38 @@ def stored_payload(item: InboundItem) -> dict[str, Any]:
     )
 
 
+def item_from_stored(external_id: str, kind: str, payload: Any) -> InboundItem:
+    """The item a stored payload was made from (`stored_payload` read back): the standard
+    fields, and the network's own JSON as `raw` where it was kept under "network". A time
+    that cannot be read is now."""
+    from greenroom.networks.base import InboundItem
+
+    fields = payload if isinstance(payload, dict) else {}
+    author = fields.get("author")
+    if not isinstance(author, dict):
+        author = {}
+    made = fields.get("created_at")
+    try:
+        created_at = datetime.fromisoformat(made) if isinstance(made, str) else None
+    except ValueError:
+        created_at = None
+    if created_at is None or created_at.tzinfo is None:
+        created_at = datetime.now(UTC)
+    media = fields.get("media")
+    return InboundItem(
+        external_id=external_id,
+        kind=kind,
+        text=str(fields.get("text") or ""),
+        author_handle=str(author.get("handle") or ""),
+        author_name=str(author.get("name") or ""),
+        created_at=created_at,
+        in_reply_to=str(fields.get("in_reply_to") or "") or None,
+        thread_id=str(fields.get("thread_id") or "") or None,
+        raw=network_json(fields),
+        media=[m for m in media if isinstance(m, dict)] if isinstance(media, list) else [],
+    )
+
+
 def network_json(raw: Any) -> dict[str, Any]:
     """The network's own JSON of a stored payload (the payload itself when it is not wrapped):
     what a connector reads its network-specific fields from when it answers, hides or deletes

@@ -139,7 +139,7 @@ def linkedin_hook(request: HttpRequest, org_id: int) -> HttpResponse:
         for n in (notes if isinstance(notes, list) else [])
         if isinstance(n, dict)
     ]
-    created, duplicates = api.land_webhook_items(
+    landing = api.land_webhook_items(
         org_id, "linkedin", read_notifications(payload), delivery_id=",".join(ids)[:64]
     )
-    return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})
+    return JsonResponse({"ok": True, "stored": landing.created, "duplicate": landing.duplicates})

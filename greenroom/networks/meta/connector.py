@@ -51,6 +51,7 @@ from greenroom.core.actions import do_update_channel
 from greenroom.networks import network_api as api
 from greenroom.networks import rules
 from greenroom.networks.base import (
+    Completed,
     ConnectorError,
     InboundItem,
     InboundKind,
@@ -311,12 +312,21 @@ class MetaConnector:
         phone-only Messenger account) or that does not answer in time leaves the name empty:
         the message is kept and the inbox shows the id. author_handle stays the id, the key
         the person's conversation and contact already have."""
+        return self._named(items, deadline)[0]
+
+    def _named(
+        self, items: Sequence[InboundItem], deadline: float | None
+    ) -> tuple[list[InboundItem], set[str]]:
+        """`name_senders`, and the external ids of the DMs whose sender could not be named for
+        now: no time left, past the lookups of one call, Meta unreachable or failing."""
         names: dict[str, str] = {}
         # Meta unreachable or slow: the other lookups of this call would wait as long for
         # nothing, so none is asked after it. Past the cap or the `deadline` (time.monotonic()
         # by which a webhook must answer), names stay empty.
         gave_up = False
+        unasked: set[str] = set()
         named = []
+        later: set[str] = set()
         for item in items:
             person = item.author_handle
             if item.kind == InboundKind.DM and person and not item.author_name:
@@ -324,17 +334,25 @@ class MetaConnector:
                     wait = lookup_timeout(deadline)
                     if gave_up or wait is None or len(names) >= PROFILE_LOOKUPS:
                         names[person] = ""
+                        unasked.add(person)
                     else:
-                        names[person], gave_up = self._profile(person, wait)
+                        names[person], outcome = self._profile(person, wait)
+                        gave_up = outcome == "unreachable"
+                        if outcome != "told":
+                            unasked.add(person)
                 if names[person]:
                     item = dataclasses.replace(item, author_name=names[person])
+                elif person in unasked and self.profile_fields and is_graph_id(person):
+                    later.add(item.external_id)
             named.append(item)
-        return named
+        return named, later
 
-    def _profile(self, person: str, wait: float) -> tuple[str, bool]:
-        """(the person's name or "", whether Meta could not be reached in time)."""
+    def _profile(self, person: str, wait: float) -> tuple[str, str]:
+        """(the person's name or "", what came of asking): "told" (a name, or Meta refused
+        to tell one: asking again would not change it), "failed" (Meta throttled or failed:
+        it may tell later) or "unreachable" (no answer in time: not worth asking it more now)."""
         if not self.profile_fields or not is_graph_id(person):
-            return "", False  # no id of Meta's: nothing to ask (it would go in the address)
+            return "", "told"  # no id of Meta's: nothing to ask (it would go in the address)
         try:
             profile = self.graph().call(
                 "GET",
@@ -349,16 +367,20 @@ class MetaConnector:
                 self.channel.pk,
                 exc.code,
             )
-            return "", exc.code in ("unreachable", "no_answer")
-        return str(profile.get("name") or profile.get("username") or "").strip(), False
+            if exc.code in ("unreachable", "no_answer"):
+                return "", "unreachable"
+            return "", "told" if exc.permanent else "failed"
+        return str(profile.get("name") or profile.get("username") or "").strip(), "told"
 
     def complete_webhook_items(
         self, items: Sequence[InboundItem], *, deadline: float | None = None
-    ) -> list[InboundItem]:
+    ) -> Completed:
         """What a webhook delivered, completed with what it leaves out and the Graph API
         tells (the senders' names; Instagram: the text of @mentions), asked no later than
-        `deadline` (time.monotonic()); what is left then lands as the webhook gave it."""
-        return self.name_senders(items, deadline=deadline)
+        `deadline` (time.monotonic()). What could not be asked by then, or Meta could not
+        answer for now, is in `later`: the caller lands it as it is or asks again."""
+        named, later = self._named(items, deadline)
+        return Completed(named, frozenset(later))
 
     def _matching_recent(
         self, record: dict[str, Any], posts: list[dict[str, Any]], *, text_field: str
@@ -624,20 +646,27 @@ class InstagramConnector(ContainerConnector):
 
     def complete_webhook_items(
         self, items: Sequence[InboundItem], *, deadline: float | None = None
-    ) -> list[InboundItem]:
+    ) -> Completed:
         """DMs with their senders' names, and @mentions with what was said: the mentions
         webhook carries only the comment's and the media's ids. Nothing is asked after
-        `deadline` (time.monotonic()): a mention not read by then keeps only its ids."""
-        return [
-            self._read_mention(item, deadline)
-            if item.kind == InboundKind.MENTION and not item.text
-            else item
-            for item in self.name_senders(items, deadline=deadline)
-        ]
+        `deadline` (time.monotonic()): a mention not read by then, or that Meta could not
+        show for now, is in `later` with only its ids."""
+        named, later = self._named(items, deadline)
+        done = []
+        for item in named:
+            if item.kind == InboundKind.MENTION and not item.text:
+                item, outcome = self._read_mention(item, deadline)
+                if outcome != "told":
+                    later.add(item.external_id)
+            done.append(item)
+        return Completed(done, frozenset(later))
 
-    def _read_mention(self, item: InboundItem, deadline: float | None = None) -> InboundItem:
+    def _read_mention(
+        self, item: InboundItem, deadline: float | None = None
+    ) -> tuple[InboundItem, str]:
         """A mention read through the mentioned_comment or mentioned_media field of the
-        account (GET /{ig-user-id}?fields=mentioned_comment.comment_id(...){...}).
+        account (GET /{ig-user-id}?fields=mentioned_comment.comment_id(...){...}), and what
+        came of asking, as `_profile` says it.
 
         A comment mention's documented fields (id, text, timestamp, like_count, media) do not
         name who wrote it: its author stays empty rather than guessed. A caption mention is
@@ -647,7 +676,7 @@ class InstagramConnector(ContainerConnector):
         comment_id = str(value.get("comment_id") or "")
         media_id = str(value.get("media_id") or "")
         if not is_graph_id(comment_id or media_id) or (media_id and not is_graph_id(media_id)):
-            return item  # not Meta's ids: they would go into the query as they are
+            return item, "told"  # not Meta's ids: they would go into the query as they are
         if comment_id:
             field = "mentioned_comment"
             fields = (
@@ -663,7 +692,7 @@ class InstagramConnector(ContainerConnector):
         wait = lookup_timeout(deadline)
         if wait is None:
             logger.info("mention lookup channel=%s outcome=skipped reason=budget", self.channel.pk)
-            return item
+            return item, "failed"
         try:
             found = _dict(
                 self.graph()
@@ -674,11 +703,11 @@ class InstagramConnector(ContainerConnector):
             logger.info(
                 "mention lookup channel=%s outcome=failed code=%s", self.channel.pk, exc.code
             )
-            return item
+            return item, "told" if exc.permanent else "failed"
         if not found:
-            return item
+            return item, "told"
         author = "" if comment_id else str(found.get("username") or "")
-        return dataclasses.replace(
+        read = dataclasses.replace(
             item,
             text=str(found.get("text" if comment_id else "caption") or ""),
             author_handle=author,
@@ -690,6 +719,7 @@ class InstagramConnector(ContainerConnector):
             raw={**network_json(item.raw), field: found},
             media=[] if comment_id else typed_media(found),
         )
+        return read, "told"
 
     def reply(self, item: InboundItem, text: str) -> PublishedRef:
         """Answer a comment publicly (POST /{comment-id}/replies), a DM (Send API) or an

@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from greenroom.networks import network_api as api
-from greenroom.networks.base import ConnectorError, InboundItem, InboundKind
+from greenroom.networks.base import Completed, ConnectorError, InboundItem, InboundKind
+from greenroom.networks.connections.payloads import storable_id
 from greenroom.networks.meta.connector import (
     _dict,
     facebook_comment,
@@ -35,6 +36,7 @@ from greenroom.networks.meta.connector import (
     threads_item,
     webhook_deadline,
 )
+from greenroom.networks.models import InboundEvent
 from greenroom.networks.registry import connector_for
 
 logger = logging.getLogger("greenroom.webhooks")
@@ -174,29 +176,39 @@ def read_meta_payload(network: str, payload: dict[str, Any]) -> dict[str, list[I
 
 def completed(
     org_id: int, network: str, found: dict[str, list[InboundItem]]
-) -> dict[str, list[InboundItem]]:
+) -> dict[str, Completed]:
     """The items, completed by the account's channel with what the webhook leaves out (the
-    senders' names, the text of Instagram @mentions) before they are stored. A channel that
-    cannot ask (no tokens, Meta refuses), or whose lookups would outlast the delivery's budget
-    (WEBHOOK_BUDGET_S), lands the items as they came: nothing is lost."""
-    result: dict[str, list[InboundItem]] = {}
-    # Every account's lookups share one budget: Meta waits for the answer to the delivery.
+    senders' names, the text of Instagram @mentions) before they are stored. Every account's
+    lookups share one budget (WEBHOOK_BUDGET_S): what could not be asked in it, or Meta could
+    not answer for now, is in `later`, held for a worker to ask again. Items already landed
+    (a replay: Meta delivers again when it waited too long) are not asked about twice. A
+    channel that cannot ask (no tokens, Meta refuses) lands the items as they came."""
+    result: dict[str, Completed] = {}
     deadline = webhook_deadline()
     for account, items in found.items():
         channel = next(iter(api.webhook_channels(org_id, network, account)), None)
         connector = connector_for(channel) if channel is not None and items else None
         complete = getattr(connector, "complete_webhook_items", None)
-        if callable(complete):
-            try:
-                items = complete(items, deadline=deadline)
-            except ConnectorError as exc:
-                logger.info(
-                    "webhook network=%s org=%s outcome=incomplete code=%s",
-                    network,
-                    org_id,
-                    exc.code,
-                )
-        result[account] = items
+        if channel is None or not callable(complete):
+            result[account] = Completed(items)
+            continue
+        # As stored: an id the database cannot take as it came is kept in its storable form.
+        stored_as = {item.external_id: storable_id(item.external_id) for item in items}
+        landed = set(
+            InboundEvent.objects.filter(
+                channel=channel, external_id__in=set(stored_as.values())
+            ).values_list("external_id", flat=True)
+        )
+        fresh = [item for item in items if stored_as[item.external_id] not in landed]
+        try:
+            done: Completed = complete(fresh, deadline=deadline)
+        except ConnectorError as exc:
+            logger.info(
+                "webhook network=%s org=%s outcome=incomplete code=%s", network, org_id, exc.code
+            )
+            done = Completed(fresh)
+        again = [item for item in items if stored_as[item.external_id] in landed]
+        result[account] = Completed([*done.items, *again], done.later)
     return result
 
 
@@ -232,10 +244,19 @@ def meta_hook(request: HttpRequest, network: str, org_id: int) -> HttpResponse:
         return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
-    created, duplicates = api.land_webhook_items(
+    done = completed(org_id, network, read_meta_payload(network, payload))
+    landing = api.land_webhook_items(
         org_id,
         network,
-        completed(org_id, network, read_meta_payload(network, payload)),
+        {account: result.items for account, result in done.items()},
         delivery_id=header[-16:],
+        later={account: result.later for account, result in done.items()},
     )
-    return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})
+    return JsonResponse(
+        {
+            "ok": True,
+            "stored": landing.created,
+            "duplicate": landing.duplicates,
+            "held": landing.held,
+        }
+    )

@@ -120,10 +120,10 @@ def x_hook(request: HttpRequest, org_id: int) -> HttpResponse:
         return JsonResponse({"ok": False, "error": _("The body is not JSON.")}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": _("The body is not an object.")}, status=400)
-    created, duplicates = api.land_webhook_items(
+    landing = api.land_webhook_items(
         org_id,
         "x",
         {api.id_of(payload.get("for_user_id")): read_activity(payload)},
         delivery_id=given[-16:],
     )
-    return JsonResponse({"ok": True, "stored": created, "duplicate": duplicates})
+    return JsonResponse({"ok": True, "stored": landing.created, "duplicate": landing.duplicates})

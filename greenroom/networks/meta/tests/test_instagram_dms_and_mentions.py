@@ -32,13 +32,14 @@ from greenroom.conftest import World
 from greenroom.core.models import Channel
 from greenroom.inbox import actions, tasks
 from greenroom.inbox.models import Conversation, DeliveryStatus, Direction
+from greenroom.networks import held
 from greenroom.networks.base import ConnectorError, InboundKind, OutcomeUnknown
 from greenroom.networks.meta.connector import InstagramConnector
 from greenroom.networks.meta.tests.conftest import FB
 from greenroom.networks.meta.tests.test_instagram import IG, form
 from greenroom.networks.meta.tests.test_webhooks_connect import signed
 from greenroom.networks.meta.webhooks import completed, read_meta_payload
-from greenroom.networks.models import InboundEvent
+from greenroom.networks.models import HeldInbound, InboundEvent
 
 JAY = "1254459154682919"
 MINJI = "1254459154682920"
@@ -141,7 +142,9 @@ def test_dms_carry_their_attachments_and_their_senders_names(
     assert (said.author_handle, said.author_name, said.text) == (MINJI, "", "안녕하세요")
 
 
-def test_a_profile_lookup_that_times_out_loses_no_message(instagram: Channel, world: World) -> None:
+def test_a_profile_lookup_that_times_out_is_held_and_asked_again(
+    instagram: Channel, world: World
+) -> None:
     payload = {
         "object": "instagram",
         "entry": [
@@ -160,14 +163,29 @@ def test_a_profile_lookup_that_times_out_loses_no_message(instagram: Channel, wo
         minji = router.get(f"{FB}/{MINJI}").mock(
             return_value=httpx.Response(200, json={"name": "Minji", "id": MINJI})
         )
-        assert deliver(world, payload)["stored"] == 2
-    # Meta did not answer in time: the webhook does not wait on it once more.
+        answer = deliver(world, payload)
+    # Meta did not answer in time: the webhook does not wait on it once more, and keeps both
+    # messages for a worker to ask about rather than landing them nameless.
     assert minji.call_count == 0
+    assert (answer["stored"], answer["held"]) == (0, 2)
+    assert HeldInbound.objects.filter(channel=instagram).count() == 2
+    assert not InboundEvent.objects.filter(channel=instagram).exists()
+
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{FB}/{JAY}").mock(
+            return_value=httpx.Response(200, json={"name": "Jay Kim", "id": JAY})
+        )
+        router.get(f"{FB}/{MINJI}").mock(
+            return_value=httpx.Response(200, json={"name": "Minji", "id": MINJI})
+        )
+        assert held.complete_held() == 2
+    assert not HeldInbound.objects.exists()
     actions.do_process_inbound()
     said = Conversation.objects.get(channel=instagram, kind="dm", contact__handle=JAY)
     assert [(m.author_handle, m.author_name, m.text) for m in said.messages.all()] == [
-        (JAY, "", "Hello?")
+        (JAY, "Jay Kim", "Hello?")
     ]
+    assert said.contact is not None and said.contact.name == "Jay Kim"
     assert Conversation.objects.filter(channel=instagram, kind="dm").count() == 2
 
 
@@ -266,7 +284,8 @@ def comment_mention_items(instagram: Channel, world: World) -> list[Any]:
         .request.url.params["fields"]
         .startswith(f"mentioned_comment.comment_id({COMMENT}){{id,text,timestamp")
     )
-    return found[IG]
+    assert found[IG].later == frozenset()
+    return found[IG].items
 
 
 def test_a_comment_mention_carries_its_text_but_no_invented_author(
@@ -392,7 +411,7 @@ def test_a_lost_answer_to_a_caption_mention_is_found_among_its_comments_not_sent
         )
         (item,) = completed(
             world.acme.pk, "instagram", read_meta_payload("instagram", mention({"media_id": MEDIA}))
-        )[IG]
+        )[IG].items
     # A video without its media_url has no address to link.
     assert (item.author_handle, item.media) == ("metricsaurus", [])
     connector = InstagramConnector(instagram)
@@ -474,14 +493,28 @@ def test_a_slow_meta_never_holds_the_webhook_past_its_budget(
     }
     with respx.mock(assert_all_called=False) as router:
         router.get(url__startswith=FB).mock(side_effect=slow)
-        assert deliver(world, payload)["stored"] == 5
-
+        answer = deliver(world, payload)
+    assert (answer["stored"], answer["held"]) == (3, 2)
     # Five seconds each while they fit, then what was left (2 s); then nothing was asked.
     assert waits == [5.0, 5.0, 2.0]
     stored = {e.external_id: e for e in InboundEvent.objects.filter(channel=instagram)}
-    names = [stored[f"aWdfZAJ{n}"].payload["author"]["name"] for n in range(4)]
-    assert names == ["Person 1", "Person 2", "Person 3", ""]
-    # The mention keeps only its ids, as the webhook gave them: the agent still sees it.
-    mentioned = stored[COMMENT]
-    assert mentioned.payload["text"] == ""
-    assert mentioned.payload["network"]["value"] == {"media_id": MEDIA, "comment_id": COMMENT}
+    names = [stored[f"aWdfZAJ{n}"].payload["author"]["name"] for n in range(3)]
+    assert names == ["Person 1", "Person 2", "Person 3"]
+    # The fourth sender and the mention were not asked about: held for a worker, not landed
+    # without a name or a text.
+    assert set(stored) == {f"aWdfZAJ{n}" for n in range(3)}
+    kept = {h.external_id: h for h in HeldInbound.objects.filter(channel=instagram)}
+    assert set(kept) == {"aWdfZAJ3", COMMENT}
+    assert kept[COMMENT].payload["network"]["value"] == {"media_id": MEDIA, "comment_id": COMMENT}
+
+    waits.clear()
+    with respx.mock(assert_all_called=False) as router:
+        router.get(url__startswith=FB).mock(side_effect=slow)
+        assert held.complete_held() == 2
+    # The worker has no webhook waiting on it: each lookup gets its full five seconds.
+    assert waits == [5.0, 5.0]
+    stored = {e.external_id: e for e in InboundEvent.objects.filter(channel=instagram)}
+    # (named by the worker's first lookup)
+    assert stored["aWdfZAJ3"].payload["author"]["name"] == "Person 1"
+    assert stored[COMMENT].payload["text"] == "hi"
+    assert not HeldInbound.objects.exists()
