@@ -106,6 +106,8 @@ class ConversationOut(Schema):
     is_spam: bool
     is_abusive: bool
     requires_approval: bool
+    # Every reply waits, an approver's too, for someone other than its author.
+    four_eyes: bool
     preview: str
     first_response_due_at: datetime | None
     next_response_due_at: datetime | None
@@ -272,6 +274,7 @@ class RuleOut(Schema):
     add_tags: list[str]
     auto_reply_id: int | None
     require_approval: bool
+    four_eyes: bool
     stop: bool
 
 
@@ -294,6 +297,8 @@ class RuleIn(Schema):
     add_tags: list[Tag] = Field([], max_length=20)
     auto_reply_id: ObjectId | None = None
     require_approval: bool = False
+    # With require_approval: approvers' own replies wait too, for someone else to approve.
+    four_eyes: bool = False
     stop: bool = False
 
 
@@ -423,6 +428,7 @@ class RuleUpdate(Schema):
     add_tags: list[Tag] | None = Field(None, max_length=20)
     auto_reply_id: ObjectId | None = None
     require_approval: bool | None = None
+    four_eyes: bool | None = None
     stop: bool | None = None
 
     @field_validator(
@@ -437,6 +443,7 @@ class RuleUpdate(Schema):
         "set_priority",
         "add_tags",
         "require_approval",
+        "four_eyes",
         "stop",
         mode="before",
     )
@@ -663,6 +670,7 @@ def set_conversation_team(
     "/inbox/replies/{message_id}/approve",
     response={200: MessageOut, **errors(400, 401, 403, 404)},
     summary="Approve a reply that waits for approval",
+    description="Needs approve on the channel. Nobody approves their own reply (400).",
 )
 def approve_reply(request: HttpRequest, message_id: ObjectId) -> Message:
     message = _message(request, message_id, "approve", "reply")
@@ -1107,7 +1115,8 @@ def list_rules(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
     summary="Create a routing rule",
     description="Rules run by position. For team, assignee, priority and auto-reply the first "
     "matching rule that sets one wins; tags add up; any match that requires approval requires "
-    "it; `stop` ends the evaluation. Needs manage_org.",
+    "it (with `four_eyes`, an approver's own replies wait too and nobody approves their own); "
+    "`stop` ends the evaluation. Needs manage_org.",
 )
 def create_rule(request: HttpRequest, body: RuleIn) -> Status[RoutingRule]:
     caller = caller_of(request)
@@ -1134,6 +1143,7 @@ def create_rule(request: HttpRequest, body: RuleIn) -> Status[RoutingRule]:
         add_tags=body.add_tags,
         auto_reply=auto_reply,
         require_approval=body.require_approval,
+        four_eyes=body.four_eyes,
         stop=body.stop,
         acting_user=caller.user,
     )

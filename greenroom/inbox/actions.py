@@ -186,6 +186,15 @@ def can_approve(user: User, conversation: Conversation) -> bool:
     return Channel.objects.restrict(user, "approve").filter(pk=conversation.channel_id).exists()
 
 
+def reply_waits(user: User, conversation: Conversation) -> bool:
+    """Whether a reply `user` writes on the conversation waits for approval: routing required
+    it, and the author does not approve on the channel, or the rule wants four eyes (an
+    approver's own reply waits for someone else too)."""
+    return conversation.requires_approval and (
+        conversation.four_eyes or not can_approve(user, conversation)
+    )
+
+
 @transaction.atomic
 def do_reply(
     conversation: Conversation,
@@ -196,12 +205,12 @@ def do_reply(
 ) -> Message:
     """Answer a conversation through its channel's connector (after commit).
 
-    When routing requires approval and the author may not approve on this channel, the reply
-    waits in the approval queue instead. `handle_seconds` is the time the agent spent writing.
-    An unassigned conversation is assigned to whoever replies.
+    When routing requires approval and the author may not approve on this channel (or the rule
+    wants four eyes), the reply waits in the approval queue instead. `handle_seconds` is the
+    time the agent spent writing. An unassigned conversation is assigned to whoever replies.
     """
     check_reply_text(conversation, text)
-    waits = conversation.requires_approval and not can_approve(acting_user, conversation)
+    waits = reply_waits(acting_user, conversation)
     parent = (
         conversation.messages.filter(direction=Direction.INBOUND)
         .order_by("-sent_at")
@@ -258,6 +267,10 @@ def do_approve_reply(message: Message, *, acting_user: User) -> Message:
         raise ActionError(_("This reply is not waiting for approval any more."))
     if not can_approve(acting_user, message.conversation):
         raise ActionError(_("You may not approve replies on this channel."))
+    if message.author_id == acting_user.pk:
+        raise ActionError(
+            _("Nobody approves their own reply: a colleague who approves on this channel does.")
+        )
     message.status = DeliveryStatus.SENDING
     message.approved_by = acting_user
     message.save(update_fields=["status", "approved_by"])
@@ -1079,6 +1092,7 @@ RULE_FIELDS = (
     "add_tags",
     "auto_reply",
     "require_approval",
+    "four_eyes",
     "stop",
 )
 
@@ -1108,6 +1122,10 @@ def do_save_routing_rule(
         )
     if target.set_priority and target.set_priority not in Priority.values:
         raise ActionError(_("Unknown priority %(priority)r.") % {"priority": target.set_priority})
+    if target.four_eyes and not target.require_approval:
+        raise ActionError(
+            _("Four eyes applies to replies that need approval: tick “Replies need approval” too.")
+        )
     target.save()
     audit.record(
         InboxAction.RULE_SAVED,

@@ -388,6 +388,10 @@ class RoutingRuleForm(_OrgForm):
     require_approval = forms.BooleanField(
         label=gettext_lazy("Replies need approval"), required=False
     )
+    four_eyes = forms.BooleanField(
+        label=gettext_lazy("Four eyes: approvers' own replies wait too, for a colleague"),
+        required=False,
+    )
     stop = forms.BooleanField(label=gettext_lazy("Stop after this rule"), required=False)
 
     def __init__(self, *args: Any, org: Organization, user: User, **kwargs: Any) -> None:
@@ -435,6 +439,7 @@ class RoutingRuleForm(_OrgForm):
             "add_tags": ", ".join(rule.add_tags or []),
             "auto_reply": rule.auto_reply_id,
             "require_approval": rule.require_approval,
+            "four_eyes": rule.four_eyes,
             "stop": rule.stop,
         }
 

@@ -304,6 +304,7 @@ class Thread:
     is_spam: bool = False
     is_abusive: bool = False
     requires_approval: bool = False
+    four_eyes: bool = False
     preview: str = ""
     sla_policy_id: int | None = None
     first_response_due_at: datetime | None = None
@@ -392,6 +393,7 @@ THREAD_INSERT_FIELDS = (
     "priority",
     "tags",
     "requires_approval",
+    "four_eyes",
 )
 
 # A thread's values in those orders, read in one call each.
@@ -1002,6 +1004,7 @@ def _new_thread(
     thread.team_id = decision.team_id
     thread.assignee_id = decision.assignee_id
     thread.requires_approval = decision.require_approval
+    thread.four_eyes = decision.four_eyes
     thread.auto_reply_id = decision.auto_reply_id
     if thread.assignee_id is None and decision.team_id is not None:
         if decision.team_id not in teams:

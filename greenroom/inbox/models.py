@@ -208,6 +208,8 @@ class RoutingRule(models.Model):
         SavedReply, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     require_approval = models.BooleanField(default=False)
+    # With require_approval: approvers' own replies wait too, and nobody approves their own.
+    four_eyes = models.BooleanField(_("nobody approves their own reply"), default=False)
     stop = models.BooleanField(_("stop after this rule"), default=False)
     created_at = models.DateTimeField(default=tz.now)
 
@@ -301,6 +303,8 @@ class Conversation(models.Model):
     is_spam = models.BooleanField(default=False)
     is_abusive = models.BooleanField(default=False)
     requires_approval = models.BooleanField(default=False)
+    # Every reply waits, an approver's too, for someone other than its author.
+    four_eyes = models.BooleanField(default=False)
     preview = models.CharField(max_length=200, blank=True)
     # SLA clocks: each due/warn pair is set while that clock runs, null once it stopped.
     sla_policy = models.ForeignKey(

@@ -2,8 +2,9 @@
 
 Precedence, in words users read on the rules page: rules run top to bottom (by position). For
 team, assignee, priority and auto-reply the first matching rule that sets one wins; tags from
-every matching rule are added; if any matching rule requires approval, replies need approval;
-a matching rule marked "stop" ends the evaluation.
+every matching rule are added; if any matching rule requires approval, replies need approval
+(and if any such rule wants four eyes, an approver's own replies wait too, for a colleague); a
+matching rule marked "stop" ends the evaluation.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Decision:
     tags: list[str] = field(default_factory=list)
     auto_reply_id: int | None = None
     require_approval: bool = False
+    four_eyes: bool = False
     matched: list[int] = field(default_factory=list)
 
 
@@ -99,6 +101,7 @@ def decide(rules: Iterable[RoutingRule], facts: Facts) -> Decision:
             if isinstance(tag, str) and tag and tag not in decision.tags:
                 decision.tags.append(tag)
         decision.require_approval = decision.require_approval or rule.require_approval
+        decision.four_eyes = decision.four_eyes or (rule.require_approval and rule.four_eyes)
         if rule.stop:
             break
     return decision

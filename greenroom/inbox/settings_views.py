@@ -100,7 +100,7 @@ def _rule_row(rule: RoutingRule) -> dict[str, Any]:
     if rule.auto_reply is not None:
         does.append(_("auto-reply “%(title)s”") % {"title": rule.auto_reply.title})
     if rule.require_approval:
-        does.append(_("approval"))
+        does.append(_("approval by a second person") if rule.four_eyes else _("approval"))
     if rule.stop:
         does.append(_("stop"))
     return {"rule": rule, "matches": matches or [_("every message")], "does": does}

@@ -312,8 +312,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         "snooze_choices": snooze_choices(),
         "sentiments": Sentiment.choices,
         "languages": org.languages or [],
+        # What this person could approve (their own replies are someone else's to approve).
         "awaiting_approval": Message.objects.restrict(request.user, "approve")
         .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
+        .exclude(author=_user(request))
         .count(),
         "can_configure": may_configure(request, org),
         "querystring": request.GET.urlencode(),
@@ -404,6 +406,9 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         if conversation.sla_due_at is not None and conversation.sla_due_at <= now
         else "",
         "others": [],
+        # Whether this person's reply goes out or waits (an approver's goes out, unless the
+        # rule wants four eyes): the button says which.
+        "reply_waits": actions.reply_waits(user, conversation),
         # The event stream reports changes made after this moment (inbox.live).
         "drawn_at": f"{time.time():.3f}",
         "heartbeat_s": presence_store.heartbeat_s(),
@@ -676,9 +681,12 @@ def delete_message(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
     org = require_section(request, "inbox")
+    user = _user(request)
+    # Nobody approves their own reply: an approver's own waiting replies are listed as theirs.
     waiting = list(
         Message.objects.restrict(request.user, "approve")
         .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)
+        .exclude(author=user)
         .select_related("conversation", "channel", "author")
         .order_by("created_at")[:200]
     )
@@ -693,11 +701,10 @@ def approvals(request: HttpRequest) -> HttpResponse:
         )
     }
     items = [(m, answered.get((m.conversation_id, m.in_reply_to))) for m in waiting]
-    # Someone who cannot approve (an agent) still sees where their own held replies are.
+    # Whoever wrote a held reply (an agent, or an approver under four eyes) sees where it is.
     mine = list(
         Message.objects.restrict(request.user, "engage")
-        .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL, author=_user(request))
-        .exclude(pk__in=[m.pk for m in waiting])
+        .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL, author=user)
         .select_related("channel")
         .order_by("created_at")[:200]
     )

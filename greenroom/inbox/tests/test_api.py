@@ -224,7 +224,8 @@ CASES: list[tuple[str, str, str, dict[str, int], int, Any, str | None]] = [
         "approve",
         "POST",
         "/api/inbox/replies/{held}/approve",
-        grid(200, ENGAGE_COFFEE | {"april"}, 403, agnes=404),
+        # Bianca wrote it: nobody approves their own reply.
+        grid(200, ENGAGE_COFFEE | {"april"}, 403, agnes=404, bianca=400),
         404,
         None,
         "inbox.reply_approved",
@@ -297,6 +298,29 @@ def test_a_rule_created_by_api_routes_new_messages(ctx: dict[str, Any], world: W
     land(world.coffee_x, item("api3", "I want a refund", author="z"))
     routed = Conversation.objects.get(messages__external_id="api3")
     assert (routed.priority, routed.tags) == ("high", ["refund"])
+
+
+def test_a_four_eyes_rule_holds_an_approvers_reply_for_a_colleague(
+    ctx: dict[str, Any], world: World
+) -> None:
+    alice, adam = ctx["clients"]["alice"], ctx["clients"]["adam"]
+    rule = {"name": "Crisis", "keywords": "recall", "require_approval": True, "four_eyes": True}
+    created = call(alice, "POST", "/api/inbox/rules", rule)
+    assert created.status_code == 201 and created.json()["four_eyes"] is True
+    land(world.coffee_x, item("api4", "Is the recall true?", author="y"))
+    pk = conversation_of(world.coffee_x, "api4").pk
+    assert call(adam, "GET", f"/api/inbox/conversations/{pk}").json()["four_eyes"] is True
+
+    reply = call(adam, "POST", f"/api/inbox/conversations/{pk}/reply", {"text": "Not true."})
+    assert reply.json()["status"] == "awaiting_approval"
+    own = call(adam, "POST", f"/api/inbox/replies/{reply.json()['id']}/approve")
+    assert own.status_code == 400 and "Nobody approves their own reply" in own.json()["detail"]
+    approved = call(alice, "POST", f"/api/inbox/replies/{reply.json()['id']}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] != "awaiting_approval"
+
+    # Four eyes means nothing without approval: refused, not saved half-way.
+    half = call(alice, "POST", "/api/inbox/rules", {"name": "Half", "four_eyes": True})
+    assert half.status_code == 400 and not RoutingRule.objects.filter(name="Half").exists()
 
 
 def test_bad_input_is_a_422_not_a_crash(ctx: dict[str, Any]) -> None:

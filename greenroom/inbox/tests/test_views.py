@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from greenroom.conftest import World
+from greenroom.core.actions import ActionError
 from greenroom.core.models import AuditEvent
 from greenroom.inbox import actions
 from greenroom.inbox.models import Conversation, DeliveryStatus, InboxActivity, Message
@@ -175,6 +176,56 @@ def test_replies_that_need_approval_wait_for_an_approver(
     sandbox.deliver()
     waiting.refresh_from_db()
     assert waiting.status == DeliveryStatus.SENT and waiting.approved_by == world.alice
+
+
+def test_an_approvers_own_reply_goes_out_unless_the_rule_wants_four_eyes(
+    client: Client, world: World
+) -> None:
+    rule = actions.do_save_routing_rule(
+        world.acme, name="Careful", require_approval=True, acting_user=world.alice
+    )
+    land(world.tea_bluesky, item("t1", "Your tea made me sick", author="jun"))
+    plain = conversation_of(world.tea_bluesky, "t1")
+    client.force_login(world.adam)  # an admin: engages and approves everywhere
+    page = client.get(f"/inbox/c/{plain.pk}/").content.decode()
+    # Her reply would go straight out: the button says so, not "Send for approval".
+    assert "Send reply" in page and "Send for approval" not in page
+    assert "Replies need approval" in page
+
+    actions.do_save_routing_rule(world.acme, rule=rule, four_eyes=True, acting_user=world.alice)
+    land(world.tea_bluesky, item("t2", "Still sick", author="min"))
+    careful = conversation_of(world.tea_bluesky, "t2")
+    assert careful.four_eyes and not plain.four_eyes
+    page = client.get(f"/inbox/c/{careful.pk}/").content.decode()
+    assert "Send for approval" in page
+    assert "Every reply needs a second person's approval" in page
+    client.post(f"/inbox/c/{careful.pk}/reply/", {"text": "So sorry, please DM us"})
+    waiting = Message.objects.get(conversation=careful, direction="out")
+    assert waiting.status == DeliveryStatus.AWAITING_APPROVAL
+
+    # Her own reply is listed as hers, with nothing to approve; approving it anyway is refused.
+    page = client.get("/inbox/approvals/").content.decode()
+    assert "So sorry, please DM us" in page and "gr-my-waiting-reply" in page
+    assert f"/inbox/approvals/{waiting.pk}/" not in page
+    refused = client.post(f"/inbox/approvals/{waiting.pk}/", {"decision": "approve"}, follow=True)
+    assert "Nobody approves their own reply" in refused.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == DeliveryStatus.AWAITING_APPROVAL
+
+    # A colleague who approves on Tea lets it go.
+    client.force_login(world.alice)
+    assert f"/inbox/approvals/{waiting.pk}/" in client.get("/inbox/approvals/").content.decode()
+    client.post(f"/inbox/approvals/{waiting.pk}/", {"decision": "approve"})
+    waiting.refresh_from_db()
+    assert waiting.status != DeliveryStatus.AWAITING_APPROVAL
+    assert waiting.approved_by == world.alice
+
+
+def test_four_eyes_without_approval_is_refused(world: World) -> None:
+    with pytest.raises(ActionError, match="Four eyes applies to replies that need"):
+        actions.do_save_routing_rule(
+            world.acme, name="Half", four_eyes=True, acting_user=world.alice
+        )
 
 
 def test_notes_mention_colleagues_and_never_leave_greenroom(
