@@ -156,6 +156,15 @@ def configure(
     korea, global_ = teams["Korea community"], teams["Global content"]
     rules: tuple[dict[str, Any], ...] = (
         {
+            # Health questions are answered carefully: a second person reads every reply.
+            "name": "Allergies and recalls: a second person approves / 알레르기·리콜",
+            "position": 5,
+            "keywords": "allerg, recall, 알레르기, 리콜",
+            "add_tags": ["safety"],
+            "require_approval": True,
+            "four_eyes": True,
+        },
+        {
             "name": "Complaints: high priority, tagged",
             "position": 10,
             "sentiment": Sentiment.NEGATIVE,
