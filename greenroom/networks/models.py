@@ -17,28 +17,38 @@ class InboundSource(models.TextChoices):
     POLL = "poll", _("Polling")
 
 
-class InboundEvent(models.Model):
-    """One comment, mention or DM as the network delivered it (payload is untrusted content)."""
+class Delivered(models.Model):
+    """What a network delivered for a channel, as Greenroom keeps it before the inbox reads it
+    (the payload is untrusted content)."""
 
     restrict_org = "organization"
     restrict_channel: ClassVar[str | None] = "channel"
 
-    # No index of their own: `inbound_event_org_recent` leads with the organisation and the
-    # unique key with the channel, and every index here is written once per message landed.
+    # No index of its own: each table's indexes lead with the organisation or the channel, and
+    # every index here is written once per message landed.
     organization = models.ForeignKey(
         "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    channel = models.ForeignKey(
-        "core.Channel", on_delete=models.CASCADE, related_name="inbound_events", db_index=False
-    )
     external_id = models.CharField(_("external id"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16)
-    # The item exactly as the network sent it; the inbox parses it, nothing renders it raw.
+    # The item exactly as the network sent it (`payloads.stored_payload`); the inbox parses it,
+    # nothing renders it raw.
     payload = models.JSONField(default=dict)
     source = models.CharField(max_length=16, choices=InboundSource.choices)
     # The network's delivery id, when it gives one (kept to trace replays).
     delivery_id = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        abstract = True
+
+
+class InboundEvent(Delivered):
+    """One comment, mention or DM as the network delivered it."""
+
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="inbound_events", db_index=False
+    )
     # Set by the inbox once it has turned the event into a message.
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -66,7 +76,7 @@ class InboundEvent(models.Model):
         return f"{self.kind} {self.external_id} on channel {self.channel_id}"
 
 
-class HeldInbound(models.Model):
+class HeldInbound(Delivered):
     """An item a webhook delivered without something the network tells only when asked (a DM
     sender's name, the text of an Instagram @mention), whose lookup could not be made in the
     time the webhook has (Meta unreachable, throttling, too many at once). It is kept here,
@@ -74,22 +84,9 @@ class HeldInbound(models.Model):
     asked again (`networks/held.py`), or as it came after the last try: the inbox then threads
     and routes it with its text and its author, and nothing is lost on the way."""
 
-    restrict_org = "organization"
-    restrict_channel: ClassVar[str | None] = "channel"
-
-    organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
     channel = models.ForeignKey(
         "core.Channel", on_delete=models.CASCADE, related_name="held_inbound", db_index=False
     )
-    external_id = models.CharField(_("external id"), max_length=200)
-    kind = models.CharField(_("kind"), max_length=16)
-    # The stored shape (`payloads.stored_payload`), as an InboundEvent would keep it.
-    payload = models.JSONField(default=dict)
-    source = models.CharField(max_length=16, choices=InboundSource.choices)
-    delivery_id = models.CharField(max_length=64, blank=True)
-    received_at = models.DateTimeField(default=tz.now)
     # Lookups tried after the webhook's own; the next is due at `retry_at` (a worker that takes
     # the item moves it on first, so a worker killed while asking leaves it due again later).
     attempts = models.PositiveSmallIntegerField(default=0)
