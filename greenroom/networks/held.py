@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=2))
 TRIES = len(RETRY_AFTER) + 1
 # A worker taking items moves them this far on first: killed while asking, they are due again.
+# (A worker still asking past it, Meta answering each lookup slowly, may see them asked about
+# again by another: they land once, `do_ingest_inbound` keeps one event per item.)
 LEASE = timedelta(minutes=2)
 # Items asked about in one call: as many people as one call of the connector looks up
 # (meta.connector.PROFILE_LOOKUPS).
