@@ -57,6 +57,7 @@ from greenroom.inbox.models import (
 from greenroom.inbox.settings_views import may_configure
 from greenroom.networks import rules as network_rules
 from greenroom.networks import text as network_text
+from greenroom.networks.models import HeldInbound
 
 PAGE = 50
 # The last page of a queue an address can ask for (500,000 conversations).
@@ -312,6 +313,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         "snooze_choices": snooze_choices(),
         "sentiments": Sentiment.choices,
         "languages": org.languages or [],
+        # Webhook items waiting for a second lookup before they land (networks/held.py).
+        "held": HeldInbound.objects.restrict(request.user, "engage")
+        .filter(organization=org)
+        .count(),
         # What this person could approve (their own replies are someone else's to approve).
         "awaiting_approval": Message.objects.restrict(request.user, "approve")
         .filter(organization=org, status=DeliveryStatus.AWAITING_APPROVAL)

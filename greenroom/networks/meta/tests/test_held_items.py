@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import respx
+from django.test import Client
 from django.utils import timezone
 
 from greenroom.conftest import World
@@ -162,3 +163,21 @@ def test_a_deleted_channel_takes_its_held_items_with_it(instagram: Channel, worl
     instagram.delete()
     assert not HeldInbound.objects.exists()
     assert held.complete_held() == 0
+
+
+def test_the_inbox_tells_those_who_answer_the_channel_that_messages_are_on_their_way(
+    instagram: Channel, world: World
+) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{FB}/{JAY}").mock(return_value=httpx.Response(400, json=THROTTLED))
+        assert deliver(world, one_dm())["held"] == 1
+    waiting = "One message is waiting for the network to tell who sent it"
+    client = Client()
+    client.force_login(world.bianca)  # engages on Coffee, the channel's brand
+    assert waiting in client.get("/inbox/").content.decode()
+    client.force_login(world.agnes)  # engages on Tea only: not hers to wait for
+    assert waiting not in client.get("/inbox/").content.decode()
+    world.bianca.language = "ko"
+    world.bianca.save(update_fields=["language"])
+    client.force_login(world.bianca)
+    assert "메시지 1개가 보낸 사람이나 내용을" in client.get("/inbox/").content.decode()
