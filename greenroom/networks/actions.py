@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import JSONField
+from django.db.models import F, JSONField
 from django.db.models.constants import OnConflict
 from django.dispatch import Signal
 from django.urls import reverse
@@ -150,6 +150,43 @@ def do_hold_inbound(
         # A broker outage costs only the nudge: the beat takes held items up when they are due.
         transaction.on_commit(lambda: complete_held.delay(), robust=True)
     return len(rows)
+
+
+def do_lease_held(now: datetime, *, limit: int, lease: timedelta) -> list[HeldInbound]:
+    """Up to `limit` held items that are due, leased to the caller: their try counted and their
+    next try moved `lease` on, so a worker killed while asking leaves them due again later.
+    PostgreSQL: SKIP LOCKED, so workers take different items; SQLite: the transaction is
+    IMMEDIATE, so the second worker finds them leased. A system write, not audited."""
+    with transaction.atomic():
+        due = HeldInbound.objects.filter(retry_at__lte=now).order_by("retry_at", "pk")
+        if transaction.get_connection().features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        rows = list(due[:limit])
+        if rows:
+            HeldInbound.objects.filter(pk__in=[row.pk for row in rows]).update(
+                retry_at=now + lease, attempts=F("attempts") + 1
+            )
+            for row in rows:
+                row.attempts += 1
+    return rows
+
+
+@transaction.atomic
+def do_land_held(
+    channel: Channel,
+    items: Mapping[tuple[str, str], Sequence[InboundItem]],
+    *,
+    landed: Sequence[int],
+    again: Mapping[int, datetime],
+) -> None:
+    """Land held items (per (source, delivery id)) through `do_ingest_inbound` and forget the
+    held rows `landed`; the rows in `again` wait until their next try. One transaction: an
+    item is either still held or landed, never both lost."""
+    for (source, delivery_id), batch in items.items():
+        do_ingest_inbound(channel, batch, source=source, delivery_id=delivery_id)
+    HeldInbound.objects.filter(pk__in=landed).delete()
+    for pk, retry_at in again.items():
+        HeldInbound.objects.filter(pk=pk).update(retry_at=retry_at)
 
 
 _LANDING_COLUMNS = (

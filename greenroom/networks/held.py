@@ -22,13 +22,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from greenroom.celery import app
 from greenroom.core.models import Channel
-from greenroom.networks.actions import do_ingest_inbound
+from greenroom.networks.actions import do_land_held, do_lease_held
 from greenroom.networks.base import Completed, ConnectorError, InboundItem
 from greenroom.networks.connections.payloads import item_from_stored, storable_item
 from greenroom.networks.models import HeldInbound
@@ -57,7 +55,7 @@ def complete_held() -> int:
     landed = 0
     for _ in range(MAX_BATCHES):
         now = timezone.now()
-        taken = _take(now)
+        taken = do_lease_held(now, limit=BATCH, lease=LEASE)
         if not taken:
             break
         by_channel: dict[int, list[HeldInbound]] = defaultdict(list)
@@ -71,51 +69,25 @@ def complete_held() -> int:
     return landed
 
 
-def _take(now: datetime) -> list[HeldInbound]:
-    """Up to BATCH due items, leased to this worker (their try counted, their next try moved
-    LEASE on). PostgreSQL: SKIP LOCKED, so workers take different items; SQLite: the
-    transaction is IMMEDIATE, so the second worker finds them leased."""
-    with transaction.atomic():
-        due = HeldInbound.objects.filter(retry_at__lte=now).order_by("retry_at", "pk")
-        if transaction.get_connection().features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        rows = list(due[:BATCH])
-        if rows:
-            HeldInbound.objects.filter(pk__in=[row.pk for row in rows]).update(
-                retry_at=now + LEASE, attempts=F("attempts") + 1
-            )
-            for row in rows:
-                row.attempts += 1
-    return rows
-
-
 def _complete(channel: Channel, rows: list[HeldInbound]) -> int:
     """Ask the channel's connector about `rows`, land what it completed and what has had its
     last try, and set the others' next try. Returns how many landed."""
     items = [item_from_stored(row.external_id, row.kind, row.payload) for row in rows]
     result = _ask(channel, items)
     completed = {item.external_id: item for item in result.items}
+    asked = {item.external_id: item for item in items}
     land: dict[tuple[str, str], list[InboundItem]] = defaultdict(list)
     done: list[int] = []
-    again: list[HeldInbound] = []
+    now = timezone.now()
+    again: dict[int, datetime] = {}
     for row in rows:
         if row.external_id in result.later and row.attempts < TRIES:
-            again.append(row)
+            again[row.pk] = now + RETRY_AFTER[row.attempts - 1]
             continue
-        item = completed.get(row.external_id) or next(
-            i for i in items if i.external_id == row.external_id
-        )
+        item = completed.get(row.external_id, asked[row.external_id])
         land[(row.source, row.delivery_id)].append(storable_item(item))
         done.append(row.pk)
-    now = timezone.now()
-    with transaction.atomic():
-        for (source, delivery_id), batch in land.items():
-            do_ingest_inbound(channel, batch, source=source, delivery_id=delivery_id)
-        HeldInbound.objects.filter(pk__in=done).delete()
-        for row in again:
-            HeldInbound.objects.filter(pk=row.pk).update(
-                retry_at=now + RETRY_AFTER[row.attempts - 1]
-            )
+    do_land_held(channel, land, landed=done, again=again)
     late = sum(1 for row in rows if row.pk in done and row.external_id in result.later)
     logger.info(
         "held items channel=%s landed=%s incomplete=%s waiting=%s",

@@ -204,6 +204,7 @@ def test_an_approvers_own_reply_goes_out_unless_the_rule_wants_four_eyes(
     assert waiting.status == DeliveryStatus.AWAITING_APPROVAL
 
     # Her own reply is listed as hers, with nothing to approve; approving it anyway is refused.
+    assert client.get("/inbox/").context["awaiting_approval"] == 0
     page = client.get("/inbox/approvals/").content.decode()
     assert "So sorry, please DM us" in page and "gr-my-waiting-reply" in page
     assert f"/inbox/approvals/{waiting.pk}/" not in page
@@ -214,6 +215,7 @@ def test_an_approvers_own_reply_goes_out_unless_the_rule_wants_four_eyes(
 
     # A colleague who approves on Tea lets it go.
     client.force_login(world.alice)
+    assert client.get("/inbox/").context["awaiting_approval"] == 1
     assert f"/inbox/approvals/{waiting.pk}/" in client.get("/inbox/approvals/").content.decode()
     client.post(f"/inbox/approvals/{waiting.pk}/", {"decision": "approve"})
     waiting.refresh_from_db()

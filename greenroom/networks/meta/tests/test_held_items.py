@@ -19,6 +19,7 @@ from greenroom.core.models import Channel
 from greenroom.inbox import actions
 from greenroom.inbox.models import Conversation
 from greenroom.networks import held
+from greenroom.networks.actions import do_lease_held
 from greenroom.networks.meta.tests.conftest import FB
 from greenroom.networks.meta.tests.test_instagram import IG
 from greenroom.networks.meta.tests.test_instagram_dms_and_mentions import JAY, deliver, dm
@@ -113,7 +114,7 @@ def test_a_worker_killed_while_asking_leaves_the_item_due_again(
         assert deliver(world, one_dm())["held"] == 1
 
     # A worker takes the item, then dies before it lands it.
-    (taken,) = held._take(timezone.now())
+    (taken,) = do_lease_held(timezone.now(), limit=held.BATCH, lease=held.LEASE)
     assert taken.attempts == 1
     # Leased: no other worker asks about it meanwhile.
     with respx.mock(assert_all_called=False) as router:
