@@ -1283,7 +1283,9 @@ def _process(event_ids: Sequence[int] | None, limit: int) -> IngestReport:
         org = pairs[0][0].channel.organization
         # Parents first, so a reply delivered in the same batch finds them.
         pairs.sort(key=lambda pair: (pair[1].sent_at, pair[0].pk))
-        readings = understanding.read_many([i.text for _, i in pairs], org.languages or [])
+        readings = understanding.read_many(
+            [i.text for _, i in pairs], org.languages or [], names=_own_names(org.pk)
+        )
         batch = [(e, i, r) for (e, i), r in zip(pairs, readings, strict=True)]
         _one_writer_per_organization(org.pk)
         before = (report.messages, report.duplicates)
@@ -1300,6 +1302,15 @@ def _process(event_ids: Sequence[int] | None, limit: int) -> IngestReport:
         )
     _mark_processed([e.pk for e in events], now)
     return report
+
+
+def _own_names(org_id: int) -> frozenset[str]:
+    """The organisation's brand and channel names and handles: words its customers write the
+    same in any language, left out when their language is told (`understanding.read_many`)."""
+    rows = Channel.objects.filter(organization_id=org_id).values_list(
+        "name", "handle", "brand__name"
+    )
+    return frozenset(name for row in rows for name in row if name)
 
 
 # The key space of the organisation write locks (two-integer advisory locks): "gr".

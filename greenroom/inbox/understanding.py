@@ -74,23 +74,21 @@ def _detector(languages: tuple[str, ...]) -> object | None:
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
 
 
-def detect_language(text: str, languages: Sequence[str]) -> str:
-    """The ISO 639-1 code of `text` among `languages` ('' when it cannot tell)."""
+def detect_language(text: str, languages: Sequence[str], names: Iterable[str] = ()) -> str:
+    """The ISO 639-1 code of `text` among `languages` ('' when it cannot tell). `names` (the
+    organisation's brands, channels and handles) are left out of the words weighed: they are
+    written the same whatever the writer's language."""
     wanted = tuple(sorted({code.lower() for code in languages if code}))
     if not wanted:
         return ""
     if len(wanted) == 1:
         return wanted[0]
-    detector = _detector(wanted)
-    if detector is None:
-        return ""
-    found = detector.detect_language_of(text)  # type: ignore[attr-defined]
-    if found is None:
-        return ""
-    return str(found.iso_code_639_1.name).lower()
+    return detect_languages([text], wanted, names)[0]
 
 
-def detect_languages(texts: Sequence[str], languages: Sequence[str]) -> list[str]:
+def detect_languages(
+    texts: Sequence[str], languages: Sequence[str], names: Iterable[str] = ()
+) -> list[str]:
     """`detect_language` for many texts at once (lingua runs them in parallel)."""
     wanted = tuple(sorted({code.lower() for code in languages if code}))
     if len(wanted) < 2:
@@ -98,8 +96,63 @@ def detect_languages(texts: Sequence[str], languages: Sequence[str]) -> list[str
     detector = _detector(wanted)
     if detector is None:
         return [""] * len(texts)
-    found = detector.detect_languages_in_parallel_of(list(texts))  # type: ignore[attr-defined]
-    return [str(f.iso_code_639_1.name).lower() if f is not None else "" for f in found]
+    scripts = [(code, _SCRIPTS[code]) for code in wanted if code in _SCRIPTS]
+    own_names = _names_pattern(frozenset(names))
+    codes: list[str | None] = []
+    rest: list[str] = []
+    for text in texts:
+        words = _words_for_detection(own_names.sub(" ", text) if own_names else text)
+        code = _by_script(words, scripts) if scripts else None
+        codes.append(code)
+        if code is None:
+            rest.append(" ".join(words) if any(w.isalpha() for w in words) else text)
+    found = iter(detector.detect_languages_in_parallel_of(rest))  # type: ignore[attr-defined]
+    for i, code in enumerate(codes):
+        if code is None:
+            f = next(found)
+            codes[i] = str(f.iso_code_639_1.name).lower() if f is not None else ""
+    return [code or "" for code in codes]
+
+
+# Scripts that only one of the languages Greenroom may be asked to tell apart is written in.
+# People writing in these languages drop in Latin words (brand and product names, places) far
+# more often than people writing English drop in theirs: "늘 믿고 마시는 Cloud Tea Korea" is
+# Korean, though most of its letters are Latin, which is what lingua weighs.
+_SCRIPTS = {
+    "ko": re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"),
+    "ja": re.compile(r"[\u3040-\u30ff]"),
+    "th": re.compile(r"[\u0e00-\u0e7f]"),
+    "el": re.compile(r"[\u0370-\u03ff]"),
+    "he": re.compile(r"[\u0590-\u05ff]"),
+}
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Addresses and handles say nothing of the writer's language: t.me/x, bit.ly/x, @brand.kr.
+_NOT_WORDS = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|@[\w.]+|www\.\S+")
+
+
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
+    """The names as whole words, longest first, case ignored (None for no names)."""
+    kept = sorted({n.strip().lstrip("@") for n in names if n.strip().lstrip("@")}, key=len)
+    if not kept:
+        return None
+    alternatives = "|".join(re.escape(n) for n in reversed(kept))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _words_for_detection(text: str) -> list[str]:
+    return _NOT_WORDS.sub(" ", text).split()
+
+
+def _by_script(words: list[str], scripts: list[tuple[str, re.Pattern[str]]]) -> str | None:
+    """The language whose own script writes at least as many of the words as the Latin alphabet
+    does; None when none does (lingua decides)."""
+    latin = sum(1 for w in words if _LATIN_WORD.search(w))
+    for code, script in scripts:
+        own = sum(1 for w in words if script.search(w))
+        if own and own >= latin:
+            return code
+    return None
 
 
 # --- Sentiment -----------------------------------------------------------------------------------
@@ -223,11 +276,12 @@ def read(text: str, languages: Sequence[str], *, language: str | None = None) ->
     return Reading(language=lang, sentiment=label_, score=score, is_spam=spam, is_abusive=abusive)
 
 
-# Readings of texts seen recently, per set of languages: the same words (a "+1", a run of spam,
-# a complaint copied by many people) are read once. Bounded: past CACHE_SIZE the oldest entries
-# go first. A reading depends only on the text and the languages, so a cached one is exact.
+# Readings of texts seen recently, per set of languages and names: the same words (a "+1", a
+# run of spam, a complaint copied by many people) are read once. Bounded: past CACHE_SIZE the
+# oldest entries go first. A reading depends only on the text, the languages and the names, so
+# a cached one is exact.
 CACHE_SIZE = 50_000
-_readings: dict[tuple[str, tuple[str, ...]], Reading] = {}
+_readings: dict[tuple[str, tuple[tuple[str, ...], frozenset[str]]], Reading] = {}
 
 
 @dataclass
@@ -245,17 +299,23 @@ def clear_cache() -> None:
 
 
 def read_many(
-    texts: Iterable[str], languages: Sequence[str], *, cache: bool = True
+    texts: Iterable[str],
+    languages: Sequence[str],
+    *,
+    names: Iterable[str] = (),
+    cache: bool = True,
 ) -> list[Reading]:
     """`read` for a batch: each distinct text read once (and remembered), language detection
-    in parallel over the texts not seen before."""
+    in parallel over the texts not seen before. `names`: see `detect_language`."""
     batch = list(texts)
     wanted = tuple(sorted({code.lower() for code in languages if code}))
+    own_names = frozenset(names)
+    context = (wanted, own_names)
     cache = cache and CACHE_SIZE > 0
     found: list[Reading | None] = [None] * len(batch)
     missing: dict[str, list[int]] = {}
     for i, text in enumerate(batch):
-        reading = _readings.get((text, wanted)) if cache else None
+        reading = _readings.get((text, context)) if cache else None
         if reading is None:
             missing.setdefault(text, []).append(i)
         else:
@@ -264,7 +324,7 @@ def read_many(
     cache_stats.misses += len(missing)
     if missing:
         unique = list(missing)
-        langs = detect_languages(unique, wanted)
+        langs = detect_languages(unique, wanted, own_names)
         for text, lang in zip(unique, langs, strict=True):
             reading = read(text, wanted, language=lang)
             for i in missing[text]:
@@ -272,5 +332,5 @@ def read_many(
             if cache:
                 if len(_readings) >= CACHE_SIZE:
                     del _readings[next(iter(_readings))]
-                _readings[(text, wanted)] = reading
+                _readings[(text, context)] = reading
     return [r for r in found if r is not None]
