@@ -422,7 +422,9 @@ SECTION_COPY: dict[str, dict[str, Any]] = {
             "Scheduled PDF and CSV reports show what the team does and what it needs: the data "
             "to ask for resources."
         ),
-        "empty": _("Charts appear here once your channels publish and receive messages."),
+        "empty": _(
+            "Charts of posts, channels and campaigns will appear here as your channels publish."
+        ),
     },
 }
 

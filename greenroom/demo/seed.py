@@ -12,6 +12,7 @@ queue: what stays open is mostly on time, with a breach or two to show what one 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 from collections.abc import Callable
@@ -271,6 +272,27 @@ INBOUND_RATE = 0.0115
 # The team has worked through its queue: conversations whose SLA ran out are closed, except the
 # most recent few, which show a person what a breach looks like.
 BREACHED_LEFT_OPEN = 2
+# Most conversations that started more than two hours ago were answered, a while after the
+# message (median about 40 minutes, a long tail of hours), and those answered more than half a
+# day ago are closed: the inbox numbers page has measured times to show.
+ANSWERED_SHARE = 0.8
+ANSWER_AFTER = timedelta(hours=2)
+RESPONSE_MEDIAN_MIN = 40.0
+CLOSE_ANSWERED_AFTER = timedelta(hours=12)
+REPLIES = {
+    "en": (
+        "Thanks for writing to us! We've passed this on to the store team.",
+        "Thank you! Glad you enjoyed it. See you again soon.",
+        "Sorry about that. Could you send us a DM with your order number? We'll sort it out.",
+        "Good question: yes, it's on the menu at every store this month.",
+    ),
+    "ko": (
+        "소중한 의견 감사합니다! 매장 팀에 바로 전달했어요.",
+        "감사합니다! 맛있게 드셨다니 기뻐요. 또 들러 주세요.",
+        "불편을 드려 죄송합니다. 주문 번호를 DM으로 보내 주시면 바로 확인하겠습니다.",
+        "좋은 질문이에요. 네, 이번 달에는 모든 매장에서 드실 수 있어요.",
+    ),
+}
 # How the inbox hears of stored events (greenroom/inbox/signals.py).
 INBOX_RECEIVER = "inbox.process_inbound"
 
@@ -335,6 +357,7 @@ def seed() -> SeedReport:
                         logger.warning("demo seed: %s", exc)
                 while inbox.do_process_inbound().events:
                     pass
+                _answer_queue(rng, built)
                 _settle_queue(built)
         finally:
             receiver_log.setLevel(level)
@@ -517,6 +540,67 @@ def _backdate(rng: random.Random, posts: list[Post], accounts: list[SandboxAccou
             )
 
 
+def _engaging(built: Built) -> dict[int, set[int]]:
+    """The channels each person of the demo may answer on, by person."""
+    return {
+        person.pk: set(
+            Channel.objects.restrict(person, "engage")
+            .filter(organization=built.org)
+            .values_list("pk", flat=True)
+        )
+        for person in built.people.values()
+    }
+
+
+def _who_answers(conversation: Conversation, built: Built, engages: dict[int, set[int]]) -> User:
+    """The person it was assigned to, else the channel's owner, else the organisation's owner,
+    whoever of them may work on its channel."""
+    owner = built.people["mina"]
+    people = {u.pk: u for u in built.people.values()}
+    for pk in (conversation.assignee_id, conversation.channel.owner_id, owner.pk):
+        if pk in engages and conversation.channel_id in engages[pk]:
+            return people[pk]
+    return owner
+
+
+def _answer_queue(rng: random.Random, built: Built) -> None:
+    """The team has been answering: most conversations that started more than two hours ago got
+    a reply through `do_reply`, sent some minutes to hours after the message (backdated with
+    `do_mark_reply_sent`, which records the response time as the network's time of sending);
+    those answered more than half a day ago are closed. Replies a routing rule holds for
+    approval are left for the approvals page to show."""
+    now = timezone.now()
+    engages = _engaging(built)
+    waiting = (
+        Conversation.objects.filter(
+            organization=built.org,
+            status=ConversationStatus.OPEN,
+            waiting_since__lt=now - ANSWER_AFTER,
+        )
+        .select_related("channel", "organization", "brand")
+        .order_by("waiting_since", "pk")
+    )
+    done: dict[User, list[Conversation]] = {}
+    for conversation in waiting:
+        if rng.random() > ANSWERED_SHARE:
+            continue
+        replier = _who_answers(conversation, built, engages)
+        if inbox.reply_waits(replier, conversation):
+            continue
+        assert conversation.waiting_since is not None
+        waited = timedelta(minutes=rng.lognormvariate(math.log(RESPONSE_MEDIAN_MIN), 1.0))
+        sent_at = min(conversation.waiting_since + waited, now - timedelta(minutes=1))
+        text = rng.choice(REPLIES["ko" if conversation.language == "ko" else "en"])
+        reply = inbox.do_reply(
+            conversation, text, acting_user=replier, handle_seconds=rng.uniform(30, 300)
+        )
+        inbox.do_mark_reply_sent(reply, external_id=f"demo-reply-{reply.pk}", sent_at=sent_at)
+        if now - sent_at > CLOSE_ANSWERED_AFTER:
+            done.setdefault(replier, []).append(conversation)
+    for replier, conversations in done.items():
+        inbox.do_close(conversations, acting_user=replier)
+
+
 def _settle_queue(built: Built) -> None:
     """The team has kept up: each conversation whose SLA ran out is closed by the person it was
     assigned to (else the channel's owner, else the organisation's owner) where they may work
@@ -530,29 +614,12 @@ def _settle_queue(built: Built) -> None:
         .select_related("channel")
         .order_by("-sla_due_at", "-pk")
     )
-    people = {u.pk: u for u in built.people.values()}
-    engages = {
-        pk: set(
-            Channel.objects.restrict(person, "engage")
-            .filter(organization=built.org)
-            .values_list("pk", flat=True)
-        )
-        for pk, person in people.items()
-    }
-    owner = built.people["mina"]
-    by_closer: dict[int, list[Conversation]] = {}
+    engages = _engaging(built)
+    by_closer: dict[User, list[Conversation]] = {}
     for conversation in overdue[BREACHED_LEFT_OPEN:]:
-        closer = next(
-            (
-                pk
-                for pk in (conversation.assignee_id, conversation.channel.owner_id, owner.pk)
-                if pk in engages and conversation.channel_id in engages[pk]
-            ),
-            owner.pk,
-        )
-        by_closer.setdefault(closer, []).append(conversation)
+        by_closer.setdefault(_who_answers(conversation, built, engages), []).append(conversation)
     for closer, conversations in by_closer.items():
-        inbox.do_close(conversations, acting_user=people[closer])
+        inbox.do_close(conversations, acting_user=closer)
 
 
 def _plan_inbound(accounts: list[SandboxAccount]) -> list[SandboxItem]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from greenroom.inbox import settings_views, views
+from greenroom.inbox import report_views, settings_views, views
 
 # Mounted at /inbox/ by greenroom/core/urls.py; "inbox" names the queue page (the nav's link).
 urlpatterns = [
@@ -20,6 +20,7 @@ urlpatterns = [
     path("m/<int:pk>/delete/", views.delete_message, name="inbox_delete_message"),
     path("bulk/", views.bulk, name="inbox_bulk"),
     path("approvals/", views.approvals, name="inbox_approvals"),
+    path("numbers/", report_views.numbers, name="inbox_numbers"),
     path("approvals/<int:pk>/", views.decide, name="inbox_decide"),
     path("settings/", settings_views.inbox_settings, name="inbox_settings"),
     path("settings/agents/<int:pk>/", settings_views.agent, name="inbox_agent"),

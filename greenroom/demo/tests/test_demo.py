@@ -27,11 +27,16 @@ from greenroom.core.models import (
     User,
 )
 from greenroom.core.permissions import Role
+from greenroom.inbox import metrics
 from greenroom.inbox.actions import InboxAction
 from greenroom.inbox.models import (
     BusinessHours,
     Conversation,
     ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    InboxActivity,
+    Message,
     RoutingRule,
     SavedReply,
     SlaPolicy,
@@ -277,6 +282,20 @@ def test_seeded_inbox_has_replies_rules_policies_and_a_queue_mostly_on_time() ->
     assert on_time and len(breached) < len(open_) / 2
     assert any(c.assignee_id is not None for c in open_)
     assert conversations.filter(status=ConversationStatus.CLOSED).count() > len(open_)
+
+    # The team answered most of what came in more than two hours ago, minutes to hours after
+    # it came, and sent each reply once: the inbox numbers have response times to show.
+    sent = Message.objects.filter(
+        organization=org, direction=Direction.OUTBOUND, status=DeliveryStatus.SENT
+    )
+    older = conversations.filter(created_at__lt=now - timedelta(hours=2)).count()
+    assert sent.count() > 0.6 * older
+    first = metrics.lines(InboxActivity.objects.filter(organization=org), "organization_id")[
+        0
+    ].first_response
+    assert first.count == sent.count()
+    assert first.median_s is not None and 10 * 60 < first.median_s < 2 * 3600
+    assert all(m.sent_at and m.sent_at < now for m in sent)
 
     # The seed handed the inbox back its usual receiver: later deliveries queue processing.
     assert inbound_stored.has_listeners(InboundEvent)
