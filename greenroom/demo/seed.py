@@ -272,11 +272,11 @@ INBOUND_RATE = 0.0115
 # The team has worked through its queue: conversations whose SLA ran out are closed, except the
 # most recent few, which show a person what a breach looks like.
 BREACHED_LEFT_OPEN = 2
-# Most conversations that started more than two hours ago were answered, a while after the
+# Most conversations that started more than six hours ago were answered, a while after the
 # message (median about 40 minutes, a long tail of hours), and those answered more than half a
 # day ago are closed: the inbox numbers page has measured times to show.
 ANSWERED_SHARE = 0.8
-ANSWER_AFTER = timedelta(hours=2)
+ANSWER_AFTER = timedelta(hours=6)
 RESPONSE_MEDIAN_MIN = 40.0
 CLOSE_ANSWERED_AFTER = timedelta(hours=12)
 REPLIES = {
@@ -564,7 +564,7 @@ def _who_answers(conversation: Conversation, built: Built, engages: dict[int, se
 
 
 def _answer_queue(rng: random.Random, built: Built) -> None:
-    """The team has been answering: most conversations that started more than two hours ago got
+    """The team has been answering: most conversations that started more than six hours ago got
     a reply through `do_reply`, sent some minutes to hours after the message (backdated with
     `do_mark_reply_sent`, which records the response time as the network's time of sending);
     those answered more than half a day ago are closed. Replies a routing rule holds for
