@@ -7,18 +7,23 @@ on which the person may see analytics. The staffing model reads the same rows.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from greenroom.core.models import Channel, User
+from greenroom.core.audit_csv import cell
+from greenroom.core.models import Channel, Organization, User
 from greenroom.core.tenancy import require_section
 from greenroom.inbox import metrics
+from greenroom.inbox.models import InboxActivity
 
 # The periods offered, in days; the first is the default.
 PERIODS = (30, 7, 90)
@@ -99,8 +104,20 @@ def _heat(counts: list[int]) -> list[tuple[str, list[tuple[int, int, str]]]]:
     return grid
 
 
-@login_required
-def numbers(request: HttpRequest) -> HttpResponse:
+@dataclass(frozen=True)
+class Report:
+    """What the page and its CSV show: the period, the whole organisation's line, and the
+    lines of each channel and agent with their names."""
+
+    org: Organization
+    days: int
+    rows: QuerySet[InboxActivity]
+    total: metrics.Line | None
+    channels: list[tuple[Channel, metrics.Line]]
+    agents: list[tuple[User, metrics.Line]]
+
+
+def _report(request: HttpRequest) -> Report:
     org = require_section(request, "analytics")
     user = request.user
     assert isinstance(user, User)
@@ -111,39 +128,100 @@ def numbers(request: HttpRequest) -> HttpResponse:
     if days not in PERIODS:
         days = PERIODS[0]
     until = timezone.now()
-    since = until - timedelta(days=days)
-    rows = metrics.activity(user, org, since, until)
-
+    rows = metrics.activity(user, org, until - timedelta(days=days), until)
     whole = metrics.lines(rows, "organization_id")
-    total = whole[0] if whole else None
     by_channel = metrics.lines(rows, "channel_id")
     channels = Channel.objects.in_bulk([line.key for line in by_channel])
-    channel_rows = [
-        _row(channels[line.key].name, channels[line.key].kind, line)
-        for line in by_channel
-        if line.key in channels
-    ]
     by_agent = [
         line for line in metrics.lines(rows, "agent_id") if line.messages_out or line.handle.count
     ]
     people = User.objects.in_bulk([line.key for line in by_agent])
-    agent_rows = [
-        _row(people[line.key].display_name or people[line.key].username, "", line)
-        for line in by_agent
-        if line.key in people
-    ]
+    return Report(
+        org=org,
+        days=days,
+        rows=rows,
+        total=whole[0] if whole else None,
+        channels=[(channels[line.key], line) for line in by_channel if line.key in channels],
+        agents=[(people[line.key], line) for line in by_agent if line.key in people],
+    )
+
+
+@login_required
+def numbers(request: HttpRequest) -> HttpResponse:
+    report = _report(request)
+    total = report.total
     return render(
         request,
         "inbox/numbers.html",
         {
-            "org": org,
-            "days": days,
+            "org": report.org,
+            "days": report.days,
             "periods": PERIODS,
-            "since": since,
             "total": total and _row("", "", total),
             "first_business": span(total.first_response_business.median_s) if total else "–",
-            "channel_rows": channel_rows,
-            "agent_rows": agent_rows,
-            "heat": _heat(metrics.arrivals_by_hour_of_week(rows)),
+            "channel_rows": [_row(c.name, c.kind, line) for c, line in report.channels],
+            "agent_rows": [_row(u.name, "", line) for u, line in report.agents],
+            "heat": _heat(metrics.arrivals_by_hour_of_week(report.rows)),
         },
     )
+
+
+CSV_HEADER = [
+    "scope",
+    "name",
+    "network",
+    "received",
+    "replies",
+    "first_responses",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "first_response_business_median_s",
+    "handle_median_s",
+    "closed",
+    "resolution_median_s",
+    "breaches",
+]
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+@login_required
+def numbers_csv(request: HttpRequest) -> HttpResponse:
+    """The page's numbers as CSV, durations in seconds: the organisation, then each channel,
+    then each agent. Names are people's and channels' own, so cells a spreadsheet would run as
+    formulas are neutralised (`audit_csv.cell`)."""
+    report = _report(request)
+    lines: list[tuple[str, str, str, metrics.Line]] = []
+    if report.total is not None:
+        lines.append(("organization", report.org.name, "", report.total))
+    lines += [("channel", c.name, c.kind, line) for c, line in report.channels]
+    lines += [("agent", u.name, "", line) for u, line in report.agents]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for scope, name, network, line in lines:
+        writer.writerow(
+            [
+                scope,
+                cell(name),
+                network,
+                line.messages_in,
+                line.messages_out,
+                line.first_response.count,
+                _seconds(line.first_response.median_s),
+                _seconds(line.first_response.p90_s),
+                _seconds(line.first_response_business.median_s),
+                _seconds(line.handle.median_s),
+                line.resolution.count,
+                _seconds(line.resolution.median_s),
+                line.breaches,
+            ]
+        )
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    response["Content-Disposition"] = (
+        f'attachment; filename="greenroom-inbox-{report.org.slug}-{report.days}d-{stamp}.csv"'
+    )
+    return response

@@ -21,6 +21,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="inbox_bulk"),
     path("approvals/", views.approvals, name="inbox_approvals"),
     path("numbers/", report_views.numbers, name="inbox_numbers"),
+    path("numbers/export.csv", report_views.numbers_csv, name="inbox_numbers_csv"),
     path("approvals/<int:pk>/", views.decide, name="inbox_decide"),
     path("settings/", settings_views.inbox_settings, name="inbox_settings"),
     path("settings/agents/<int:pk>/", settings_views.agent, name="inbox_agent"),

@@ -291,7 +291,7 @@ WHO: dict[str, frozenset[str]] = {
     # Inbox section: engage; a conversation needs engage on its channel.
     "inbox": INBOX, "inbox_approvals": INBOX, "inbox_settings": INBOX,
     # The inbox's numbers are analytics: whoever sees analytics, engaging or not.
-    "inbox_numbers": section("analytics"),
+    "inbox_numbers": section("analytics"), "inbox_numbers_csv": section("analytics"),
     "inbox_conversation": on_coffee(INBOX), "inbox_thread": on_coffee(INBOX),
     "inbox_delete_message": on_coffee(INBOX),  # GET asks to confirm, showing the comment
     # Server-sent events feeding the queue and a conversation page: checked like those pages.

@@ -3,6 +3,8 @@ the channel and agent tables, for the people who see analytics and nobody else."
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -135,3 +137,32 @@ def test_the_inbox_and_analytics_pages_link_to_the_numbers(client: Client, world
     assert "/inbox/numbers/" in client.get("/analytics/").content.decode()
     client.force_login(world.agnes)  # engages on Tea, no analytics: no link to a 404
     assert "/inbox/numbers/" not in client.get("/inbox/").content.decode()
+
+
+def test_the_numbers_download_as_csv_with_names_made_harmless(
+    client: Client, world: World, sandbox: Any
+) -> None:
+    User.objects.filter(pk=world.adam.pk).update(display_name="=HYPERLINK(evil)")
+    sent = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    land(world.coffee_x, item("c1", "Open on Sunday?", at=sent - timedelta(minutes=30)))
+    conversation = conversation_of(world.coffee_x, "c1")
+    reply = actions.do_reply(conversation, "Yes!", acting_user=world.adam, handle_seconds=45)
+    actions.do_mark_reply_sent(Message.objects.get(pk=reply.pk), external_id="r-c1", sent_at=sent)
+
+    client.force_login(world.anna)
+    response = client.get("/inbox/numbers/export.csv?days=7")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "-7d-" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [r["scope"] for r in rows] == ["organization", "channel", "agent"]
+    organisation, channel, agent = rows
+    assert organisation["name"] == "Acme" and organisation["received"] == "1"
+    # A channel named by its handle starts with "@", which spreadsheets also read as a formula.
+    assert channel["name"] == "'@acmecoffee" and channel["network"] == "x"
+    assert channel["first_response_median_s"] == "1800"
+    assert agent["name"] == "'=HYPERLINK(evil)"  # a spreadsheet shows it, never runs it
+    assert agent["handle_median_s"] == "45" and agent["replies"] == "1"
+    # The same people may download it as may see the page.
+    client.force_login(world.agnes)
+    assert client.get("/inbox/numbers/export.csv").status_code == 404
