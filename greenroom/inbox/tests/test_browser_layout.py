@@ -287,3 +287,38 @@ def test_business_hours_show_their_whole_name(
         assert field.evaluate("e => e.scrollWidth <= e.clientWidth"), "the name is cut off"
     _no_sideways_scroll(page)
     page.context.close()
+
+
+def test_the_inbox_numbers_fit_a_phone_and_read_in_korean(
+    chromium: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+    sandbox: Any,
+) -> None:
+    core_actions.do_update_preferences(
+        world.anna, language="ko", timezone_name="Asia/Seoul", acting_user=world.anna
+    )
+    sent = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    land(world.coffee_x, item("n1", "주문 확인 부탁드려요", at=sent - timedelta(minutes=50)))
+    conversation = conversation_of(world.coffee_x, "n1")
+    reply = actions.do_reply(
+        conversation, "확인했습니다!", acting_user=world.adam, handle_seconds=75
+    )
+    actions.do_mark_reply_sent(Message.objects.get(pk=reply.pk), external_id="r1", sent_at=sent)
+    base = live_server.url
+
+    page = sign_in(chromium, base, "anna")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/inbox/numbers/")
+    expect(page.locator("h1")).to_have_text("메시지함 지표")
+    expect(page.locator("#inbox-totals")).to_contain_text("50분")
+    expect(page.locator("#inbox-by-agent")).to_contain_text("1분 15초")
+    _no_sideways_scroll(page)
+    # The week's grid fits its panel: 24 hours a row, no scrolling to see the evening.
+    grid = page.locator(".gr-heat").evaluate(
+        "t => [t.getBoundingClientRect().width, t.parentElement.clientWidth]"
+    )
+    assert grid[0] <= grid[1], f"the grid is {grid[0]} px wide in {grid[1]} px"
+    assert page.locator(".gr-heat td.gr-heat-4").count() == 1
+    shot(page, "inbox-layout-07-numbers-phone-ko")
+    page.context.close()

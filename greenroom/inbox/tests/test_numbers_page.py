@@ -57,6 +57,9 @@ def test_a_reply_shows_in_the_totals_and_under_its_agent(
     assert agent_row.line.first_response.count == 1
     html = page.content.decode()
     assert "Another company" not in html and "Globex" not in html
+    # One response and nothing closed: no percentile of one, no median of none.
+    assert "9 in 10 within" not in html.split('id="inbox-by-channel"')[0]
+    assert "conversations closed</span>" in html and "median – open" not in html
 
 
 def test_medians_and_the_ninetieth_percentile() -> None:
