@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from greenroom.core.actions import ActionError
 from greenroom.core.models import Brand, Channel, ChannelGrant, Membership, Team, User
 from greenroom.core.permissions import ROLE_PERMS
-from greenroom.inbox import actions, handout, queues
+from greenroom.inbox import actions, handout, metrics, queues
 from greenroom.inbox.models import (
     AgentProfile,
     AgentStatus,
@@ -476,6 +476,89 @@ def _message(request: HttpRequest, message_id: int, perm: str, noun: str) -> Mes
     )
     require_on(visible(Message.objects, caller, perm), message, perm, noun)
     return message
+
+
+class NumbersQuery(Schema):
+    days: int = Field(30, ge=1, le=366, description="The period: the last this many days.")
+
+
+class NumbersLine(Schema):
+    """One line of the inbox numbers; durations in seconds (null when nothing was measured)."""
+
+    received: int
+    replies: int
+    first_responses: int
+    first_response_median_s: float | None
+    first_response_p90_s: float | None
+    first_response_business_median_s: float | None
+    handle_median_s: float | None
+    closed: int
+    resolution_median_s: float | None
+    breaches: int
+
+
+class ChannelNumbers(NumbersLine):
+    channel: ChannelRef
+
+
+class AgentNumbers(NumbersLine):
+    user_id: int
+    name: str
+
+
+class NumbersOut(Schema):
+    days: int
+    since: datetime
+    until: datetime
+    organization: NumbersLine | None
+    channels: list[ChannelNumbers]
+    agents: list[AgentNumbers]
+    arrivals_by_hour_of_week: list[int] = Field(
+        description="Messages received in each of the 168 hours of the week (0 = Monday "
+        "00:00-01:00), in each channel's own time zone."
+    )
+
+
+def _numbers(line: metrics.Line) -> dict[str, Any]:
+    return {
+        "received": line.messages_in,
+        "replies": line.messages_out,
+        "first_responses": line.first_response.count,
+        "first_response_median_s": line.first_response.median_s,
+        "first_response_p90_s": line.first_response.p90_s,
+        "first_response_business_median_s": line.first_response_business.median_s,
+        "handle_median_s": line.handle.median_s,
+        "closed": line.resolution.count,
+        "resolution_median_s": line.resolution.median_s,
+        "breaches": line.breaches,
+    }
+
+
+@router.get(
+    "/inbox/numbers",
+    response={200: NumbersOut, **errors(401, 403, 422)},
+    summary="The inbox's numbers",
+    description="What the channels received and how fast the team answered over the last "
+    "`days` days: the organisation's line, each channel's and each agent's (medians, and the "
+    "90th percentile of first responses), and arrivals by hour of the week; what the "
+    "/inbox/numbers/ page shows. Needs view_analytics.",
+)
+def inbox_numbers(request: HttpRequest, query: Query[NumbersQuery]) -> dict[str, Any]:
+    caller = caller_of(request)
+    require(caller, "view_analytics")
+    found = metrics.report(caller.user, caller.organization, query.days, timezone.now())
+    return {
+        "days": found.days,
+        "since": found.since,
+        "until": found.until,
+        "organization": _numbers(found.total) if found.total else None,
+        "channels": [
+            {"channel": {"id": c.pk, "name": c.name, "kind": c.kind}, **_numbers(line)}
+            for c, line in found.channels
+        ],
+        "agents": [{"user_id": u.pk, "name": u.name, **_numbers(line)} for u, line in found.agents],
+        "arrivals_by_hour_of_week": metrics.arrivals_by_hour_of_week(found.rows),
+    }
 
 
 @router.get(

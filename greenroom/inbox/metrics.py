@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, QuerySet
 
-from greenroom.core.models import Organization, User
+from greenroom.core.models import Channel, Organization, User
 from greenroom.inbox.models import ActivityKind, InboxActivity
 
 
@@ -142,3 +142,37 @@ def lines(rows: QuerySet[InboxActivity], by: str) -> list[Line]:
         for key, n in counts.items()
     ]
     return sorted(found, key=lambda line: (-(line.messages_in + line.messages_out), line.key))
+
+
+@dataclass(frozen=True)
+class Report:
+    """The inbox's numbers over the last `days` days, as one person may see them: the whole
+    organisation's line, each channel's and each agent's (who replied or spent time writing)
+    with the channel or person, and the rows they were read from."""
+
+    days: int
+    since: datetime
+    until: datetime
+    rows: QuerySet[InboxActivity]
+    total: Line | None
+    channels: list[tuple[Channel, Line]]
+    agents: list[tuple[User, Line]]
+
+
+def report(user: User, org: Organization, days: int, until: datetime) -> Report:
+    since = until - timedelta(days=days)
+    rows = activity(user, org, since, until)
+    whole = lines(rows, "organization_id")
+    by_channel = lines(rows, "channel_id")
+    channels = Channel.objects.in_bulk([line.key for line in by_channel])
+    by_agent = [line for line in lines(rows, "agent_id") if line.messages_out or line.handle.count]
+    people = User.objects.in_bulk([line.key for line in by_agent])
+    return Report(
+        days=days,
+        since=since,
+        until=until,
+        rows=rows,
+        total=whole[0] if whole else None,
+        channels=[(channels[line.key], line) for line in by_channel if line.key in channels],
+        agents=[(people[line.key], line) for line in by_agent if line.key in people],
+    )

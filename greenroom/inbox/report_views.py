@@ -10,20 +10,17 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from greenroom.core.audit_csv import cell
-from greenroom.core.models import Channel, Organization, User
+from greenroom.core.models import Organization, User
 from greenroom.core.tenancy import require_section
 from greenroom.inbox import metrics
-from greenroom.inbox.models import InboxActivity
 
 # The periods offered, in days; the first is the default.
 PERIODS = (30, 7, 90)
@@ -104,20 +101,7 @@ def _heat(counts: list[int]) -> list[tuple[str, list[tuple[int, int, str]]]]:
     return grid
 
 
-@dataclass(frozen=True)
-class Report:
-    """What the page and its CSV show: the period, the whole organisation's line, and the
-    lines of each channel and agent with their names."""
-
-    org: Organization
-    days: int
-    rows: QuerySet[InboxActivity]
-    total: metrics.Line | None
-    channels: list[tuple[Channel, metrics.Line]]
-    agents: list[tuple[User, metrics.Line]]
-
-
-def _report(request: HttpRequest) -> Report:
+def _report(request: HttpRequest) -> tuple[Organization, metrics.Report]:
     org = require_section(request, "analytics")
     user = request.user
     assert isinstance(user, User)
@@ -127,34 +111,18 @@ def _report(request: HttpRequest) -> Report:
         days = PERIODS[0]
     if days not in PERIODS:
         days = PERIODS[0]
-    until = timezone.now()
-    rows = metrics.activity(user, org, until - timedelta(days=days), until)
-    whole = metrics.lines(rows, "organization_id")
-    by_channel = metrics.lines(rows, "channel_id")
-    channels = Channel.objects.in_bulk([line.key for line in by_channel])
-    by_agent = [
-        line for line in metrics.lines(rows, "agent_id") if line.messages_out or line.handle.count
-    ]
-    people = User.objects.in_bulk([line.key for line in by_agent])
-    return Report(
-        org=org,
-        days=days,
-        rows=rows,
-        total=whole[0] if whole else None,
-        channels=[(channels[line.key], line) for line in by_channel if line.key in channels],
-        agents=[(people[line.key], line) for line in by_agent if line.key in people],
-    )
+    return org, metrics.report(user, org, days, timezone.now())
 
 
 @login_required
 def numbers(request: HttpRequest) -> HttpResponse:
-    report = _report(request)
+    org, report = _report(request)
     total = report.total
     return render(
         request,
         "inbox/numbers.html",
         {
-            "org": report.org,
+            "org": org,
             "days": report.days,
             "periods": PERIODS,
             "total": total and _row("", "", total),
@@ -192,10 +160,10 @@ def numbers_csv(request: HttpRequest) -> HttpResponse:
     """The page's numbers as CSV, durations in seconds: the organisation, then each channel,
     then each agent. Names are people's and channels' own, so cells a spreadsheet would run as
     formulas are neutralised (`audit_csv.cell`)."""
-    report = _report(request)
+    org, report = _report(request)
     lines: list[tuple[str, str, str, metrics.Line]] = []
     if report.total is not None:
-        lines.append(("organization", report.org.name, "", report.total))
+        lines.append(("organization", org.name, "", report.total))
     lines += [("channel", c.name, c.kind, line) for c, line in report.channels]
     lines += [("agent", u.name, "", line) for u, line in report.agents]
     out = io.StringIO()
@@ -222,6 +190,6 @@ def numbers_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = (
-        f'attachment; filename="greenroom-inbox-{report.org.slug}-{report.days}d-{stamp}.csv"'
+        f'attachment; filename="greenroom-inbox-{org.slug}-{report.days}d-{stamp}.csv"'
     )
     return response

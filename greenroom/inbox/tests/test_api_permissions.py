@@ -43,6 +43,7 @@ ENGAGE_COFFEE = {"alice", "adam", "bianca"}
 ENGAGE_TEA = {"alice", "adam", "agnes"}
 APPROVE_COFFEE = {"alice", "adam", "bianca", "april"}
 APPROVE_TEA = {"alice", "adam", "april"}
+ANALYTICS = {"alice", "adam", "bianca", "paul", "anna", "otto"}  # view_analytics
 # People who work the inbox (engage somewhere) or see members read the agents.
 AGENT_READERS = {"alice", "adam", "bianca", "agnes", "otto"}
 
@@ -160,6 +161,8 @@ def _conversation_cases() -> list[Case]:
 # fmt: off
 CASES = [
     Case("conversations.list", "GET", "/inbox/conversations", grid(200, EVERYONE, 0), gina=200),
+    # The numbers are analytics: organisation-wide for those who see analytics.
+    Case("numbers", "GET", "/inbox/numbers", grid(200, ANALYTICS, 403), gina=200),
     *_conversation_cases(),
     # Replies a routing rule held: an engager without approve wrote each one (agnes the Tea one,
     # herself unable to approve it).

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from greenroom.api.tests.conftest import bearer, call, make_token
 from greenroom.conftest import World
 from greenroom.core.models import Channel, User
 from greenroom.inbox import actions, metrics
@@ -169,3 +170,26 @@ def test_the_numbers_download_as_csv_with_names_made_harmless(
     # The same people may download it as may see the page.
     client.force_login(world.agnes)
     assert client.get("/inbox/numbers/export.csv").status_code == 404
+
+
+def test_the_api_gives_the_same_numbers(world: World, sandbox: Any) -> None:
+    sent = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    land(world.coffee_x, item("a1", "Gift cards?", at=sent - timedelta(minutes=20)))
+    conversation = conversation_of(world.coffee_x, "a1")
+    reply = actions.do_reply(conversation, "Yes!", acting_user=world.adam, handle_seconds=30)
+    actions.do_mark_reply_sent(Message.objects.get(pk=reply.pk), external_id="r-a1", sent_at=sent)
+    land(world.globex_x, item("a2", "Globex's own"))
+
+    anna = bearer(make_token(world, "anna")[1])
+    found = call(anna, "GET", "/api/inbox/numbers", {"days": 7}).json()
+    assert found["days"] == 7
+    assert found["organization"]["received"] == 1
+    assert found["organization"]["first_response_median_s"] == 1200
+    [channel] = found["channels"]
+    assert channel["channel"]["id"] == world.coffee_x.pk and channel["replies"] == 1
+    [agent] = found["agents"]
+    assert (agent["user_id"], agent["handle_median_s"]) == (world.adam.pk, 30)
+    assert len(found["arrivals_by_hour_of_week"]) == 168
+    assert sum(found["arrivals_by_hour_of_week"]) == 1
+    # A period the API cannot read is a 422 that says so, not a guess.
+    assert call(anna, "GET", "/api/inbox/numbers", {"days": 0}).status_code == 422
