@@ -519,21 +519,6 @@ class NumbersOut(Schema):
     )
 
 
-def _numbers(line: metrics.Line) -> dict[str, Any]:
-    return {
-        "received": line.messages_in,
-        "replies": line.messages_out,
-        "first_responses": line.first_response.count,
-        "first_response_median_s": line.first_response.median_s,
-        "first_response_p90_s": line.first_response.p90_s,
-        "first_response_business_median_s": line.first_response_business.median_s,
-        "handle_median_s": line.handle.median_s,
-        "closed": line.resolution.count,
-        "resolution_median_s": line.resolution.median_s,
-        "breaches": line.breaches,
-    }
-
-
 @router.get(
     "/inbox/numbers",
     response={200: NumbersOut, **errors(401, 403, 422)},
@@ -551,12 +536,12 @@ def inbox_numbers(request: HttpRequest, query: Query[NumbersQuery]) -> dict[str,
         "days": found.days,
         "since": found.since,
         "until": found.until,
-        "organization": _numbers(found.total) if found.total else None,
+        "organization": found.total.figures() if found.total else None,
         "channels": [
-            {"channel": {"id": c.pk, "name": c.name, "kind": c.kind}, **_numbers(line)}
+            {"channel": {"id": c.pk, "name": c.name, "kind": c.kind}, **line.figures()}
             for c, line in found.channels
         ],
-        "agents": [{"user_id": u.pk, "name": u.name, **_numbers(line)} for u, line in found.agents],
+        "agents": [{"user_id": u.pk, "name": u.name, **line.figures()} for u, line in found.agents],
         "arrivals_by_hour_of_week": metrics.arrivals_by_hour_of_week(found.rows),
     }
 

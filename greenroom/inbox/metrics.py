@@ -104,6 +104,37 @@ class Line:
     resolution: Times
     breaches: int
 
+    def figures(self) -> dict[str, int | float | None]:
+        """The line by name (`FIGURES`), durations in seconds (None: nothing measured): the
+        API's fields and the CSV's columns."""
+        values = (
+            self.messages_in,
+            self.messages_out,
+            self.first_response.count,
+            self.first_response.median_s,
+            self.first_response.p90_s,
+            self.first_response_business.median_s,
+            self.handle.median_s,
+            self.resolution.count,
+            self.resolution.median_s,
+            self.breaches,
+        )
+        return dict(zip(FIGURES, values, strict=True))
+
+
+FIGURES = (
+    "received",
+    "replies",
+    "first_responses",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "first_response_business_median_s",
+    "handle_median_s",
+    "closed",
+    "resolution_median_s",
+    "breaches",
+)
+
 
 # The durations a report reads: first response, handle and resolution times.
 _TIMED = (ActivityKind.FIRST_RESPONSE, ActivityKind.HANDLE, ActivityKind.RESOLUTION)

@@ -134,25 +134,11 @@ def numbers(request: HttpRequest) -> HttpResponse:
     )
 
 
-CSV_HEADER = [
-    "scope",
-    "name",
-    "network",
-    "received",
-    "replies",
-    "first_responses",
-    "first_response_median_s",
-    "first_response_p90_s",
-    "first_response_business_median_s",
-    "handle_median_s",
-    "closed",
-    "resolution_median_s",
-    "breaches",
-]
-
-
-def _seconds(value: float | None) -> str:
-    return "" if value is None else f"{value:.0f}"
+def _csv_value(value: int | float | None) -> str | int:
+    """Counts as they are, durations in whole seconds, nothing measured as an empty cell."""
+    if value is None:
+        return ""
+    return value if isinstance(value, int) else f"{value:.0f}"
 
 
 @login_required
@@ -168,25 +154,10 @@ def numbers_csv(request: HttpRequest) -> HttpResponse:
     lines += [("agent", u.name, "", line) for u, line in report.agents]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow(["scope", "name", "network", *metrics.FIGURES])
     for scope, name, network, line in lines:
-        writer.writerow(
-            [
-                scope,
-                cell(name),
-                network,
-                line.messages_in,
-                line.messages_out,
-                line.first_response.count,
-                _seconds(line.first_response.median_s),
-                _seconds(line.first_response.p90_s),
-                _seconds(line.first_response_business.median_s),
-                _seconds(line.handle.median_s),
-                line.resolution.count,
-                _seconds(line.resolution.median_s),
-                line.breaches,
-            ]
-        )
+        figures = line.figures().values()
+        writer.writerow([scope, cell(name), network, *map(_csv_value, figures)])
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = (

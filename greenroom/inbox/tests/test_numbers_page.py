@@ -193,3 +193,9 @@ def test_the_api_gives_the_same_numbers(world: World, sandbox: Any) -> None:
     assert sum(found["arrivals_by_hour_of_week"]) == 1
     # A period the API cannot read is a 422 that says so, not a guess.
     assert call(anna, "GET", "/api/inbox/numbers", {"days": 0}).status_code == 422
+
+
+def test_an_empty_period_downloads_the_header_alone(client: Client, world: World) -> None:
+    client.force_login(world.anna)
+    rows = client.get("/inbox/numbers/export.csv").content.decode("utf-8-sig").splitlines()
+    assert rows == [",".join(["scope", "name", "network", *metrics.FIGURES])]
