@@ -125,9 +125,14 @@ def visible_sections(request: HttpRequest, org: Organization | None) -> list[Sec
     return [s for s in SECTIONS if s.perms & perms]
 
 
+def opens_section(request: HttpRequest, org: Organization, key: str) -> bool:
+    """Whether the user may open section `key` in `org` (its pages, and links to them)."""
+    return bool(SECTIONS_BY_KEY[key].perms & channel_perms(request, org))
+
+
 def require_section(request: HttpRequest, key: str) -> Organization:
     """The current organisation, if the user may open section `key` in it; otherwise a 404."""
     org = current_org(request)
-    if not SECTIONS_BY_KEY[key].perms & channel_perms(request, org):
+    if not opens_section(request, org, key):
         raise Http404("No such page.")
     return org

@@ -39,7 +39,7 @@ from greenroom.core.actions import ActionError
 from greenroom.core.ids import as_id, as_ids
 from greenroom.core.models import Brand, Channel, Organization, Team, User
 from greenroom.core.templatetags.greenroom import network_name
-from greenroom.core.tenancy import channel_perms, require_section
+from greenroom.core.tenancy import opens_section, require_section
 from greenroom.inbox import actions, live, posts, queues, replies, routing
 from greenroom.inbox import presence as presence_store
 from greenroom.inbox.models import (
@@ -323,7 +323,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         .exclude(author=_user(request))
         .count(),
         "can_configure": may_configure(request, org),
-        "sees_numbers": "view_analytics" in channel_perms(request, org),
+        # The numbers page is the analytics section's.
+        "sees_numbers": opens_section(request, org, "analytics"),
         "querystring": request.GET.urlencode(),
         "drawn_at": f"{time.time():.3f}",
         # A live refresh swaps the table; the tabs' counts come along out of band.
