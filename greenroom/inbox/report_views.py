@@ -130,6 +130,8 @@ def numbers(request: HttpRequest) -> HttpResponse:
             "channel_rows": [_row(c.name, c.kind, line) for c, line in report.channels],
             "agent_rows": [_row(u.name, "", line) for u, line in report.agents],
             "heat": _heat(metrics.arrivals_by_hour_of_week(report.rows)),
+            # Every third hour named over the grid's columns.
+            "hour_labels": [f"{h:02d}" if h % 3 == 0 else "" for h in range(24)],
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -199,3 +200,21 @@ def test_an_empty_period_downloads_the_header_alone(client: Client, world: World
     client.force_login(world.anna)
     rows = client.get("/inbox/numbers/export.csv").content.decode("utf-8-sig").splitlines()
     assert rows == [",".join(["scope", "name", "network", *metrics.FIGURES])]
+
+
+def test_the_grid_names_every_third_hour(client: Client, world: World) -> None:
+    _measured(world.coffee_x, ActivityKind.MESSAGE_IN, 0)
+    client.force_login(world.anna)
+    html = client.get("/inbox/numbers/").content.decode()
+    head = html.split('<table class="gr-heat"')[1].split("</thead>")[0]
+    assert re.findall(r"<th scope=\"col\">(\d\d)</th>", head) == [
+        "00",
+        "03",
+        "06",
+        "09",
+        "12",
+        "15",
+        "18",
+        "21",
+    ]
+    assert head.count('<th scope="col">') == 25  # the day column and 24 hours
